@@ -1,0 +1,119 @@
+"""Group names and channel-layer payloads: the only module that knows their shape."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Literal, TypedDict
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.contrib.auth import get_user_model
+
+from chat.models import Message, Room
+
+__all__ = [
+    "MESSAGE_EVENT_TYPE",
+    "MessageEvent",
+    "MessagePayload",
+    "message_event_build",
+    "message_event_publish",
+    "message_event_publish_sync",
+    "message_from_payload",
+    "room_group_name",
+]
+
+logger = logging.getLogger(__name__)
+
+MESSAGE_EVENT_TYPE: Literal["chat.message"] = "chat.message"
+# A publish that takes longer than this is abandoned: subscribers backfill the gap.
+PUBLISH_TIMEOUT_SECONDS = 2.0
+
+
+class MessagePayload(TypedDict):
+    id: int
+    seq: int
+    text: str
+    created_at: str
+    author_id: int
+    author_username: str
+    room_id: int
+    room_name: str
+    room_created_at: str
+
+
+class MessageEvent(TypedDict):
+    type: Literal["chat.message"]
+    room: str
+    message: MessagePayload
+
+
+def room_group_name(room_name: str) -> str:
+    """Return the channel-layer group of a room (names are already Channels-safe)."""
+    return f"chat.room.{room_name}"
+
+
+def message_event_build(message: Message) -> MessageEvent:
+    # Everything a subscriber can select travels in the event, so delivering it
+    # needs no database read per subscriber.
+    room = message.room
+    return {
+        "type": MESSAGE_EVENT_TYPE,
+        "room": room.name,
+        "message": {
+            "id": message.pk,
+            "seq": message.seq,
+            "text": message.text,
+            "created_at": message.created_at.isoformat(),
+            "author_id": message.author.pk,
+            "author_username": message.author.get_username(),
+            "room_id": room.pk,
+            "room_name": room.name,
+            "room_created_at": room.created_at.isoformat(),
+        },
+    }
+
+
+def message_from_payload(payload: MessagePayload) -> Message:
+    """Rebuild an unsaved, fully cached Message (with room and author) from an event."""
+    user_model = get_user_model()
+    author = user_model(pk=payload["author_id"], username=payload["author_username"])
+    room = Room(
+        pk=payload["room_id"],
+        name=payload["room_name"],
+        created_at=datetime.fromisoformat(payload["room_created_at"]),
+        # The room's lastSeq as of this message.
+        last_seq=payload["seq"],
+    )
+    return Message(
+        pk=payload["id"],
+        seq=payload["seq"],
+        text=payload["text"],
+        created_at=datetime.fromisoformat(payload["created_at"]),
+        room=room,
+        author=author,
+    )
+
+
+async def message_event_publish(event: MessageEvent) -> None:
+    """Send the event to the room's group; a failure is logged, never raised.
+
+    The message is already committed, so a lost publish costs latency, not data:
+    subscribers notice the seq gap on the next event and backfill from the database.
+    """
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        await asyncio.wait_for(
+            layer.group_send(room_group_name(event["room"]), event), PUBLISH_TIMEOUT_SECONDS
+        )
+    except Exception:
+        logger.exception(
+            "publish failed for room %s seq %s", event["room"], event["message"]["seq"]
+        )
+
+
+def message_event_publish_sync(event: MessageEvent) -> None:
+    async_to_sync(message_event_publish)(event)

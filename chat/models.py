@@ -1,0 +1,55 @@
+"""Rooms, their messages (numbered per room by ``seq``) and bearer tokens."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Room(models.Model):
+    name = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Highest seq handed out in this room; incremented under the row lock by message_create.
+    last_seq = models.PositiveBigIntegerField(default=0)
+    last_activity_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["-last_activity_at", "-id"], name="room_activity_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Message(models.Model):
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveBigIntegerField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="chat_messages"
+    )
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["room", "seq"], name="message_room_seq_unique")
+        ]
+        ordering = ["room_id", "seq"]
+
+    def __str__(self) -> str:
+        return f"{self.room_id}#{self.seq}"
+
+
+class AuthToken(models.Model):
+    """A bearer token; only its SHA-256 digest is stored."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_tokens"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"token {self.pk} of user {self.user_id}"

@@ -1,0 +1,119 @@
+"""Reads. Plain functions with keyword-only arguments; callers in async code wrap them."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import User
+from django.db.models import Q
+from django.utils import timezone
+
+from chat.models import AuthToken, Message, Room
+
+__all__ = [
+    "MessagePage",
+    "RoomPage",
+    "room_get",
+    "room_last_seq",
+    "room_list",
+    "room_message_list",
+    "room_message_page",
+    "token_digest",
+    "token_user_get",
+]
+
+
+def token_digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def token_user_get(*, raw: str) -> User | None:
+    """Return the active user a live (unexpired, unrevoked) token belongs to, or None."""
+    token = (
+        AuthToken.objects.select_related("user")
+        .filter(digest=token_digest(raw), revoked_at__isnull=True, expires_at__gt=timezone.now())
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    return token.user
+
+
+def room_get(*, name: str) -> Room | None:
+    return Room.objects.filter(name=name).first()
+
+
+def room_last_seq(*, name: str) -> int:
+    """Return the room's highest seq, 0 for a room that does not exist yet."""
+    seq = Room.objects.filter(name=name).values_list("last_seq", flat=True).first()
+    return seq or 0
+
+
+def room_message_list(*, room_name: str, after_seq: int, limit: int) -> list[Message]:
+    """Return up to ``limit`` messages with ``seq > after_seq``, in seq order."""
+    return list(
+        Message.objects.filter(room__name=room_name, seq__gt=after_seq)
+        .select_related("author", "room")
+        .order_by("seq")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    messages: list[Message]
+    has_previous: bool
+    has_next: bool
+
+
+def room_message_page(
+    *,
+    room_name: str,
+    after_seq: int | None,
+    before_seq: int | None,
+    first: int | None,
+    last: int | None,
+) -> MessagePage:
+    """Return one Relay page of a room's history, ordered by seq (after/before exclusive)."""
+    base = Message.objects.filter(room__name=room_name)
+    window = base
+    if after_seq is not None:
+        window = window.filter(seq__gt=after_seq)
+    if before_seq is not None:
+        window = window.filter(seq__lt=before_seq)
+    window = window.select_related("author", "room")
+
+    if last is not None and first is None:
+        messages = list(window.order_by("-seq")[:last])
+        messages.reverse()
+    else:
+        messages = list(window.order_by("seq")[:first])
+        if last is not None:
+            messages = messages[-last:] if last else []
+
+    if not messages:
+        return MessagePage(messages=[], has_previous=False, has_next=False)
+    return MessagePage(
+        messages=messages,
+        has_previous=base.filter(seq__lt=messages[0].seq).exists(),
+        has_next=base.filter(seq__gt=messages[-1].seq).exists(),
+    )
+
+
+@dataclass(frozen=True)
+class RoomPage:
+    rooms: list[Room]
+    has_next: bool
+
+
+def room_list(*, after: tuple[datetime, int] | None, first: int) -> RoomPage:
+    """Return rooms by most recent activity (keyset on ``(last_activity_at, id)``)."""
+    rooms = Room.objects.order_by("-last_activity_at", "-id")
+    if after is not None:
+        activity, room_id = after
+        rooms = rooms.filter(
+            Q(last_activity_at__lt=activity) | Q(last_activity_at=activity, id__lt=room_id)
+        )
+    page = list(rooms[: first + 1])
+    return RoomPage(rooms=page[:first], has_next=len(page) > first)

@@ -1,0 +1,133 @@
+"""Writes. ``*_check`` functions validate, the others change state; events go out on commit."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.models import User
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from chat import events
+from chat.errors import InvalidInput, Unauthenticated
+from chat.models import AuthToken, Message, Room
+from chat.selectors import token_digest
+
+__all__ = [
+    "MAX_TEXT_LENGTH",
+    "ROOM_NAME_RE",
+    "message_create",
+    "message_text_check",
+    "room_get_or_create",
+    "room_name_check",
+    "token_create",
+    "token_revoke",
+    "user_authenticate",
+    "user_register",
+]
+
+ROOM_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+MAX_TEXT_LENGTH = 4000
+
+
+def room_name_check(name: str) -> str:
+    if not ROOM_NAME_RE.fullmatch(name):
+        raise InvalidInput("Room name must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'.")
+    return name
+
+
+def message_text_check(text: str) -> str:
+    """Return the trimmed text, or raise if it is empty, too long or not storable."""
+    trimmed = text.strip()
+    if not trimmed:
+        raise InvalidInput("Message text must not be empty.")
+    if len(trimmed) > MAX_TEXT_LENGTH:
+        raise InvalidInput(f"Message text must be at most {MAX_TEXT_LENGTH} characters.")
+    # PostgreSQL text cannot hold NUL; refuse it here rather than fail in the database.
+    if "\x00" in trimmed:
+        raise InvalidInput("Message text must not contain NUL characters.")
+    return trimmed
+
+
+def room_get_or_create(*, name: str) -> Room:
+    """Return the public room called ``name``, creating it on first use."""
+    room, _ = Room.objects.get_or_create(name=room_name_check(name))
+    return room
+
+
+def message_create(*, room_name: str, author: User, text: str) -> Message:
+    """Persist a message with the room's next seq and publish it after commit."""
+    room_name_check(room_name)
+    text = message_text_check(text)
+    with transaction.atomic():
+        room = room_get_or_create(name=room_name)
+        # The UPDATE takes the room's row lock (PostgreSQL) or the write lock (SQLite)
+        # until commit, so concurrent posters, in any process, get consecutive seqs.
+        Room.objects.filter(pk=room.pk).update(last_seq=F("last_seq") + 1, last_activity_at=Now())
+        room.last_seq, room.last_activity_at = (
+            Room.objects.filter(pk=room.pk).values_list("last_seq", "last_activity_at").get()
+        )
+        message = Message.objects.create(
+            room=room,
+            seq=room.last_seq,
+            author=author,
+            text=text,
+            created_at=room.last_activity_at,
+        )
+        event = events.message_event_build(message)
+        transaction.on_commit(lambda: events.message_event_publish_sync(event), robust=True)
+    return message
+
+
+def user_register(*, username: str, password: str) -> User:
+    """Create a user after Django's username and password validation."""
+    user_model = get_user_model()
+    user = user_model(username=username)
+    try:
+        if not username or len(username) > 150:
+            raise ValidationError("Username must be 1 to 150 characters.")
+        user_model.username_validator(username)
+        validate_password(password, user=user)
+    except ValidationError as error:
+        raise InvalidInput(" ".join(error.messages)) from error
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            if user_model.objects.filter(username__iexact=username).exists():
+                raise InvalidInput("That username is taken.")
+            user.save()
+    except IntegrityError as error:
+        raise InvalidInput("That username is taken.") from error
+    return user
+
+
+def user_authenticate(*, username: str, password: str) -> User:
+    user = authenticate(username=username, password=password)
+    if user is None:
+        raise Unauthenticated("Invalid username or password.")
+    return user
+
+
+def token_create(*, user: User) -> str:
+    """Issue a bearer token for ``user``; only its digest is stored."""
+    raw = secrets.token_urlsafe(32)
+    AuthToken.objects.create(
+        digest=token_digest(raw),
+        user=user,
+        expires_at=timezone.now() + timedelta(seconds=settings.CHAT["TOKEN_TTL_SECONDS"]),
+    )
+    return raw
+
+
+def token_revoke(*, raw: str) -> None:
+    AuthToken.objects.filter(digest=token_digest(raw), revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )

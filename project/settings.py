@@ -1,0 +1,174 @@
+"""Django settings. This is the only module that reads the environment.
+
+Every value has a default that works for the embedded run (SQLite + in-memory channel
+layer, DEBUG on). Production (DJANGO_DEBUG=0) refuses to start without a secret key.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else int(value)
+
+
+def _env_list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = _env_bool("DJANGO_DEBUG", True)
+
+_INSECURE_KEY = "django-insecure-embedded-default-do-not-use-in-production"
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
+    SECRET_KEY = _INSECURE_KEY
+
+ALLOWED_HOSTS = _env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "strawberry_django",
+    "chat",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+ASGI_APPLICATION = "project.asgi.application"
+
+# DATABASE_URL selects PostgreSQL (psycopg 3) in production; SQLite is the embedded default.
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=_env_int("DJANGO_DB_CONN_MAX_AGE", 0)
+        )
+    }
+else:
+    _sqlite_path = Path(os.environ.get("DJANGO_SQLITE_PATH", str(BASE_DIR / "db.sqlite3")))
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(_sqlite_path),
+            # Concurrent writers wait for the lock instead of failing at once.
+            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            # A file, not Django's shared-cache memory database: its table locks
+            # ignore the busy timeout and fail concurrent requests.
+            "TEST": {"NAME": str(_sqlite_path.with_name(f"test_{_sqlite_path.name}"))},
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# REDIS_URL selects the Redis pub/sub channel layer (see README "Channel layer" for why
+# pub/sub); without it the in-memory layer serves one process.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {
+                "hosts": [
+                    {"address": url, "max_connections": _env_int("CHAT_REDIS_MAX_CONNECTIONS", 64)}
+                    for url in REDIS_URL.split(",")
+                ],
+                "prefix": os.environ.get("CHAT_REDIS_PREFIX", "chat"),
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            # Only the per-process room hub reads from the layer; give it room for bursts.
+            "CONFIG": {"capacity": 10_000, "expiry": 60},
+        }
+    }
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Chat service settings.
+CHAT = {
+    # Bearer tokens issued by register/login stay valid this long.
+    "TOKEN_TTL_SECONDS": _env_int("CHAT_TOKEN_TTL_SECONDS", 30 * 24 * 3600),
+    # Page size cap for rooms and messages connections.
+    "MAX_PAGE_SIZE": _env_int("CHAT_MAX_PAGE_SIZE", 100),
+    # Events a subscriber may have queued before it is switched to catch-up from the database.
+    "SUBSCRIBER_BUFFER": _env_int("CHAT_SUBSCRIBER_BUFFER", 1000),
+    # Seconds a websocket may stay open without connection_init (graphql-transport-ws 4408).
+    "CONNECTION_INIT_TIMEOUT_SECONDS": _env_int("CHAT_CONNECTION_INIT_TIMEOUT_SECONDS", 10),
+    "MAX_SUBSCRIPTIONS_PER_CONNECTION": _env_int("CHAT_MAX_SUBSCRIPTIONS_PER_CONNECTION", 100),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Strawberry logs every resolver error with a traceback; our errors are expected.
+        "strawberry.execution": {"level": "CRITICAL"},
+    },
+}

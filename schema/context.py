@@ -1,0 +1,40 @@
+"""The typed context every resolver receives, over HTTP and over websockets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth.models import AnonymousUser, User
+from strawberry.types import Info
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest, HttpResponse
+
+__all__ = ["ChatContext", "ChatInfo"]
+
+
+@dataclass
+class ChatContext:
+    user: User | AnonymousUser = field(default_factory=AnonymousUser)
+    # The raw bearer token that authenticated this request or socket, if any.
+    token: str | None = None
+    # HTTP only: used to log the browser session in and out.
+    request: HttpRequest | None = None
+    response: HttpResponse | None = None
+    # Websocket only: the connection_init payload.
+    connection_params: dict[str, Any] | None = None
+
+    @property
+    def is_authenticated(self) -> bool:
+        return bool(self.user.is_authenticated)
+
+    def __getitem__(self, key: str) -> Any:
+        # Strawberry and strawberry-django read ``info.context["request"]``.
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key, default)
+
+
+ChatInfo = Info[ChatContext, None]

@@ -1,0 +1,45 @@
+"""Turn domain errors into GraphQL errors with a stable ``extensions.code``.
+
+Anything unexpected is logged with its traceback and reaches the client only as
+``Internal server error.`` with code ``INTERNAL_SERVER_ERROR``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors
+
+from chat.errors import ChatError
+
+__all__ = ["ErrorCodes"]
+
+logger = logging.getLogger("chat.errors")
+
+
+class ErrorCodes(MaskErrors):
+    def __init__(self) -> None:
+        super().__init__(error_message="Internal server error.")
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        processed: list[GraphQLError] = []
+        for error in errors:
+            original = error.original_error
+            if isinstance(original, ChatError):
+                error.extensions = {**(error.extensions or {}), "code": original.code}
+                processed.append(error)
+            elif original is None or isinstance(original, GraphQLError):
+                # Syntax and validation errors: the client's document is at fault.
+                if not (error.extensions or {}).get("code"):
+                    error.extensions = {
+                        **(error.extensions or {}),
+                        "code": "GRAPHQL_VALIDATION_FAILED",
+                    }
+                processed.append(error)
+            else:
+                logger.error("unexpected error in resolver", exc_info=original)
+                masked = self.anonymise_error(error)
+                masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
+                processed.append(masked)
+        return processed

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from strawberry import relay
+
+from chat import selectors
+from chat.errors import InvalidInput
+from chat.services import room_name_check
+from schema.context import ChatInfo
+from schema.types import (
+    MessageConnection,
+    MessageEdge,
+    RoomConnection,
+    RoomEdge,
+    RoomType,
+    UserType,
+    cursor_decode,
+    cursor_encode,
+)
+
+__all__ = ["Query"]
+
+
+def _page_size(name: str, value: int | None) -> int | None:
+    limit = settings.CHAT["MAX_PAGE_SIZE"]
+    if value is not None and not 0 <= value <= limit:
+        raise InvalidInput(f"`{name}` must be between 0 and {limit}.")
+    return value
+
+
+def _seq_cursor(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    value = cursor_decode("seq", cursor)
+    if not value.isdigit():
+        raise InvalidInput("Invalid cursor.")
+    return int(value)
+
+
+def _room_cursor_encode(room: object) -> str:
+    return cursor_encode("room", f"{room.last_activity_at.isoformat()}|{room.pk}")  # type: ignore[attr-defined]
+
+
+def _room_cursor_decode(cursor: str | None) -> tuple[datetime, int] | None:
+    if cursor is None:
+        return None
+    activity, _, room_id = cursor_decode("room", cursor).partition("|")
+    try:
+        return datetime.fromisoformat(activity), int(room_id)
+    except ValueError as error:
+        raise InvalidInput("Invalid cursor.") from error
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Rooms, most recent activity first.")
+    async def rooms(self, first: int | None = None, after: str | None = None) -> RoomConnection:
+        size = _page_size("first", first)
+        page = await sync_to_async(selectors.room_list)(
+            after=_room_cursor_decode(after),
+            first=settings.CHAT["MAX_PAGE_SIZE"] if size is None else size,
+        )
+        edges = [RoomEdge(cursor=_room_cursor_encode(room), node=room) for room in page.rooms]  # type: ignore[arg-type]
+        return RoomConnection(
+            edges=edges,
+            page_info=relay.PageInfo(
+                has_next_page=page.has_next,
+                has_previous_page=after is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+    @strawberry.field(description="The room called `name`, or null when there is none.")
+    async def room(self, name: str) -> RoomType | None:
+        return await sync_to_async(selectors.room_get)(name=room_name_check(name))  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="A room's history ordered by seq, as a Relay connection. "
+        "Without `first` or `last`, the first page."
+    )
+    async def messages(
+        self,
+        room: str,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> MessageConnection:
+        room_name_check(room)
+        first = _page_size("first", first)
+        last = _page_size("last", last)
+        if first is None and last is None:
+            first = settings.CHAT["MAX_PAGE_SIZE"]
+        page = await sync_to_async(selectors.room_message_page)(
+            room_name=room,
+            after_seq=_seq_cursor(after),
+            before_seq=_seq_cursor(before),
+            first=first,
+            last=last,
+        )
+        edges = [
+            MessageEdge(cursor=cursor_encode("seq", str(message.seq)), node=message)  # type: ignore[arg-type]
+            for message in page.messages
+        ]
+        return MessageConnection(
+            edges=edges,
+            page_info=relay.PageInfo(
+                has_next_page=page.has_next,
+                has_previous_page=page.has_previous,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+    @strawberry.field(description="The signed-in user, or null when anonymous.")
+    def me(self, info: ChatInfo) -> UserType | None:
+        user = info.context.user
+        return user if user.is_authenticated else None  # type: ignore[return-value]

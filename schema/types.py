@@ -1,0 +1,101 @@
+"""GraphQL object types. Model-backed types read only cached fields (no lazy queries)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+
+import strawberry
+import strawberry_django
+from django.contrib.auth import get_user_model
+from strawberry import relay
+
+from chat import models
+from chat.errors import InvalidInput
+
+__all__ = [
+    "AuthPayload",
+    "MessageConnection",
+    "MessageEdge",
+    "MessageType",
+    "RoomConnection",
+    "RoomEdge",
+    "RoomType",
+    "UserType",
+    "cursor_decode",
+    "cursor_encode",
+]
+
+
+@strawberry_django.type(get_user_model(), name="User")
+class UserType:
+    id: strawberry.ID
+    username: str
+
+
+@strawberry_django.type(models.Room, name="Room")
+class RoomType:
+    id: strawberry.ID
+    name: str
+    created_at: datetime
+    last_seq: int
+
+
+@strawberry_django.type(models.Message, name="Message")
+class MessageType:
+    id: strawberry.ID
+    seq: int
+    text: str
+    created_at: datetime
+    author: UserType
+    room: RoomType
+
+
+@strawberry.type(name="MessageEdge")
+class MessageEdge:
+    cursor: str
+    node: MessageType
+
+
+@strawberry.type(name="MessageConnection")
+class MessageConnection:
+    edges: list[MessageEdge]
+    page_info: relay.PageInfo
+
+
+@strawberry.type(name="RoomEdge")
+class RoomEdge:
+    cursor: str
+    node: RoomType
+
+
+@strawberry.type(name="RoomConnection")
+class RoomConnection:
+    edges: list[RoomEdge]
+    page_info: relay.PageInfo
+
+
+@strawberry.type(name="AuthPayload")
+class AuthPayload:
+    user: UserType
+    token: str = strawberry.field(
+        description="Bearer token: send it as `Authorization: Bearer <token>` on HTTP "
+        'or as `{"authToken": "<token>"}` in the websocket connection_init payload.'
+    )
+
+
+def cursor_encode(kind: str, value: str) -> str:
+    return base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode()
+
+
+def cursor_decode(kind: str, cursor: str) -> str:
+    """Return the value of a cursor of ``kind`` or raise BAD_USER_INPUT."""
+    try:
+        decoded = base64.urlsafe_b64decode(cursor.encode()).decode()
+    except (binascii.Error, UnicodeError, ValueError) as error:
+        raise InvalidInput("Invalid cursor.") from error
+    prefix, _, value = decoded.partition(":")
+    if prefix != kind or not value:
+        raise InvalidInput("Invalid cursor.")
+    return value

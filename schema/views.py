@@ -1,0 +1,112 @@
+"""Transport adapters: build the context (who is asking) for HTTP and websockets."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from strawberry.channels import GraphQLWSConsumer
+from strawberry.django.views import AsyncGraphQLView
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
+from strawberry.types.unset import UNSET, UnsetType
+
+from chat.selectors import token_user_get
+from schema.context import ChatContext
+
+__all__ = ["ChatGraphQLView", "ChatWSConsumer"]
+
+
+def _bearer_token(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def _unauthenticated(message: str) -> JsonResponse:
+    body = {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]}
+    return JsonResponse(body, status=401)
+
+
+class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
+    """GraphQL over HTTP (POST, and GET for queries and GraphiQL)."""
+
+    async def dispatch(  # type: ignore[override]
+        self, request: HttpRequest, *args: Any, **kwargs: Any
+    ) -> Any:
+        authorization = request.headers.get("Authorization")
+        token = _bearer_token(authorization)
+        if authorization and token is None:
+            return _unauthenticated("Authorization header must be `Bearer <token>`.")
+        if token is not None:
+            user = await sync_to_async(token_user_get)(raw=token)
+            if user is None:
+                return _unauthenticated("Invalid or expired token.")
+            request.chat_context = ChatContext(user=user, token=token, request=request)  # type: ignore[attr-defined]
+        else:
+            request.chat_context = ChatContext(user=await request.auser(), request=request)  # type: ignore[attr-defined]
+        return await super().dispatch(request, *args, **kwargs)
+
+    async def get_context(self, request: HttpRequest, response: HttpResponse) -> ChatContext:
+        context: ChatContext = request.chat_context  # type: ignore[attr-defined]
+        context.response = response
+        return context
+
+
+class _GraphQLWSHandler(BaseGraphQLWSHandler[ChatContext, None]):
+    """Legacy graphql-ws: a refused connection_init closes with 4403, as on
+    graphql-transport-ws (Strawberry's default is 1011, which clients retry)."""
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        payload = message.get("payload")
+        if isinstance(payload, dict):
+            self.context.connection_params = payload
+            try:
+                await self.view.on_ws_connect(self.context)
+            except ConnectionRejectionError as error:
+                await self.send_message({"type": "connection_error", "payload": error.payload})
+                await self.websocket.close(code=4403, reason="Forbidden")
+                return
+        await super().handle_connection_init(message)
+
+
+class ChatWSConsumer(GraphQLWSConsumer):
+    """One socket, any number of subscriptions (graphql-transport-ws and graphql-ws)."""
+
+    # Sockets never read the channel layer themselves: the per-process RoomHub does.
+    # Without a layer, Channels skips the per-socket channel (a Redis SUBSCRIBE and a
+    # receive task per connection with the pub/sub layer).
+    channel_layer_alias = "__chat_no_per_socket_channel__"
+    graphql_ws_handler_class = _GraphQLWSHandler  # type: ignore[assignment]
+
+    def __init__(self, **kwargs: Any) -> None:
+        chat = settings.CHAT
+        kwargs.setdefault(
+            "connection_init_wait_timeout",
+            dt.timedelta(seconds=chat["CONNECTION_INIT_TIMEOUT_SECONDS"]),
+        )
+        kwargs.setdefault(
+            "max_subscriptions_per_connection", chat["MAX_SUBSCRIPTIONS_PER_CONNECTION"]
+        )
+        super().__init__(**kwargs)
+
+    async def get_context(self, request: Any, response: Any) -> ChatContext:  # type: ignore[override]
+        return ChatContext(user=self.scope.get("user") or ChatContext().user)
+
+    async def on_ws_connect(self, context: ChatContext) -> UnsetType:  # type: ignore[override]
+        params = context.connection_params or {}
+        token = params.get("authToken")
+        if token is None or (token == context.token and context.is_authenticated):
+            # No token (anonymous or session cookie), or already checked.
+            return UNSET
+        user = await sync_to_async(token_user_get)(raw=token) if isinstance(token, str) else None
+        if user is None:
+            raise ConnectionRejectionError({"message": "Invalid or expired token."})
+        context.user = user
+        context.token = token
+        return UNSET

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.layers import channel_layers
+from channels.testing import HttpCommunicator, WebsocketCommunicator
+
+from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer() -> Iterator[None]:
+    # Layer backends cache per-loop connections; every test has its own loop.
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _disconnect_stray_sessions(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Let the test database be dropped: worker threads of the ASGI app keep connections."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
+class GraphQLHttp:
+    """GraphQL over HTTP, end to end through project.asgi.application."""
+
+    def __init__(self, token: str | None = None) -> None:
+        self.token = token
+
+    async def post(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        token: str | None = None,
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> tuple[int, dict[str, Any]]:
+        from project.asgi import application
+
+        all_headers = [(b"content-type", b"application/json"), (b"host", b"localhost")]
+        token = token or self.token
+        if token:
+            all_headers.append((b"authorization", f"Bearer {token}".encode()))
+        all_headers += headers or []
+        body = json.dumps({"query": query, "variables": variables or {}}).encode()
+        communicator = HttpCommunicator(
+            application, "POST", "/graphql/", body=body, headers=all_headers
+        )
+        response = await communicator.get_response(timeout=10)
+        await communicator.send_input({"type": "http.disconnect"})
+        await communicator.wait(timeout=10)
+        return response["status"], json.loads(response["body"])
+
+    async def __call__(
+        self, query: str, variables: dict[str, Any] | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        status, body = await self.post(query, variables, **kwargs)
+        assert status == 200, body
+        return body
+
+
+class GraphQLSocket:
+    """A graphql-transport-ws (or graphql-ws) client over a Channels communicator."""
+
+    def __init__(self, protocol: str = "graphql-transport-ws", headers: Any = None) -> None:
+        from project.asgi import application
+
+        self.protocol = protocol
+        self.communicator = WebsocketCommunicator(
+            application,
+            "/graphql/",
+            subprotocols=[protocol],
+            headers=headers or [(b"host", b"localhost")],
+        )
+
+    async def connect(self, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        connected, subprotocol = await self.communicator.connect(timeout=10)
+        assert connected
+        assert subprotocol == self.protocol
+        await self.send({"type": "connection_init", "payload": payload or {}})
+        return await self.receive()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.communicator.send_json_to(message)
+
+    async def receive(self, timeout: float = 10) -> dict[str, Any]:
+        return await self.communicator.receive_json_from(timeout=timeout)
+
+    async def subscribe(
+        self, op_id: str, query: str, variables: dict[str, Any] | None = None
+    ) -> None:
+        kind = "subscribe" if self.protocol == "graphql-transport-ws" else "start"
+        await self.send(
+            {"id": op_id, "type": kind, "payload": {"query": query, "variables": variables or {}}}
+        )
+
+    async def receive_close(self, timeout: float = 10) -> dict[str, Any]:
+        return await self.communicator.receive_output(timeout=timeout)
+
+    async def assert_silent(self) -> None:
+        assert await self.communicator.receive_nothing(timeout=0.2)
+
+    async def close(self) -> None:
+        await self.communicator.disconnect()
+
+
+@pytest.fixture
+def gql() -> GraphQLHttp:
+    return GraphQLHttp()
+
+
+@pytest.fixture
+async def sockets() -> AsyncIterator[list[GraphQLSocket]]:
+    """Open sockets registered here are disconnected after the test."""
+    opened: list[GraphQLSocket] = []
+    yield opened
+    for socket in opened:
+        await socket.close()
+
+
+@pytest.fixture
+async def alice() -> factories.Member:
+    return await sync_to_async(factories.member)("alice")
+
+
+@pytest.fixture
+async def bob() -> factories.Member:
+    return await sync_to_async(factories.member)("bob")
+
+
+async def wait_for(predicate: Any, timeout: float = 5) -> None:
+    """Poll a cheap state check; used only where no event exists to wait on."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.01)

@@ -1,0 +1,34 @@
+"""Test data, made through the services so it is what the service itself would store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import User
+
+from chat import services
+from chat.models import Message
+
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class Member:
+    user: User
+    token: str
+
+    @property
+    def username(self) -> str:
+        return self.user.get_username()
+
+
+def member(username: str) -> Member:
+    user = services.user_register(username=username, password=PASSWORD)
+    return Member(user=user, token=services.token_create(user=user))
+
+
+def messages(*, room: str, author: User, count: int) -> list[Message]:
+    return [
+        services.message_create(room_name=room, author=author, text=f"message {n}")
+        for n in range(1, count + 1)
+    ]
