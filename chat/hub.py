@@ -72,7 +72,14 @@ class RoomHub:
         try:
             yield subscriber
         finally:
-            await asyncio.shield(self._leave(subscriber))
+            # Finish leaving even if cancelled again meanwhile, and only then return, so
+            # that a closed socket has left every group once its consumer has stopped.
+            leave = asyncio.ensure_future(self._leave(subscriber))
+            try:
+                await asyncio.shield(leave)
+            except asyncio.CancelledError:
+                await leave
+                raise
 
     async def _leave(self, subscriber: Subscriber) -> None:
         async with self._lock:

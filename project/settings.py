@@ -27,6 +27,11 @@ def _env_int(name: str, default: int) -> int:
     return default if value is None or value == "" else int(value)
 
 
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else float(value)
+
+
 def _env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -157,7 +162,7 @@ CHAT = {
     # Events a subscriber may have queued before it is switched to catch-up from the database.
     "SUBSCRIBER_BUFFER": _env_int("CHAT_SUBSCRIBER_BUFFER", 1000),
     # Seconds a websocket may stay open without connection_init (graphql-transport-ws 4408).
-    "CONNECTION_INIT_TIMEOUT_SECONDS": _env_int("CHAT_CONNECTION_INIT_TIMEOUT_SECONDS", 10),
+    "CONNECTION_INIT_TIMEOUT_SECONDS": _env_float("CHAT_CONNECTION_INIT_TIMEOUT_SECONDS", 10),
     "MAX_SUBSCRIPTIONS_PER_CONNECTION": _env_int("CHAT_MAX_SUBSCRIPTIONS_PER_CONNECTION", 100),
 }
 

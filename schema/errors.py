@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors
 
 from chat.errors import ChatError
@@ -32,10 +32,12 @@ class ErrorCodes(MaskErrors):
             elif original is None or isinstance(original, GraphQLError):
                 # Syntax and validation errors: the client's document is at fault.
                 if not (error.extensions or {}).get("code"):
-                    error.extensions = {
-                        **(error.extensions or {}),
-                        "code": "GRAPHQL_VALIDATION_FAILED",
-                    }
+                    code = (
+                        "GRAPHQL_PARSE_FAILED"
+                        if isinstance(error, GraphQLSyntaxError)
+                        else "GRAPHQL_VALIDATION_FAILED"
+                    )
+                    error.extensions = {**(error.extensions or {}), "code": code}
                 processed.append(error)
             else:
                 logger.error("unexpected error in resolver", exc_info=original)

@@ -1,0 +1,171 @@
+"""Several daphne processes sharing one Redis and one PostgreSQL, as in production."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import websockets
+from asgiref.sync import sync_to_async
+from django.db import connection
+
+from chat.models import Message, Room
+from tests import factories
+from tests.conftest import GraphQLSocket, wait_for
+from tests.schema.test_subscriptions import SEND, SUBSCRIPTION
+from tests.servers import PostgresServer, RedisServer, free_port
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Daphne:
+    port: int
+    process: subprocess.Popen[bytes]
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql/"
+
+    def post(self, query: str, variables: dict[str, Any], token: str) -> dict[str, Any]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/graphql/",
+            data=json.dumps({"query": query, "variables": variables}).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+def start_daphne(env: dict[str, str]) -> Daphne:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+         "project.asgi:application"],
+        cwd=ROOT,
+        env=env,
+    )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "daphne exited"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return Daphne(port, process)
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("daphne did not start")
+
+
+@pytest.fixture(scope="module")
+def daphnes(
+    django_db_setup: None, redis_server: RedisServer, postgres_server: PostgresServer
+) -> Iterator[tuple[Daphne, Daphne]]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": postgres_server.url(connection.settings_dict["NAME"]),
+        "REDIS_URL": redis_server.url,
+        "DJANGO_LOG_LEVEL": "WARNING",
+    }
+    pair = (start_daphne(env), start_daphne(env))
+    yield pair
+    for daphne in pair:
+        daphne.process.terminate()
+        daphne.process.wait(timeout=10)
+
+
+def group_subscribers(redis_server: RedisServer, room: str) -> int:
+    client = redis.Redis.from_url(redis_server.url)
+    try:
+        channel = f"chat__group__chat.room.{room}"
+        return int(dict(client.pubsub_numsub(channel))[channel.encode()])
+    finally:
+        client.close()
+
+
+async def test_subscriber_on_one_process_receives_message_posted_on_another(
+    daphnes: tuple[Daphne, Daphne], redis_server: RedisServer, alice: factories.Member
+) -> None:
+    process_a, process_b = daphnes
+    async with websockets.connect(process_a.ws_url, subprotocols=["graphql-transport-ws"]) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(await ws.recv()) == {"type": "connection_ack"}
+        await ws.send(
+            json.dumps(
+                {"id": "1", "type": "subscribe",
+                 "payload": {"query": SUBSCRIPTION, "variables": {"room": "lobby"}}}
+            )
+        )  # fmt: skip
+        # Process A has joined the room's group once it shows in Redis.
+        await wait_for(lambda: group_subscribers(redis_server, "lobby") == 1)
+
+        result = await asyncio.to_thread(
+            process_b.post, SEND, {"room": "lobby", "text": "across processes"}, alice.token
+        )
+        sent = result["data"]["sendMessage"]
+        assert sent["seq"] == 1
+        assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {
+            "id": "1",
+            "type": "next",
+            "payload": {"data": {"messageAdded": sent}},
+        }
+    # The socket is gone: process A leaves the group.
+    await wait_for(lambda: group_subscribers(redis_server, "lobby") == 0)
+
+
+async def test_concurrent_posts_from_two_processes_get_gapless_seqs(
+    daphnes: tuple[Daphne, Daphne], alice: factories.Member, bob: factories.Member
+) -> None:
+    def post(n: int) -> dict[str, Any]:
+        daphne = daphnes[n % 2]
+        member = (alice, bob)[n % 2]
+        return daphne.post(SEND, {"room": "race", "text": f"post {n}"}, member.token)
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        results = await asyncio.to_thread(lambda: list(pool.map(post, range(50))))
+
+    seqs = sorted(r["data"]["sendMessage"]["seq"] for r in results)
+    assert seqs == list(range(1, 51))
+    stored = await sync_to_async(
+        lambda: list(Message.objects.filter(room__name="race").values_list("seq", flat=True))
+    )()
+    assert sorted(stored) == list(range(1, 51))
+    assert await sync_to_async(lambda: Room.objects.get(name="race").last_seq)() == 50
+
+
+async def test_disconnect_removes_the_socket_from_every_group_in_redis(
+    redis_server: RedisServer, sockets: list[GraphQLSocket]
+) -> None:
+    socket_ = GraphQLSocket()
+    sockets.append(socket_)
+    await socket_.connect()
+    await socket_.subscribe("1", SUBSCRIPTION, {"room": "lobby"})
+    await socket_.subscribe("2", SUBSCRIPTION, {"room": "other"})
+    await wait_for(
+        lambda: (
+            (group_subscribers(redis_server, "lobby"), group_subscribers(redis_server, "other"))
+            == (1, 1)
+        )
+    )
+    await socket_.close()
+    await wait_for(
+        lambda: (
+            (group_subscribers(redis_server, "lobby"), group_subscribers(redis_server, "other"))
+            == (0, 0)
+        )
+    )
