@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -154,7 +155,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
 # Chat service settings.
-CHAT = {
+CHAT: dict[str, Any] = {
     # Bearer tokens issued by register/login stay valid this long.
     "TOKEN_TTL_SECONDS": _env_int("CHAT_TOKEN_TTL_SECONDS", 30 * 24 * 3600),
     # Page size cap for rooms and messages connections.

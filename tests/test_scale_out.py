@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import redis
 import websockets
+from websockets.typing import Subprotocol
 from asgiref.sync import sync_to_async
 from django.db import connection
 
@@ -102,7 +103,9 @@ async def test_subscriber_on_one_process_receives_message_posted_on_another(
     daphnes: tuple[Daphne, Daphne], redis_server: RedisServer, alice: factories.Member
 ) -> None:
     process_a, process_b = daphnes
-    async with websockets.connect(process_a.ws_url, subprotocols=["graphql-transport-ws"]) as ws:
+    async with websockets.connect(
+        process_a.ws_url, subprotocols=[Subprotocol("graphql-transport-ws")]
+    ) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
         assert json.loads(await ws.recv()) == {"type": "connection_ack"}
         await ws.send(
