@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 import redis
 import websockets
-from websockets.typing import Subprotocol
 from asgiref.sync import sync_to_async
 from django.db import connection
+from websockets.typing import Subprotocol
 
 from chat.models import Message, Room
 from tests import factories
