@@ -13,7 +13,6 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.db.models.functions import Now
 from django.utils import timezone
 
 from chat import events
@@ -63,24 +62,31 @@ def room_get_or_create(*, name: str) -> Room:
     return room
 
 
+def _room_seq_bump(*, name: str) -> int:
+    """Take the room's next seq; return the number of rooms updated (0 if none yet)."""
+    return Room.objects.filter(name=name).update(
+        last_seq=F("last_seq") + 1, last_activity_at=timezone.now()
+    )
+
+
 def message_create(*, room_name: str, author: User, text: str) -> Message:
     """Persist a message with the room's next seq and publish it after commit."""
     room_name_check(room_name)
     text = message_text_check(text)
     with transaction.atomic():
-        room = room_get_or_create(name=room_name)
         # The UPDATE takes the room's row lock (PostgreSQL) or the write lock (SQLite)
         # until commit, so concurrent posters, in any process, get consecutive seqs.
-        Room.objects.filter(pk=room.pk).update(last_seq=F("last_seq") + 1, last_activity_at=Now())
-        room.last_seq, room.last_activity_at = (
-            Room.objects.filter(pk=room.pk).values_list("last_seq", "last_activity_at").get()
-        )
+        if not _room_seq_bump(name=room_name):
+            room_get_or_create(name=room_name)
+            _room_seq_bump(name=room_name)
+        room = Room.objects.get(name=room_name)
         message = Message.objects.create(
             room=room,
             seq=room.last_seq,
             author=author,
             text=text,
-            created_at=room.last_activity_at,
+            # Taken under the lock, so created_at grows with seq.
+            created_at=timezone.now(),
         )
         event = events.message_event_build(message)
         transaction.on_commit(lambda: events.message_event_publish_sync(event), robust=True)

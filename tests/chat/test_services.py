@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import transaction
+
+from chat import services
+from chat.hub import get_hub
+from chat.models import Message, Room
+from tests import factories
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]
+
+
+class Rollback(Exception):
+    pass
+
+
+def create_then_roll_back(author: object) -> None:
+    with pytest.raises(Rollback), transaction.atomic():
+        services.message_create(room_name="lobby", author=author, text="never")  # type: ignore[arg-type]
+        raise Rollback
+
+
+async def test_a_rolled_back_message_is_never_published(alice: factories.Member) -> None:
+    async with get_hub().subscribe("lobby") as subscriber:
+        await sync_to_async(create_then_roll_back)(alice.user)
+        kept = await sync_to_async(services.message_create)(
+            room_name="lobby", author=alice.user, text="kept"
+        )
+        delivered = await subscriber.queue.get()
+    # The rolled-back post took no seq and sent no event: the first event is the kept one.
+    assert (delivered.pk, delivered.seq, delivered.text) == (kept.pk, 1, "kept")
+    assert subscriber.queue.empty()
+    assert await sync_to_async(lambda: list(Message.objects.values_list("seq", "text")))() == [
+        (1, "kept")
+    ]
+
+
+def test_message_create_counts_seq_per_room(
+    django_assert_num_queries: object,
+) -> None:
+    author = factories.member("alice").user
+    services.message_create(room_name="a", author=author, text="1")
+    with django_assert_num_queries(5):  # type: ignore[operator]
+        # BEGIN, bump seq under the row lock, read the room, insert, COMMIT
+        second = services.message_create(room_name="a", author=author, text="2")
+    other = services.message_create(room_name="b", author=author, text="1")
+    assert (second.seq, other.seq) == (2, 1)
+    assert Room.objects.get(name="a").last_seq == 2
