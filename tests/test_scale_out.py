@@ -172,3 +172,43 @@ async def test_disconnect_removes_the_socket_from_every_group_in_redis(
             == (0, 0)
         )
     )
+
+
+async def test_a_thousand_clients_connect_and_subscribe_at_once(
+    daphnes: tuple[Daphne, Daphne], redis_server: RedisServer, alice: factories.Member
+) -> None:
+    """Sockets use no Redis connection of their own, so a connect storm cannot exhaust
+    the pool (the tutorial consumer fails ~40 of 100 with the default pool)."""
+    process = daphnes[0]
+    count = 1000
+
+    async def subscriber() -> Any:
+        ws = await websockets.connect(
+            process.ws_url, subprotocols=[Subprotocol("graphql-transport-ws")], open_timeout=60
+        )
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(await ws.recv()) == {"type": "connection_ack"}
+        await ws.send(
+            json.dumps(
+                {"id": "s", "type": "subscribe",
+                 "payload": {"query": "subscription { messageAdded(room: \"storm\", afterSeq: 0) "
+                                        "{ seq text } }"}}
+            )
+        )  # fmt: skip
+        return ws
+
+    clients = await asyncio.gather(*(subscriber() for _ in range(count)))
+    try:
+        # One group membership in Redis for the whole process, however many sockets.
+        await wait_for(lambda: group_subscribers(redis_server, "storm") == 1, timeout=30)
+        # Some subscriptions may still be starting: afterSeq 0 replays what they missed,
+        # so every client must see seq 1 exactly once.
+        await asyncio.to_thread(
+            process.post, SEND, {"room": "storm", "text": "hi all"}, alice.token
+        )
+        frames = await asyncio.gather(*(asyncio.wait_for(ws.recv(), 30) for ws in clients))
+        message = {"seq": 1, "text": "hi all"}
+        expected = {"id": "s", "type": "next", "payload": {"data": {"messageAdded": message}}}
+        assert [json.loads(f) for f in frames] == [expected] * count
+    finally:
+        await asyncio.gather(*(ws.close() for ws in clients))
