@@ -1,8 +1,10 @@
 """Per-process room hub: one channel-layer channel per process, joined to each room once.
 
 Sockets do not own layer channels. The hub joins a room's group when the first local
-subscriber arrives and leaves it when the last one goes, turns each event into a Message
-once, and hands that same object to every local subscriber's bounded buffer.
+subscriber arrives and leaves it when the last one goes, and turns each event into a
+Message once. A subscriber that is caught up (``direct`` set, the event's seq exactly the
+next one it needs) gets it by a direct call from the hub's task, with no queue and no task
+switch; anything else goes to its bounded buffer, for its own task to sort out.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from channels.layers import get_channel_layer
@@ -25,16 +27,26 @@ __all__ = ["RoomHub", "Subscriber", "get_hub"]
 logger = logging.getLogger(__name__)
 
 
-class Subscriber:
-    """One subscription's buffer. When it is full, events are dropped and ``overflowed`` set,
-    and the reader catches up from the database instead."""
+Deliver = Callable[[Message], Awaitable[None]]
 
-    __slots__ = ("overflowed", "queue", "room")
+
+class Subscriber:
+    """One subscription's delivery state.
+
+    ``direct``/``last_seq`` are set by the subscription's reader while it is caught up;
+    it clears ``direct`` while it replays from the database. The buffer is bounded: when it
+    is full, events are dropped and ``overflowed`` set, and the reader catches up from the
+    database instead.
+    """
+
+    __slots__ = ("direct", "last_seq", "overflowed", "queue", "room")
 
     def __init__(self, room: str, capacity: int) -> None:
         self.room = room
         self.queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=capacity)
         self.overflowed = False
+        self.direct: Deliver | None = None
+        self.last_seq = 0
 
     def offer(self, message: Message) -> None:
         try:
@@ -113,15 +125,25 @@ class RoomHub:
                 await asyncio.sleep(0.5)
                 continue
             if event.get("type") == MESSAGE_EVENT_TYPE:
-                self.dispatch(event)  # type: ignore[arg-type]
+                await self.dispatch(event)  # type: ignore[arg-type]
 
-    def dispatch(self, event: MessageEvent) -> None:
+    async def dispatch(self, event: MessageEvent) -> None:
         subscribers = self._rooms.get(event["room"])
         if not subscribers:
             return
         message = message_from_payload(event["message"])
-        for subscriber in subscribers:
-            subscriber.offer(message)
+        seq = message.seq
+        for subscriber in tuple(subscribers):
+            direct = subscriber.direct
+            if direct is None or seq > subscriber.last_seq + 1:
+                subscriber.offer(message)
+            elif seq == subscriber.last_seq + 1:
+                subscriber.last_seq = seq
+                try:
+                    await direct(message)
+                except Exception:
+                    logger.exception("direct delivery failed in room %s", subscriber.room)
+            # else: a duplicate of what this subscriber already has.
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoomHub] = weakref.WeakKeyDictionary()

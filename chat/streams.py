@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from asgiref.sync import sync_to_async
 
-from chat.hub import get_hub
+from chat.hub import Deliver, get_hub
 from chat.models import Message
 from chat.selectors import room_last_seq, room_message_list
 
@@ -29,14 +29,21 @@ async def _backfill(room_name: str, after_seq: int) -> AsyncIterator[Message]:
         after_seq = page[-1].seq
 
 
-async def message_stream(*, room_name: str, after_seq: int | None) -> AsyncIterator[Message]:
+async def message_stream(
+    *, room_name: str, after_seq: int | None, direct: Deliver | None = None
+) -> AsyncIterator[Message]:
     """Yield every message of the room with seq > ``after_seq`` (default: from now), in order.
 
-    The hub subscription starts before the database is read, so nothing committed after
-    that read can be missed; live events at or below the last seq yielded are duplicates
-    of the replay and are skipped. A live seq that skips ahead (a dropped or reordered
-    publish, or an overflowed buffer) is filled from the database, where every lower seq
-    is already committed: seqs are taken under the room's row lock.
+    The start position is read before the hub subscription starts, and the replay after,
+    so nothing committed after that read can be missed; live events at or below the last
+    seq delivered are duplicates of the replay and are skipped. A live seq that skips
+    ahead (a dropped or reordered publish, or an overflowed buffer) is filled from the
+    database, where every lower seq is already committed: seqs are taken under the room's
+    row lock.
+
+    With ``direct``, in-order live messages are not yielded but handed to ``direct`` by
+    the hub as they arrive, while this generator is caught up and waiting; the caller must
+    send what is yielded and what ``direct`` gets the same way.
     """
     if after_seq is None:
         # Read the start position before joining, so that once the hub lists this
@@ -53,7 +60,14 @@ async def message_stream(*, room_name: str, after_seq: int | None) -> AsyncItera
                 async for message in _backfill(room_name, last):
                     yield message
                     last = message.seq
-            message = await subscriber.queue.get()
+            # Caught up: let the hub deliver in-order messages itself until the next
+            # one that needs sorting out arrives in the buffer.
+            subscriber.last_seq, subscriber.direct = last, direct
+            try:
+                message = await subscriber.queue.get()
+            finally:
+                subscriber.direct = None
+            last = max(last, subscriber.last_seq)
             if message.seq <= last:
                 continue
             if message.seq > last + 1:

@@ -93,9 +93,13 @@ ASGI_APPLICATION = "project.asgi.application"
 # DATABASE_URL selects PostgreSQL (psycopg 3) in production; SQLite is the embedded default.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
+    # Persistent connections: Channels closes "old" connections on every websocket
+    # message, so without a max age every mutation over a socket would reconnect.
     DATABASES = {
         "default": dj_database_url.parse(
-            DATABASE_URL, conn_max_age=_env_int("DJANGO_DB_CONN_MAX_AGE", 0)
+            DATABASE_URL,
+            conn_max_age=_env_int("DJANGO_DB_CONN_MAX_AGE", 60),
+            conn_health_checks=True,
         )
     }
 else:

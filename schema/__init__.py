@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.extensions import ValidationCache
 
 from schema.errors import ErrorCodes
 from schema.mutations import Mutation
@@ -15,5 +16,7 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    extensions=[ErrorCodes],
+    # Clients send the same few documents over and over: validate each once. (Strawberry's
+    # ParserCache would also help, but its parse errors skip ErrorCodes' code.)
+    extensions=[lambda: ValidationCache(maxsize=512), ErrorCodes],
 )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from contextlib import aclosing
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -11,12 +13,19 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from strawberry.channels import GraphQLWSConsumer
 from strawberry.django.views import AsyncGraphQLView
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
 from strawberry.types.unset import UNSET, UnsetType
 
+from chat.models import Message
 from chat.selectors import token_user_get
+from chat.streams import message_stream
 from schema.context import ChatContext
+from schema.fanout import next_payload, plan_message_added
 
 __all__ = ["ChatGraphQLView", "ChatWSConsumer"]
 
@@ -75,6 +84,39 @@ class _GraphQLWSHandler(BaseGraphQLWSHandler[ChatContext, None]):
         await super().handle_connection_init(message)
 
 
+class _GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]):
+    """graphql-transport-ws with the messageAdded fast path (see schema/fanout.py)."""
+
+    async def run_operation(self, operation: Operation[ChatContext, None]) -> None:
+        plan = plan_message_added(
+            self.schema,  # type: ignore[arg-type]
+            operation.query,
+            operation.operation_name,
+            operation.variables,
+        )
+        if plan is None:
+            await super().run_operation(operation)
+            return
+        consumer: ChatWSConsumer = self.view  # type: ignore[assignment]
+        # The frame is {"id": ..., "type": "next", "payload": ...}, as Strawberry encodes it.
+        prefix = '{"id": ' + json.dumps(operation.id) + ', "type": "next", "payload": '
+
+        async def send(message: Message) -> None:
+            payload = await next_payload(plan, self.schema, message, self.context)  # type: ignore[arg-type]
+            await consumer.send(text_data=prefix + payload + "}")
+
+        try:
+            stream = message_stream(room_name=plan.room, after_seq=plan.after_seq, direct=send)
+            async with aclosing(stream) as messages:  # type: ignore[type-var]
+                async for message in messages:
+                    await send(message)
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+        except Exception as error:
+            await self.handle_task_exception(error)
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            raise
+
+
 class ChatWSConsumer(GraphQLWSConsumer):
     """One socket, any number of subscriptions (graphql-transport-ws and graphql-ws)."""
 
@@ -83,6 +125,7 @@ class ChatWSConsumer(GraphQLWSConsumer):
     # receive task per connection with the pub/sub layer).
     channel_layer_alias = "__chat_no_per_socket_channel__"
     graphql_ws_handler_class = _GraphQLWSHandler  # type: ignore[assignment]
+    graphql_transport_ws_handler_class = _GraphQLTransportWSHandler  # type: ignore[assignment]
 
     def __init__(self, **kwargs: Any) -> None:
         chat = settings.CHAT

@@ -1,0 +1,248 @@
+"""Fan-out benchmarks: our service against the baselines, side by side, in one run.
+
+    .venv/bin/python -m bench                      # every scenario, every design
+    .venv/bin/python -m bench --scenarios fanout --designs ours,tutorial-pubsub
+    .venv/bin/python -m bench --tiny               # a few sockets each (the smoke test)
+
+Starts a private redis-server and PostgreSQL, then for each scenario and design a fresh
+daphne process and a separate client process (bench/client.py). Prints one JSON line per
+scenario and design, then one per scenario with our figures as ratios to each baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+import redis
+
+from tests.servers import PostgresServer, RedisServer, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DESIGNS: dict[str, tuple[str, str]] = {
+    # name: (ASGI application, BENCH_LAYER)
+    "ours": ("project.asgi:application", "pubsub"),
+    "tutorial": ("bench.apps.tutorial:application", "core"),
+    "tutorial-pubsub": ("bench.apps.tutorial:application", "pubsub"),
+    "strawberry": ("bench.apps.strawberry_plain:application", "core"),
+    "strawberry-pubsub": ("bench.apps.strawberry_plain:application", "pubsub"),
+    "floor": ("bench.apps.floor:application", "none"),
+}
+
+SCENARIOS: dict[str, dict[str, Any]] = {
+    "fanout": {"mode": "burst", "rooms": 1, "per_room": 100, "messages": 200},
+    "fanout-1k": {"mode": "burst", "rooms": 1, "per_room": 1000, "messages": 100},
+    "rooms": {"mode": "burst", "rooms": 100, "per_room": 10, "messages": 1000},
+    "steady": {"mode": "steady", "rooms": 1, "per_room": 100, "messages": 400, "rate": 20},
+    "idle": {"mode": "idle", "rooms": 1, "per_room": 2000},
+    "storm": {"mode": "storm", "rooms": 1, "per_room": 1000},
+}
+TINY: dict[str, dict[str, Any]] = {
+    "fanout": {"per_room": 3, "messages": 5},
+    "fanout-1k": {"per_room": 5, "messages": 3},
+    "rooms": {"rooms": 2, "per_room": 2, "messages": 4},
+    "steady": {"per_room": 2, "messages": 4, "rate": 20},
+    "idle": {"per_room": 5},
+    "storm": {"per_room": 5},
+}
+
+
+class Servers:
+    def __init__(self) -> None:
+        workdir = Path(tempfile.mkdtemp(prefix="chat-bench-"))
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(workdir))
+        self.redis = RedisServer(workdir / "redis")
+        self.redis.start()
+        self.postgres = PostgresServer(workdir / "pg")
+        self.postgres._server.psql("CREATE DATABASE bench;")
+        self.database_url = self.postgres.url("bench")
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+            cwd=ROOT, env={**os.environ, "DATABASE_URL": self.database_url}, check=True,
+        )  # fmt: skip
+
+    def reset(self) -> None:
+        client = redis.Redis.from_url(self.redis.url)
+        client.flushall()
+        client.close()
+        self.postgres._server.psql(
+            "\\c bench\nSET client_min_messages = warning;\n"
+            "TRUNCATE chat_message, chat_room, chat_authtoken, auth_user CASCADE;"
+        )
+
+    def processes(self) -> dict[str, list[psutil.Process]]:
+        assert self.redis.process is not None
+        postmaster = psutil.Process(self.postgres._server.get_pid())
+        return {
+            "redis": [psutil.Process(self.redis.process.pid)],
+            "postgres": [postmaster, *postmaster.children(recursive=True)],
+        }
+
+    def stop(self) -> None:
+        self.redis.kill()
+        self.postgres.stop()
+
+
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def start_daphne(app: str, layer: str, servers: Servers) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DATABASE_URL": servers.database_url,
+        "REDIS_URL": "" if layer == "none" else servers.redis.url,
+        "BENCH_LAYER": layer,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": "bench",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    if profile_dir := os.environ.get("BENCH_PROFILE_DIR"):
+        # Sample the server with py-spy for the whole run (folded stacks, for flame graphs).
+        subprocess.Popen(
+            ["py-spy", "record", "--gil", "--format", "raw", "--rate", "250",
+             "--pid", str(process.pid),
+             "-o", str(Path(profile_dir) / f"{app.split(':')[0]}-{port}.txt")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+    import socket
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return process, port
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"daphne for {app} did not start")
+
+
+def run_one(design: str, scenario: str, config: dict[str, Any], servers: Servers) -> dict[str, Any]:
+    app, layer = DESIGNS[design]
+    servers.reset()
+    daphne, port = start_daphne(app, layer, servers)
+    server = psutil.Process(daphne.pid)
+    others = servers.processes()
+    args = [
+        sys.executable, "-m", "bench.client", "--design", design,
+        "--base", f"ws://127.0.0.1:{port}", "--mode", config["mode"],
+        "--rooms", str(config["rooms"]), "--per-room", str(config["per_room"]),
+        "--messages", str(config.get("messages", 0)), "--rate", str(config.get("rate", 20)),
+    ]  # fmt: skip
+    client = subprocess.Popen(
+        args, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    marks: dict[str, dict[str, float]] = {}
+    result: dict[str, Any] = {}
+    assert client.stdin is not None and client.stdout is not None
+    for line in client.stdout:
+        if line.startswith("MARK "):
+            marks[line.split()[1]] = {
+                "daphne_cpu": cpu_seconds([server]),
+                "redis_cpu": cpu_seconds(others["redis"]),
+                "postgres_cpu": cpu_seconds(others["postgres"]),
+                "rss": server.memory_info().rss,
+            }
+            client.stdin.write("\n")
+            client.stdin.flush()
+        elif line.startswith("RESULT "):
+            result = json.loads(line[len("RESULT ") :])
+    client.wait()
+    daphne.terminate()
+    daphne.wait()
+    if client.returncode != 0:
+        raise RuntimeError(f"bench client failed for {design} / {scenario}")
+
+    figures: dict[str, Any] = {"scenario": scenario, "design": design, **result}
+    if "start" in marks and result.get("deliveries"):
+        start, end = marks["start"], marks["end"]
+        deliveries = result["deliveries"]
+        server_cpu = (end["daphne_cpu"] - start["daphne_cpu"]) + (
+            end["redis_cpu"] - start["redis_cpu"]
+        )
+        figures["server_cpu_us_per_delivery"] = round(server_cpu / deliveries * 1e6, 1)
+        figures["postgres_cpu_us_per_delivery"] = round(
+            (end["postgres_cpu"] - start["postgres_cpu"]) / deliveries * 1e6, 1
+        )
+        figures["all_delivered"] = deliveries == result["expected"]
+    if "before" in marks:
+        count = config["rooms"] * config["per_room"]
+        growth = marks["after"]["rss"] - marks["before"]["rss"]
+        figures["rss_kb_per_subscription"] = round(growth / count / 1024, 1)
+    return figures
+
+
+RATIO_KEYS = {
+    "deliveries_per_s": "higher",
+    "server_cpu_us_per_delivery": "lower",
+    "p99_ms": "lower",
+    "rss_kb_per_subscription": "lower",
+    "seconds_to_all_live": "lower",
+}
+
+
+def ratios(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    ours = next(r for r in rows if r["design"] == "ours")
+    summary: dict[str, Any] = {"scenario": ours["scenario"], "ours_vs": {}}
+    for row in rows:
+        if row["design"] == "ours":
+            continue
+        entry = {}
+        for key, better in RATIO_KEYS.items():
+            if ours.get(key) and row.get(key):
+                # Always "ours is N times better" (>1 is better).
+                ratio = ours[key] / row[key] if better == "higher" else row[key] / ours[key]
+                entry[key] = round(ratio, 2)
+        summary["ours_vs"][row["design"]] = entry
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--designs", default=",".join(DESIGNS))
+    parser.add_argument("--tiny", action="store_true", help="a few sockets each (smoke test)")
+    args = parser.parse_args()
+    designs = args.designs.split(",")
+    servers = Servers()
+    failed = False
+    try:
+        for scenario in args.scenarios.split(","):
+            config = {**SCENARIOS[scenario], **(TINY[scenario] if args.tiny else {})}
+            rows = []
+            for design in designs:
+                row = run_one(design, scenario, config, servers)
+                failed |= row.get("failures", 0) > 0 or row.get("all_delivered") is False
+                print(json.dumps(row), flush=True)
+                rows.append(row)
+            if "ours" in designs and len(designs) > 1:
+                print(json.dumps(ratios(rows)), flush=True)
+    finally:
+        servers.stop()
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()

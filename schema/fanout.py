@@ -1,0 +1,160 @@
+"""Fast path for ``messageAdded`` on graphql-transport-ws: execute once, encode once.
+
+Strawberry runs a subscription by executing its selection on every event for every
+subscriber and JSON-encoding each result separately. Here, the selection is executed once
+per event per distinct operation (same document, operation name and variables) and the
+``next`` payload is encoded once; each subscriber only prepends its own operation id.
+The shared results hang off the Message object the RoomHub hands to every local
+subscriber, so they live exactly as long as the event.
+
+Every ``Message`` field is the same for every viewer allowed to subscribe, which is what
+makes sharing a result between sockets correct; a viewer-dependent field would have to
+become part of ``OperationPlan.key``.
+
+Anything the fast path does not recognise (other operations, fragments at the root,
+invalid documents or variables, invalid arguments) runs through Strawberry's own path,
+which produces the exact same results and errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    FieldNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    execute,
+    parse,
+    validate,
+)
+from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.pyutils import is_awaitable
+
+from chat.errors import ChatError
+from chat.models import Message
+from chat.services import room_name_check
+from schema.errors import ErrorCodes
+
+if TYPE_CHECKING:
+    from strawberry import Schema
+
+__all__ = ["OperationPlan", "next_payload", "plan_message_added"]
+
+_FIELD = "messageAdded"
+
+
+@dataclass(frozen=True)
+class OperationPlan:
+    document: DocumentNode
+    operation_name: str | None
+    variables: dict[str, Any]
+    room: str
+    after_seq: int | None
+    # Operations with equal keys get byte-identical payloads for the same event.
+    key: tuple[str, str | None, str]
+
+
+@lru_cache(maxsize=512)
+def _parsed(schema: Schema, query: str) -> DocumentNode | None:
+    """Parse and validate once per distinct document (None when either fails)."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return None
+    if validate(schema._schema, document):
+        return None
+    return document
+
+
+def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None:
+        return operations[0] if len(operations) == 1 else None
+    return next((op for op in operations if op.name and op.name.value == name), None)
+
+
+def plan_message_added(
+    schema: Schema, query: str, operation_name: str | None, variables: dict[str, Any] | None
+) -> OperationPlan | None:
+    """Return a plan when the operation is a valid, plain ``messageAdded`` subscription."""
+    if not isinstance(query, str) or not isinstance(variables, dict | None):
+        return None
+    document = _parsed(schema, query)
+    if document is None:
+        return None
+    operation = _operation(document, operation_name)
+    if operation is None or operation.operation != OperationType.SUBSCRIPTION:
+        return None
+    selections = operation.selection_set.selections
+    if len(selections) != 1 or not isinstance(selections[0], FieldNode):
+        return None
+    node = selections[0]
+    if node.name.value != _FIELD or node.directives:
+        return None
+    subscription_type = schema._schema.subscription_type
+    assert subscription_type is not None
+    coerced = get_variable_values(
+        schema._schema, operation.variable_definitions or (), variables or {}
+    )
+    if isinstance(coerced, list):
+        return None
+    arguments = get_argument_values(subscription_type.fields[_FIELD], node, coerced)
+    room, after_seq = arguments.get("room"), arguments.get("afterSeq")
+    if not isinstance(room, str):
+        return None
+    try:
+        room_name_check(room)
+    except ChatError:
+        return None
+    if after_seq is not None and after_seq < 0:
+        return None
+    return OperationPlan(
+        document=document,
+        operation_name=operation_name,
+        variables=variables or {},
+        room=room,
+        after_seq=after_seq,
+        key=(query, operation_name, json.dumps(variables or {}, sort_keys=True)),
+    )
+
+
+_error_codes = ErrorCodes()
+
+
+async def _execute(plan: OperationPlan, schema: Schema, message: Message, context: Any) -> str:
+    result = execute(
+        schema._schema,
+        plan.document,
+        root_value=message,
+        context_value=context,
+        variable_values=plan.variables,
+        operation_name=plan.operation_name,
+    )
+    if is_awaitable(result):
+        result = await result
+    assert isinstance(result, ExecutionResult)
+    payload: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        payload["errors"] = [e.formatted for e in _error_codes._process_errors(result.errors)]
+    return json.dumps(payload)
+
+
+async def next_payload(plan: OperationPlan, schema: Schema, message: Message, context: Any) -> str:
+    """Return the encoded ``next`` payload for this event, computed once per plan key."""
+    # Futures, not strings: execution may suspend (an async resolver), and the other
+    # subscribers of the same operation must wait for it rather than run it again.
+    cache: dict[tuple[str, str | None, str], asyncio.Future[str]] = message.__dict__.setdefault(
+        "_chat_payloads", {}
+    )
+    future = cache.get(plan.key)
+    if future is None:
+        future = cache[plan.key] = asyncio.ensure_future(_execute(plan, schema, message, context))
+    return await future
