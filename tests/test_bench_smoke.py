@@ -1,0 +1,34 @@
+"""Every benchmark scenario, tiny, against every design: the suite cannot rot."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.__main__ import DESIGNS, SCENARIOS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_scenario_runs_tiny_against_every_design() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "--tiny"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    rows = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    figures = [r for r in rows if "design" in r]
+    assert {(r["scenario"], r["design"]) for r in figures} == {
+        (s, d) for s in SCENARIOS for d in DESIGNS
+    }
+    assert all(r["failures"] == 0 for r in figures)
+    assert all(r["all_delivered"] for r in figures if "all_delivered" in r)
+    assert {r["scenario"] for r in rows if "ours_vs" in r} == set(SCENARIOS)
