@@ -11,7 +11,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -69,18 +69,41 @@ def _room_seq_bump(*, name: str) -> int:
     )
 
 
-def message_create(*, room_name: str, author: User, text: str) -> Message:
-    """Persist a message with the room's next seq and publish it after commit."""
-    room_name_check(room_name)
-    text = message_text_check(text)
+# PostgreSQL: bump the seq and insert in one statement, one round trip and no explicit
+# transaction. The UPDATE holds the room's row lock until the statement commits, so
+# concurrent posters, in any process, get consecutive seqs.
+_INSERT_NEXT_SEQ = """
+WITH room AS (
+    UPDATE chat_room SET last_seq = last_seq + 1, last_activity_at = clock_timestamp()
+    WHERE name = %s
+    RETURNING id, last_seq, created_at
+)
+INSERT INTO chat_message (room_id, seq, author_id, text, created_at)
+SELECT id, last_seq, %s, %s, clock_timestamp() FROM room
+RETURNING id, room_id, seq, created_at, (SELECT created_at FROM room)
+"""
+
+
+def _message_insert(*, room_name: str, author: User, text: str) -> Message | None:
+    """Insert the message with the room's next seq; None if the room does not exist."""
+    connection = connections[Message.objects.db]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_INSERT_NEXT_SEQ, [room_name, author.pk, text])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        message_id, room_id, seq, created_at, room_created_at = row
+        room = Room(pk=room_id, name=room_name, created_at=room_created_at, last_seq=seq)
+        return Message(
+            pk=message_id, room=room, seq=seq, author=author, text=text, created_at=created_at
+        )
+    # Elsewhere (SQLite): the UPDATE takes the write lock until commit.
     with transaction.atomic():
-        # The UPDATE takes the room's row lock (PostgreSQL) or the write lock (SQLite)
-        # until commit, so concurrent posters, in any process, get consecutive seqs.
         if not _room_seq_bump(name=room_name):
-            room_get_or_create(name=room_name)
-            _room_seq_bump(name=room_name)
+            return None
         room = Room.objects.get(name=room_name)
-        message = Message.objects.create(
+        return Message.objects.create(
             room=room,
             seq=room.last_seq,
             author=author,
@@ -88,8 +111,20 @@ def message_create(*, room_name: str, author: User, text: str) -> Message:
             # Taken under the lock, so created_at grows with seq.
             created_at=timezone.now(),
         )
-        event = events.message_event_build(message)
-        transaction.on_commit(lambda: events.message_event_publish_sync(event), robust=True)
+
+
+def message_create(*, room_name: str, author: User, text: str) -> Message:
+    """Persist a message with the room's next seq and publish it after commit."""
+    room_name_check(room_name)
+    text = message_text_check(text)
+    message = _message_insert(room_name=room_name, author=author, text=text)
+    if message is None:
+        room_get_or_create(name=room_name)
+        message = _message_insert(room_name=room_name, author=author, text=text)
+        assert message is not None
+    event = events.message_event_build(message)
+    # Immediate in autocommit; after the caller's commit inside an atomic block.
+    transaction.on_commit(lambda: events.message_event_publish_sync(event), robust=True)
     return message
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from asgiref.sync import sync_to_async
-
+from chat.db import in_thread
 from chat.hub import Deliver, get_hub
 from chat.models import Message
 from chat.selectors import room_last_seq, room_message_list
@@ -17,7 +16,7 @@ BACKFILL_PAGE = 500
 
 async def _backfill(room_name: str, after_seq: int) -> AsyncIterator[Message]:
     while True:
-        page = await sync_to_async(room_message_list)(
+        page = await in_thread(room_message_list)(
             room_name=room_name, after_seq=after_seq, limit=BACKFILL_PAGE
         )
         for message in page:
@@ -48,7 +47,7 @@ async def message_stream(
     if after_seq is None:
         # Read the start position before joining, so that once the hub lists this
         # subscriber, every message committed later is certain to be delivered.
-        after_seq = await sync_to_async(room_last_seq)(name=room_name)
+        after_seq = await in_thread(room_last_seq)(name=room_name)
     async with get_hub().subscribe(room_name) as subscriber:
         last = after_seq
         async for message in _backfill(room_name, last):

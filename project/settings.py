@@ -110,6 +110,8 @@ else:
             "NAME": str(_sqlite_path),
             # Concurrent writers wait for the lock instead of failing at once.
             "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
+            # Keep the connection: chat.db.in_thread checks it before every ORM call.
+            "CONN_MAX_AGE": None,
             # A file, not Django's shared-cache memory database: its table locks
             # ignore the busy timeout and fail concurrent requests.
             "TEST": {"NAME": str(_sqlite_path.with_name(f"test_{_sqlite_path.name}"))},

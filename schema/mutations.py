@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import strawberry
-from asgiref.sync import sync_to_async
 from django.contrib.auth import alogin, alogout
 from django.contrib.auth.models import User
 
 from chat import services
+from chat.db import in_thread
 from chat.errors import Unauthenticated
 from schema.context import ChatContext, ChatInfo
 from schema.types import AuthPayload, MessageType
@@ -14,7 +14,7 @@ __all__ = ["Mutation"]
 
 
 async def _signed_in(context: ChatContext, user: User) -> AuthPayload:
-    token = await sync_to_async(services.token_create)(user=user)
+    token = await in_thread(services.token_create)(user=user)
     if context.request is not None:
         # Browsers also get a session cookie, which the websocket handshake carries.
         await alogin(context.request, user, backend="django.contrib.auth.backends.ModelBackend")
@@ -26,12 +26,12 @@ async def _signed_in(context: ChatContext, user: User) -> AuthPayload:
 class Mutation:
     @strawberry.mutation(description="Create an account and sign it in.")
     async def register(self, info: ChatInfo, username: str, password: str) -> AuthPayload:
-        user = await sync_to_async(services.user_register)(username=username, password=password)
+        user = await in_thread(services.user_register)(username=username, password=password)
         return await _signed_in(info.context, user)
 
     @strawberry.mutation(description="Sign in with a username and password.")
     async def login(self, info: ChatInfo, username: str, password: str) -> AuthPayload:
-        user = await sync_to_async(services.user_authenticate)(username=username, password=password)
+        user = await in_thread(services.user_authenticate)(username=username, password=password)
         return await _signed_in(info.context, user)
 
     @strawberry.mutation(
@@ -42,7 +42,7 @@ class Mutation:
         if not context.is_authenticated:
             raise Unauthenticated("Not signed in.")
         if context.token is not None:
-            await sync_to_async(services.token_revoke)(raw=context.token)
+            await in_thread(services.token_revoke)(raw=context.token)
         if context.request is not None:
             await alogout(context.request)
         return True
@@ -55,7 +55,5 @@ class Mutation:
         user = info.context.user
         if not isinstance(user, User) or not user.is_authenticated:
             raise Unauthenticated("Sign in to send messages.")
-        message = await sync_to_async(services.message_create)(
-            room_name=room, author=user, text=text
-        )
+        message = await in_thread(services.message_create)(room_name=room, author=user, text=text)
         return message  # type: ignore[return-value]

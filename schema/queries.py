@@ -3,11 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from strawberry import relay
 
 from chat import selectors
+from chat.db import in_thread
 from chat.errors import InvalidInput
 from chat.services import room_name_check
 from schema.context import ChatInfo
@@ -60,7 +60,7 @@ class Query:
     @strawberry.field(description="Rooms, most recent activity first.")
     async def rooms(self, first: int | None = None, after: str | None = None) -> RoomConnection:
         size = _page_size("first", first)
-        page = await sync_to_async(selectors.room_list)(
+        page = await in_thread(selectors.room_list)(
             after=_room_cursor_decode(after),
             first=settings.CHAT["MAX_PAGE_SIZE"] if size is None else size,
         )
@@ -77,7 +77,7 @@ class Query:
 
     @strawberry.field(description="The room called `name`, or null when there is none.")
     async def room(self, name: str) -> RoomType | None:
-        return await sync_to_async(selectors.room_get)(name=room_name_check(name))  # type: ignore[return-value]
+        return await in_thread(selectors.room_get)(name=room_name_check(name))  # type: ignore[return-value]
 
     @strawberry.field(
         description="A room's history ordered by seq, as a Relay connection. "
@@ -96,7 +96,7 @@ class Query:
         last = _page_size("last", last)
         if first is None and last is None:
             first = settings.CHAT["MAX_PAGE_SIZE"]
-        page = await sync_to_async(selectors.room_message_page)(
+        page = await in_thread(selectors.room_message_page)(
             room_name=room,
             after_seq=_seq_cursor(after),
             before_seq=_seq_cursor(before),

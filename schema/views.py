@@ -7,7 +7,7 @@ import json
 from contextlib import aclosing
 from typing import Any
 
-from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from strawberry.channels import GraphQLWSConsumer
@@ -21,6 +21,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
 from strawberry.types.unset import UNSET, UnsetType
 
+from chat.db import in_thread
 from chat.models import Message
 from chat.selectors import token_user_get
 from chat.streams import message_stream
@@ -53,7 +54,7 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
         if authorization and token is None:
             return _unauthenticated("Authorization header must be `Bearer <token>`.")
         if token is not None:
-            user = await sync_to_async(token_user_get)(raw=token)
+            user = await in_thread(token_user_get)(raw=token)
             if user is None:
                 return _unauthenticated("Invalid or expired token.")
             request.chat_context = ChatContext(user=user, token=token, request=request)  # type: ignore[attr-defined]
@@ -138,6 +139,16 @@ class ChatWSConsumer(GraphQLWSConsumer):
         )
         super().__init__(**kwargs)
 
+    async def dispatch(self, message: Any) -> None:
+        # Channels' dispatch closes stale database connections before every websocket
+        # frame, in a thread hop of its own; chat.db.in_thread does that check in the
+        # hop each ORM call makes anyway. (Only websocket.* messages reach this consumer:
+        # it has no channel-layer channel.)
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     def is_websocket_origin_allowed(self, request: Any, origin: str) -> bool:
         # project.asgi's AllowedHostsOrNoOriginValidator already checked the origin
         # against ALLOWED_HOSTS; Strawberry's own check would also demand the same port.
@@ -152,7 +163,7 @@ class ChatWSConsumer(GraphQLWSConsumer):
         if token is None or (token == context.token and context.is_authenticated):
             # No token (anonymous or session cookie), or already checked.
             return UNSET
-        user = await sync_to_async(token_user_get)(raw=token) if isinstance(token, str) else None
+        user = await in_thread(token_user_get)(raw=token) if isinstance(token, str) else None
         if user is None:
             raise ConnectionRejectionError({"message": "Invalid or expired token."})
         context.user = user
