@@ -70,7 +70,7 @@ class Design:
         )
         payload = {"authToken": self.token} if auth and self.token else {}
         await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
-        ack = json.loads(await ws.recv())
+        ack = json.loads(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT))
         assert ack["type"] == "connection_ack", ack
         return ws
 
@@ -211,7 +211,11 @@ async def open_subscribers(
         await design.subscribe(ws, room)
         return ws, asyncio.create_task(subscriber_loop(design, ws, index, stats))
 
-    jobs = [one(room, r * per_room + i) for r, room in enumerate(rooms) for i in range(per_room)]
+    jobs = [
+        asyncio.wait_for(one(room, r * per_room + i), OPEN_TIMEOUT)
+        for r, room in enumerate(rooms)
+        for i in range(per_room)
+    ]
     results = await asyncio.gather(*jobs, return_exceptions=True)
     sockets, tasks, failures = [], [], 0
     for result in results:
