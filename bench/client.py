@@ -313,5 +313,8 @@ if __name__ == "__main__":
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--rate", type=float, default=20)
     parser.add_argument("--timeout", type=float, default=120)
-    outcome = asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--deadline", type=float, default=300, help="give up after (s)")
+    options = parser.parse_args()
+    # A server that stops answering must not hang the whole run.
+    outcome = asyncio.run(asyncio.wait_for(main(options), options.deadline))
     print("RESULT " + json.dumps(outcome), flush=True)
