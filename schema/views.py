@@ -10,6 +10,7 @@ from typing import Any
 from channels.consumer import get_handler_name
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from strawberry.channels import GraphQLWSConsumer
 from strawberry.django.views import AsyncGraphQLView
 from strawberry.exceptions import ConnectionRejectionError
@@ -38,9 +39,18 @@ def _bearer_token(authorization: str | None) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+def _error(message: str, code: str, status: int) -> JsonResponse:
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return JsonResponse(body, status=status)
+
+
 def _unauthenticated(message: str) -> JsonResponse:
-    body = {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]}
-    return JsonResponse(body, status=401)
+    return _error(message, "UNAUTHENTICATED", 401)
+
+
+# The view is csrf_exempt so that token clients need no CSRF token; requests that carry
+# the session cookie are checked here instead.
+_csrf = CsrfViewMiddleware(lambda request: HttpResponse())
 
 
 class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
@@ -59,6 +69,17 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
                 return _unauthenticated("Invalid or expired token.")
             request.chat_context = ChatContext(user=user, token=token, request=request)  # type: ignore[attr-defined]
         else:
+            if (
+                request.method == "POST"
+                and settings.SESSION_COOKIE_NAME in request.COOKIES
+                and _csrf.process_view(request, None, (), {}) is not None
+            ):
+                return _error(
+                    "CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken "
+                    "header, or authenticate with a bearer token.",
+                    "FORBIDDEN",
+                    403,
+                )
             request.chat_context = ChatContext(user=await request.auser(), request=request)  # type: ignore[attr-defined]
         return await super().dispatch(request, *args, **kwargs)
 

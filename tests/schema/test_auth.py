@@ -27,7 +27,10 @@ ME = "{ me { id username } }"
 
 
 async def post(
-    query: str, variables: dict[str, Any] | None = None, cookie: str | None = None
+    query: str,
+    variables: dict[str, Any] | None = None,
+    cookie: str | None = None,
+    csrf: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """POST through the ASGI app; return the body and the cookies the response sets."""
     from project.asgi import application
@@ -35,6 +38,8 @@ async def post(
     headers = [(b"content-type", b"application/json"), (b"host", b"localhost")]
     if cookie:
         headers.append((b"cookie", cookie.encode()))
+    if csrf:
+        headers.append((b"x-csrftoken", csrf.encode()))
     communicator = HttpCommunicator(
         application,
         "POST",
@@ -71,9 +76,10 @@ async def test_login_logs_the_browser_session_in_for_http_and_websocket(
     body, cookies = await post(LOGIN, {"u": "alice", "p": factories.PASSWORD})
     me = {"id": str(alice.user.pk), "username": "alice"}
     assert body["data"]["login"]["user"] == me
-    session = f"sessionid={cookies['sessionid']}"
+    csrf = cookies["csrftoken"]
+    session = f"sessionid={cookies['sessionid']}; csrftoken={csrf}"
 
-    assert (await post(ME, cookie=session))[0] == {"data": {"me": me}}
+    assert (await post(ME, cookie=session, csrf=csrf))[0] == {"data": {"me": me}}
 
     socket = GraphQLSocket(headers=[(b"host", b"localhost"), (b"cookie", session.encode())])
     sockets.append(socket)
@@ -81,8 +87,34 @@ async def test_login_logs_the_browser_session_in_for_http_and_websocket(
     await socket.subscribe("q", ME)
     assert await socket.receive() == {"id": "q", "type": "next", "payload": {"data": {"me": me}}}
 
-    assert (await post("mutation { logout }", cookie=session))[0] == {"data": {"logout": True}}
-    assert (await post(ME, cookie=session))[0] == {"data": {"me": None}}
+    assert (await post("mutation { logout }", cookie=session, csrf=csrf))[0] == {
+        "data": {"logout": True}
+    }
+    assert (await post(ME, cookie=session, csrf=csrf))[0] == {"data": {"me": None}}
+
+
+async def test_cookie_authenticated_post_without_csrf_token_is_refused(
+    alice: factories.Member,
+) -> None:
+    from chat.models import Message
+
+    _, cookies = await post(LOGIN, {"u": "alice", "p": factories.PASSWORD})
+    session = f"sessionid={cookies['sessionid']}; csrftoken={cookies['csrftoken']}"
+    send = 'mutation { sendMessage(room: "lobby", text: "forged") { seq } }'
+    for csrf in (None, "wrong-token-wrong-token-wrong-token-wrong-token-wrong-token-12"):
+        refused, _ = await post(send, cookie=session, csrf=csrf)
+        assert refused == {
+            "errors": [
+                {
+                    "message": "CSRF check failed: send the csrftoken cookie's value in the "
+                    "X-CSRFToken header, or authenticate with a bearer token.",
+                    "extensions": {"code": "FORBIDDEN"},
+                }
+            ]
+        }
+    assert await sync_to_async(Message.objects.count)() == 0
+    accepted, _ = await post(send, cookie=session, csrf=cookies["csrftoken"])
+    assert accepted == {"data": {"sendMessage": {"seq": 1}}}
 
 
 async def test_logout_revokes_the_bearer_token(alice: factories.Member) -> None:
