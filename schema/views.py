@@ -50,7 +50,11 @@ def _unauthenticated(message: str) -> JsonResponse:
 
 # The view is csrf_exempt so that token clients need no CSRF token; requests that carry
 # the session cookie are checked here instead.
-_csrf = CsrfViewMiddleware(lambda request: HttpResponse())
+def _no_response(request: HttpRequest) -> HttpResponse:
+    return HttpResponse()
+
+
+_csrf = CsrfViewMiddleware(_no_response)
 
 
 class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
@@ -72,7 +76,7 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
             if (
                 request.method == "POST"
                 and settings.SESSION_COOKIE_NAME in request.COOKIES
-                and _csrf.process_view(request, None, (), {}) is not None
+                and _csrf.process_view(request, _no_response, (), {}) is not None
             ):
                 return _error(
                     "CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken "
