@@ -171,6 +171,12 @@ CHAT: dict[str, Any] = {
     # Seconds a websocket may stay open without connection_init (graphql-transport-ws 4408).
     "CONNECTION_INIT_TIMEOUT_SECONDS": _env_float("CHAT_CONNECTION_INIT_TIMEOUT_SECONDS", 10),
     "MAX_SUBSCRIPTIONS_PER_CONNECTION": _env_int("CHAT_MAX_SUBSCRIPTIONS_PER_CONNECTION", 100),
+    # graphql-transport-ws "ping" from the server, so idle mobile clients are not dropped
+    # by proxies; 0 turns it off. (daphne also sends websocket-level pings every 20 s.)
+    "KEEPALIVE_SECONDS": _env_float("CHAT_KEEPALIVE_SECONDS", 15),
+    # Largest accepted GraphQL document: nesting depth and lexical tokens.
+    "MAX_QUERY_DEPTH": _env_int("CHAT_MAX_QUERY_DEPTH", 10),
+    "MAX_QUERY_TOKENS": _env_int("CHAT_MAX_QUERY_TOKENS", 2000),
 }
 
 LOGGING = {

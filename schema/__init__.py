@@ -6,6 +6,7 @@ import strawberry
 from strawberry.extensions import ValidationCache
 
 from schema.errors import ErrorCodes
+from schema.limits import depth_limiter, max_tokens_limiter
 from schema.mutations import Mutation
 from schema.queries import Query
 from schema.subscriptions import Subscription
@@ -18,5 +19,10 @@ schema = strawberry.Schema(
     subscription=Subscription,
     # Clients send the same few documents over and over: validate each once. (Strawberry's
     # ParserCache would also help, but its parse errors skip ErrorCodes' code.)
-    extensions=[lambda: ValidationCache(maxsize=512), ErrorCodes],
+    extensions=[
+        lambda: depth_limiter,
+        max_tokens_limiter,
+        lambda: ValidationCache(maxsize=512),
+        ErrorCodes,
+    ],
 )

@@ -33,6 +33,7 @@ from graphql import (
     OperationType,
     execute,
     parse,
+    specified_rules,
     validate,
 )
 from graphql.execution.values import get_argument_values, get_variable_values
@@ -42,6 +43,7 @@ from chat.errors import ChatError
 from chat.models import Message
 from chat.services import room_name_check
 from schema.errors import ErrorCodes
+from schema.limits import MAX_TOKENS, depth_limiter
 
 if TYPE_CHECKING:
     from strawberry import Schema
@@ -64,12 +66,15 @@ class OperationPlan:
 
 @lru_cache(maxsize=512)
 def _parsed(schema: Schema, query: str) -> DocumentNode | None:
-    """Parse and validate once per distinct document (None when either fails)."""
+    """Parse and validate once per distinct document (None when either fails), with the
+    same token and depth limits as the schema's extensions."""
     try:
-        document = parse(query)
+        document = parse(query, max_tokens=MAX_TOKENS)
     except GraphQLError:
         return None
-    if validate(schema._schema, document):
+    if validate(
+        schema._schema, document, rules=[*specified_rules, *depth_limiter.validation_rules]
+    ):
         return None
     return document
 

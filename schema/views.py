@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from contextlib import aclosing
@@ -14,6 +15,7 @@ from django.middleware.csrf import CsrfViewMiddleware
 from strawberry.channels import GraphQLWSConsumer
 from strawberry.django.views import AsyncGraphQLView
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions.protocols.graphql_transport_ws import types as transport_ws
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -111,7 +113,26 @@ class _GraphQLWSHandler(BaseGraphQLWSHandler[ChatContext, None]):
 
 
 class _GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]):
-    """graphql-transport-ws with the messageAdded fast path (see schema/fanout.py)."""
+    """graphql-transport-ws with server pings and the messageAdded fast path
+    (see schema/fanout.py)."""
+
+    keepalive_task: asyncio.Task[None] | None = None
+
+    async def handle_connection_init(self, message: transport_ws.ConnectionInitMessage) -> None:
+        await super().handle_connection_init(message)
+        interval = settings.CHAT["KEEPALIVE_SECONDS"]
+        if self.connection_acknowledged and interval > 0 and self.keepalive_task is None:
+            self.keepalive_task = asyncio.create_task(self._keepalive(interval))
+
+    async def _keepalive(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            await self.send_message({"type": "ping"})
+
+    async def shutdown(self) -> None:
+        if self.keepalive_task is not None:
+            self.keepalive_task.cancel()
+        await super().shutdown()
 
     async def run_operation(self, operation: Operation[ChatContext, None]) -> None:
         plan = plan_message_added(

@@ -1,0 +1,51 @@
+"""/healthz: can this process reach its database and its Redis servers?"""
+
+from __future__ import annotations
+
+import asyncio
+
+import redis.asyncio as redis
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+
+from chat.db import in_thread
+
+__all__ = ["healthz"]
+
+TIMEOUT_SECONDS = 2.0
+
+
+def _database_ping() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+async def _database() -> str:
+    try:
+        await asyncio.wait_for(in_thread(_database_ping)(), TIMEOUT_SECONDS)
+    except Exception as error:
+        return f"error: {type(error).__name__}"
+    return "ok"
+
+
+async def _redis(url: str) -> str:
+    client = redis.Redis.from_url(
+        url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
+    )
+    try:
+        await client.ping()
+    except Exception as error:
+        return f"error: {type(error).__name__}"
+    finally:
+        await client.aclose()
+    return "ok"
+
+
+async def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when the database and every Redis server answer, 503 otherwise."""
+    urls = [url for url in settings.REDIS_URL.split(",") if url]
+    database, *redis_states = await asyncio.gather(_database(), *(_redis(url) for url in urls))
+    body = {"database": database, "redis": redis_states or "not configured"}
+    healthy = database == "ok" and all(state == "ok" for state in redis_states)
+    return JsonResponse(body, status=200 if healthy else 503)
