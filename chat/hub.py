@@ -19,8 +19,10 @@ from typing import Any
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from chat.db import in_thread
 from chat.events import MESSAGE_EVENT_TYPE, MessageEvent, message_from_payload, room_group_name
 from chat.models import Message
+from chat.selectors import room_last_seqs
 
 __all__ = ["RoomHub", "Subscriber", "get_hub"]
 
@@ -43,7 +45,8 @@ class Subscriber:
 
     def __init__(self, room: str, capacity: int) -> None:
         self.room = room
-        self.queue: asyncio.Queue[Message] = asyncio.Queue(maxsize=capacity)
+        # None in the queue only wakes the reader up (see nudge).
+        self.queue: asyncio.Queue[Message | None] = asyncio.Queue(maxsize=capacity)
         self.overflowed = False
         self.direct: Deliver | None = None
         self.last_seq = 0
@@ -54,6 +57,12 @@ class Subscriber:
         except asyncio.QueueFull:
             self.overflowed = True
 
+    def nudge(self) -> None:
+        """Make the reader catch up from the database (an event may have been lost)."""
+        self.overflowed = True
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(None)
+
 
 class RoomHub:
     def __init__(self, layer: Any) -> None:
@@ -61,6 +70,11 @@ class RoomHub:
         self._rooms: dict[str, set[Subscriber]] = {}
         self._channel: str | None = None
         self._receiver: asyncio.Task[None] | None = None
+        self._resync: asyncio.Task[None] | None = None
+        # Highest seq received from the layer per room, and the database's as of the
+        # previous resync check.
+        self._seen: dict[str, int] = {}
+        self._committed: dict[str, int] = {}
         # Serialises joins and leaves so a group is never left while someone is joining it.
         self._lock = asyncio.Lock()
 
@@ -93,6 +107,11 @@ class RoomHub:
                 await leave
                 raise
 
+    def note_seen(self, room: str, seq: int) -> None:
+        """Record that ``seq`` is known to be delivered in ``room`` (a replay read it)."""
+        if seq > self._seen.get(room, 0):
+            self._seen[room] = seq
+
     async def _leave(self, subscriber: Subscriber) -> None:
         async with self._lock:
             subscribers = self._rooms.get(subscriber.room)
@@ -101,6 +120,8 @@ class RoomHub:
             subscribers.discard(subscriber)
             if not subscribers:
                 del self._rooms[subscriber.room]
+                self._seen.pop(subscriber.room, None)
+                self._committed.pop(subscriber.room, None)
                 assert self._channel is not None
                 try:
                     await self._layer.group_discard(room_group_name(subscriber.room), self._channel)
@@ -112,6 +133,33 @@ class RoomHub:
             return
         self._channel = await self._layer.new_channel("chat.hub.")
         self._receiver = asyncio.create_task(self._receive_loop(), name="chat-room-hub")
+        self._resync = asyncio.create_task(self._resync_loop(), name="chat-room-hub-resync")
+
+    async def _resync_loop(self) -> None:
+        """Catch up rooms whose events the layer lost (pub/sub drops messages while a
+        Redis connection is down, and a publish can fail after commit).
+
+        A seq that was committed at the previous check and still has not arrived is
+        lost, not in flight: the room's subscribers are nudged to read the database. So
+        every committed message reaches every subscriber within two intervals, even if no
+        later message comes to reveal the gap.
+        """
+        while True:
+            await asyncio.sleep(settings.CHAT["RESYNC_SECONDS"])
+            rooms = list(self._rooms)
+            if not rooms:
+                continue
+            try:
+                committed = await in_thread(room_last_seqs)(names=rooms)
+            except Exception:
+                logger.exception("room hub resync failed")
+                continue
+            for room in rooms:
+                if self._committed.get(room, 0) > self._seen.get(room, 0):
+                    for subscriber in tuple(self._rooms.get(room, ())):
+                        subscriber.nudge()
+                    self._seen[room] = self._committed[room]
+            self._committed = committed
 
     async def _receive_loop(self) -> None:
         assert self._channel is not None
@@ -133,6 +181,7 @@ class RoomHub:
             return
         message = message_from_payload(event["message"])
         seq = message.seq
+        self.note_seen(event["room"], seq)
         for subscriber in tuple(subscribers):
             direct = subscriber.direct
             if direct is None or seq > subscriber.last_seq + 1:

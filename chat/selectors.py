@@ -17,6 +17,7 @@ __all__ = [
     "RoomPage",
     "room_get",
     "room_last_seq",
+    "room_last_seqs",
     "room_list",
     "room_message_list",
     "room_message_page",
@@ -49,6 +50,11 @@ def room_last_seq(*, name: str) -> int:
     """Return the room's highest seq, 0 for a room that does not exist yet."""
     seq = Room.objects.filter(name=name).values_list("last_seq", flat=True).first()
     return seq or 0
+
+
+def room_last_seqs(*, names: list[str]) -> dict[str, int]:
+    """Return the highest seq of each of the named rooms that exists."""
+    return dict(Room.objects.filter(name__in=names).values_list("name", "last_seq"))
 
 
 def room_message_list(*, room_name: str, after_seq: int, limit: int) -> list[Message]:

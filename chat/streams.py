@@ -48,11 +48,13 @@ async def message_stream(
         # Read the start position before joining, so that once the hub lists this
         # subscriber, every message committed later is certain to be delivered.
         after_seq = await in_thread(room_last_seq)(name=room_name)
-    async with get_hub().subscribe(room_name) as subscriber:
+    hub = get_hub()
+    async with hub.subscribe(room_name) as subscriber:
         last = after_seq
         async for message in _backfill(room_name, last):
             yield message
             last = message.seq
+        hub.note_seen(room_name, last)
         while True:
             if subscriber.overflowed:
                 subscriber.overflowed = False
@@ -63,17 +65,17 @@ async def message_stream(
             # one that needs sorting out arrives in the buffer.
             subscriber.last_seq, subscriber.direct = last, direct
             try:
-                message = await subscriber.queue.get()
+                live = await subscriber.queue.get()
             finally:
                 subscriber.direct = None
             last = max(last, subscriber.last_seq)
-            if message.seq <= last:
+            if live is None or live.seq <= last:
                 continue
-            if message.seq > last + 1:
+            if live.seq > last + 1:
                 async for missed in _backfill(room_name, last):
                     yield missed
                     last = missed.seq
-                if message.seq <= last:
+                if live.seq <= last:
                     continue
-            yield message
-            last = message.seq
+            yield live
+            last = live.seq

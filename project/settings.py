@@ -174,6 +174,9 @@ CHAT: dict[str, Any] = {
     # graphql-transport-ws "ping" from the server, so idle mobile clients are not dropped
     # by proxies; 0 turns it off. (daphne also sends websocket-level pings every 20 s.)
     "KEEPALIVE_SECONDS": _env_float("CHAT_KEEPALIVE_SECONDS", 15),
+    # How often each process compares its rooms' seqs with the database to recover
+    # events the channel layer lost (see chat.hub.RoomHub._resync_loop).
+    "RESYNC_SECONDS": _env_float("CHAT_RESYNC_SECONDS", 5),
     # Largest accepted GraphQL document: nesting depth and lexical tokens.
     "MAX_QUERY_DEPTH": _env_int("CHAT_MAX_QUERY_DEPTH", 10),
     "MAX_QUERY_TOKENS": _env_int("CHAT_MAX_QUERY_TOKENS", 2000),

@@ -29,6 +29,7 @@ async def test_a_rolled_back_message_is_never_published(alice: factories.Member)
             room_name="lobby", author=alice.user, text="kept"
         )
         delivered = await subscriber.queue.get()
+        assert delivered is not None
     # The rolled-back post took no seq and sent no event: the first event is the kept one.
     assert (delivered.pk, delivered.seq, delivered.text) == (kept.pk, 1, "kept")
     assert subscriber.queue.empty()
