@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["ChatError", "Forbidden", "InvalidInput", "NotFound", "Unauthenticated"]
+__all__ = [
+    "ChatError",
+    "Forbidden",
+    "InvalidInput",
+    "NotFound",
+    "RateLimited",
+    "Unauthenticated",
+]
 
 
 class ChatError(Exception):
@@ -27,3 +34,7 @@ class Forbidden(ChatError):
 
 class NotFound(ChatError):
     code = "NOT_FOUND"
+
+
+class RateLimited(ChatError):
+    code = "RATE_LIMITED"

@@ -18,6 +18,7 @@ from django.utils import timezone
 from chat import events
 from chat.errors import InvalidInput, Unauthenticated
 from chat.models import AuthToken, Message, Room
+from chat.ratelimit import send_rate_check
 from chat.selectors import token_digest
 
 __all__ = [
@@ -117,6 +118,7 @@ def message_create(*, room_name: str, author: User, text: str) -> Message:
     """Persist a message with the room's next seq and publish it after commit."""
     room_name_check(room_name)
     text = message_text_check(text)
+    send_rate_check(user_id=author.pk)
     message = _message_insert(room_name=room_name, author=author, text=text)
     if message is None:
         room_get_or_create(name=room_name)

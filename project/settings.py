@@ -33,6 +33,13 @@ def _env_float(name: str, default: float) -> float:
     return default if value is None or value == "" else float(value)
 
 
+def _env_rate(name: str, default: str) -> tuple[int, int]:
+    """Parse "COUNT/SECONDS" ("0" turns the limit off)."""
+    value = os.environ.get(name) or default
+    count, _, seconds = value.partition("/")
+    return int(count), int(seconds or 1)
+
+
 def _env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
@@ -123,6 +130,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # REDIS_URL selects the Redis pub/sub channel layer (see README "Channel layer" for why
 # pub/sub); without it the in-memory layer serves one process.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+CHAT_REDIS_PREFIX = os.environ.get("CHAT_REDIS_PREFIX", "chat")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -132,7 +140,7 @@ if REDIS_URL:
                     {"address": url, "max_connections": _env_int("CHAT_REDIS_MAX_CONNECTIONS", 64)}
                     for url in REDIS_URL.split(",")
                 ],
-                "prefix": os.environ.get("CHAT_REDIS_PREFIX", "chat"),
+                "prefix": CHAT_REDIS_PREFIX,
             },
         }
     }
@@ -177,6 +185,9 @@ CHAT: dict[str, Any] = {
     # How often each process compares its rooms' seqs with the database to recover
     # events the channel layer lost (see chat.hub.RoomHub._resync_loop).
     "RESYNC_SECONDS": _env_float("CHAT_RESYNC_SECONDS", 5),
+    # sendMessage per user: "COUNT/SECONDS", counted in Redis across processes.
+    "RATE_LIMIT": _env_rate("CHAT_RATE_LIMIT", "30/10"),
+    "REDIS_PREFIX": CHAT_REDIS_PREFIX,
     # Largest accepted GraphQL document: nesting depth and lexical tokens.
     "MAX_QUERY_DEPTH": _env_int("CHAT_MAX_QUERY_DEPTH", 10),
     "MAX_QUERY_TOKENS": _env_int("CHAT_MAX_QUERY_TOKENS", 2000),

@@ -14,6 +14,14 @@ from tests import factories
 
 
 @pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    # SQLite reuses user ids after a flush; start each test with no posts counted.
+    from chat import ratelimit
+
+    ratelimit._local.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_channel_layer() -> Iterator[None]:
     # Layer backends cache per-loop connections; every test has its own loop.
     channel_layers.backends.clear()

@@ -36,7 +36,7 @@ async def test_redis_killed_and_restarted_midway_loses_nothing(
     (live delivery, seq-gap backfill, and the hub's resync for the tail)."""
     total, subscribers = 500, 20
     # No keep-alive pings: the test ends by asserting that nothing else arrives.
-    chat = {**settings.CHAT, "RESYNC_SECONDS": 0.2, "KEEPALIVE_SECONDS": 0}
+    chat = {**settings.CHAT, "RESYNC_SECONDS": 0.2, "KEEPALIVE_SECONDS": 0, "RATE_LIMIT": (0, 1)}
     with override_settings(CHAT=chat):
         for _ in range(subscribers):
             socket = GraphQLSocket()

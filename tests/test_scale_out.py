@@ -82,6 +82,8 @@ def daphnes(
         "DATABASE_URL": postgres_server.url(connection.settings_dict["NAME"]),
         "REDIS_URL": redis_server.url,
         "DJANGO_LOG_LEVEL": "WARNING",
+        # Enough for the tests below; the last one exhausts it on purpose.
+        "CHAT_RATE_LIMIT": "40/86400",
     }
     pair = (start_daphne(env), start_daphne(env))
     yield pair
@@ -212,3 +214,29 @@ async def test_a_thousand_clients_connect_and_subscribe_at_once(
         assert [json.loads(f) for f in frames] == [expected] * count
     finally:
         await asyncio.gather(*(ws.close() for ws in clients))
+
+
+async def test_rate_limit_holds_across_processes(
+    daphnes: tuple[Daphne, Daphne], redis_server: RedisServer
+) -> None:
+    carol = await sync_to_async(factories.member)("carol")
+
+    def post(n: int) -> dict[str, Any]:
+        return daphnes[n % 2].post(SEND, {"room": "limited", "text": f"post {n}"}, carol.token)
+
+    accepted = [await asyncio.to_thread(post, n) for n in range(40)]
+    assert [r["data"]["sendMessage"]["seq"] for r in accepted] == list(range(1, 41))
+    refused = await asyncio.to_thread(post, 40)
+    assert refused == {
+        "data": None,
+        "errors": [
+            {
+                "message": "Too many messages: at most 40 every 86400 seconds.",
+                "locations": [{"line": 3, "column": 3}],
+                "path": ["sendMessage"],
+                "extensions": {"code": "RATE_LIMITED"},
+            }
+        ],
+    }
+    count = await sync_to_async(Message.objects.filter(room__name="limited").count)()
+    assert count == 40

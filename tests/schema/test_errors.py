@@ -228,3 +228,20 @@ async def test_subscription_with_bad_arguments_errors(
     }
     assert await socket.receive() == {"id": "1", "type": "complete"}
     assert await sync_to_async(Room.objects.count)() == 0
+
+
+async def test_send_message_past_the_rate_limit_is_rate_limited(alice: factories.Member) -> None:
+    from django.conf import settings
+    from django.test import override_settings
+
+    http = GraphQLHttp(alice.token)
+    send = 'mutation($t: String!) { sendMessage(room: "lobby", text: $t) { seq } }'
+    with override_settings(CHAT={**settings.CHAT, "RATE_LIMIT": (3, 86400)}):
+        for n in range(1, 4):
+            assert await http(send, {"t": f"m{n}"}) == {"data": {"sendMessage": {"seq": n}}}
+        before = await sync_to_async(counts)()
+        result = await http(send, {"t": "one too many"})
+    assert errors_of(result) == [
+        error("Too many messages: at most 3 every 86400 seconds.", "RATE_LIMITED", "sendMessage")
+    ]
+    assert await sync_to_async(counts)() == before
