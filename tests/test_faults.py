@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -59,3 +60,68 @@ async def test_redis_killed_and_restarted_midway_loses_nothing(
             assert seqs == list(range(1, total + 1))
         for socket in sockets:
             await socket.assert_silent()
+
+
+async def test_daphne_killed_mid_stream_client_resumes_elsewhere_with_after_seq(
+    redis_server: RedisServer, postgres_server: Any, alice: factories.Member
+) -> None:
+    """A client of a process that dies reconnects to another with afterSeq = the last seq
+    it saw, and ends with every message exactly once."""
+    import json
+    import os
+    import signal
+
+    import websockets
+    from django.db import connection
+    from websockets.typing import Subprotocol
+
+    from tests.test_scale_out import start_daphne
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": postgres_server.url(connection.settings_dict["NAME"]),
+        "REDIS_URL": redis_server.url,
+        "DJANGO_LOG_LEVEL": "WARNING",
+        "CHAT_RATE_LIMIT": "0",
+        "CHAT_KEEPALIVE_SECONDS": "0",
+    }
+    doomed, survivor = start_daphne(env), start_daphne(env)
+    total = 100
+    query = 'subscription($a: Int) { messageAdded(room: "crash", afterSeq: $a) { seq } }'
+    send = 'mutation($t: String!) { sendMessage(room: "crash", text: $t) { seq } }'
+
+    async def subscribe(url: str, after_seq: int) -> Any:
+        ws = await websockets.connect(url, subprotocols=[Subprotocol("graphql-transport-ws")])
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(await ws.recv()) == {"type": "connection_ack"}
+        payload = {"query": query, "variables": {"a": after_seq}}
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        return ws
+
+    async def post_all() -> None:
+        for n in range(total):
+            result = await asyncio.to_thread(survivor.post, send, {"t": f"post {n}"}, alice.token)
+            assert "errors" not in result
+
+    try:
+        seen: list[int] = []
+        ws = await subscribe(doomed.ws_url, 0)
+        posting = asyncio.create_task(post_all())
+        while len(seen) < 30:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), 30))
+            seen.append(frame["payload"]["data"]["messageAdded"]["seq"])
+        doomed.process.send_signal(signal.SIGKILL)
+        doomed.process.wait()
+        # Whatever was still in flight from the dead process is gone; resume elsewhere.
+        ws = await subscribe(survivor.ws_url, seen[-1])
+        while len(seen) < total:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), 30))
+            seen.append(frame["payload"]["data"]["messageAdded"]["seq"])
+        await posting
+        await ws.close()
+        assert seen == list(range(1, total + 1))
+    finally:
+        for daphne in (doomed, survivor):
+            if daphne.process.poll() is None:
+                daphne.process.terminate()
+                daphne.process.wait(timeout=10)
