@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import logging
 
+from django.db import InterfaceError, OperationalError
 from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors
 
 from chat.errors import ChatError
 
-__all__ = ["ErrorCodes"]
+__all__ = ["DATABASE_UNAVAILABLE", "ErrorCodes"]
+
+DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly."
 
 logger = logging.getLogger("chat.errors")
 
@@ -39,6 +42,12 @@ class ErrorCodes(MaskErrors):
                     )
                     error.extensions = {**(error.extensions or {}), "code": code}
                 processed.append(error)
+            elif isinstance(original, OperationalError | InterfaceError):
+                logger.error("database unavailable", exc_info=original)
+                unavailable = self.anonymise_error(error)
+                unavailable.message = DATABASE_UNAVAILABLE
+                unavailable.extensions = {"code": "SERVICE_UNAVAILABLE"}
+                processed.append(unavailable)
             else:
                 logger.error("unexpected error in resolver", exc_info=original)
                 masked = self.anonymise_error(error)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import logging
 from contextlib import aclosing
 from typing import Any
 
 from channels.consumer import get_handler_name
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from strawberry.channels import GraphQLWSConsumer
@@ -29,9 +31,12 @@ from chat.models import Message
 from chat.selectors import token_user_get
 from chat.streams import message_stream
 from schema.context import ChatContext
+from schema.errors import DATABASE_UNAVAILABLE
 from schema.fanout import next_payload, plan_message_added
 
 __all__ = ["ChatGraphQLView", "ChatWSConsumer"]
+
+logger = logging.getLogger(__name__)
 
 
 def _bearer_token(authorization: str | None) -> str | None:
@@ -65,6 +70,14 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
     async def dispatch(  # type: ignore[override]
         self, request: HttpRequest, *args: Any, **kwargs: Any
     ) -> Any:
+        try:
+            return await self._dispatch(request, *args, **kwargs)
+        except (OperationalError, InterfaceError):
+            # Authentication reads the database before any resolver runs.
+            logger.exception("database unavailable")
+            return _error(DATABASE_UNAVAILABLE, "SERVICE_UNAVAILABLE", 503)
+
+    async def _dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         authorization = request.headers.get("Authorization")
         token = _bearer_token(authorization)
         if authorization and token is None:

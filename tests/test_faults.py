@@ -125,3 +125,47 @@ async def test_daphne_killed_mid_stream_client_resumes_elsewhere_with_after_seq(
             if daphne.process.poll() is None:
                 daphne.process.terminate()
                 daphne.process.wait(timeout=10)
+
+
+async def test_database_down_send_message_fails_clearly_and_publishes_nothing(
+    postgres_server: Any, sockets: list[GraphQLSocket], alice: factories.Member
+) -> None:
+    from chat.db import in_thread
+    from chat.models import Message
+
+    socket = GraphQLSocket()
+    sockets.append(socket)
+    await socket.connect()
+    await socket.subscribe("1", 'subscription { messageAdded(room: "db") { seq text } }')
+    await wait_for(lambda: get_hub().rooms == {"db": 1})
+    send = 'mutation($t: String!) { sendMessage(room: "db", text: $t) { seq } }'
+    http = GraphQLHttp(alice.token)
+
+    postgres_server.kill()
+    try:
+        status, body = await http.post(send, {"t": "lost?"})
+    finally:
+        postgres_server.start()
+    # The bearer token cannot even be checked: refused before any resolver runs.
+    assert (status, body) == (
+        503,
+        {
+            "errors": [
+                {
+                    "message": "The database is unavailable; try again shortly.",
+                    "extensions": {"code": "SERVICE_UNAVAILABLE"},
+                }
+            ]
+        },
+    )
+    await socket.assert_silent()
+
+    # Back up: the next post works and is the room's first message.
+    assert await http(send, {"t": "after"}) == {"data": {"sendMessage": {"seq": 1}}}
+    assert await socket.receive() == {
+        "id": "1",
+        "type": "next",
+        "payload": {"data": {"messageAdded": {"seq": 1, "text": "after"}}},
+    }
+    # in_thread: this thread's connection died with the server and must be replaced.
+    assert await in_thread(Message.objects.count)() == 1
