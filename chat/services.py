@@ -153,6 +153,9 @@ def user_register(*, username: str, password: str) -> User:
 
 
 def user_authenticate(*, username: str, password: str) -> User:
+    # No stored username holds NUL (PostgreSQL text cannot), so such a login cannot match.
+    if "\x00" in username:
+        raise Unauthenticated("Invalid username or password.")
     user = authenticate(username=username, password=password)
     if user is None:
         raise Unauthenticated("Invalid username or password.")

@@ -240,3 +240,27 @@ async def test_rate_limit_holds_across_processes(
     }
     count = await sync_to_async(Message.objects.filter(room__name="limited").count)()
     assert count == 40
+
+
+async def test_a_10_mb_frame_closes_the_socket_and_the_server_carries_on(
+    daphnes: tuple[Daphne, Daphne],
+) -> None:
+    """daphne refuses websocket messages over 1 MiB (its --websocket_max_message_size)."""
+
+    async def connect() -> Any:
+        ws = await websockets.connect(
+            daphnes[0].ws_url, subprotocols=[Subprotocol("graphql-transport-ws")], max_size=None
+        )
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(await ws.recv()) == {"type": "connection_ack"}
+        return ws
+
+    ws = await connect()
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await ws.send("x" * 10_000_000)
+        await asyncio.wait_for(ws.recv(), 30)
+    # Either the 1009 close frame arrives, or the server drops the connection while the
+    # client is still sending the rest of the frame.
+    assert closed.value.rcvd is None or closed.value.rcvd.code == 1009
+    healthy = await connect()
+    await healthy.close()
