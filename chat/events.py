@@ -10,16 +10,20 @@ from typing import Literal, TypedDict
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
 
 from chat.models import Message, Room
 
 __all__ = [
+    "MEMBER_REMOVED_EVENT_TYPE",
     "MESSAGE_EVENT_TYPE",
+    "MemberRemovedEvent",
     "MessageEvent",
     "MessagePayload",
+    "event_publish",
+    "event_publish_sync",
+    "member_removed_event_build",
     "message_event_build",
-    "message_event_publish",
-    "message_event_publish_sync",
     "message_from_payload",
     "room_group_name",
 ]
@@ -47,6 +51,19 @@ class MessageEvent(TypedDict):
     type: Literal["chat.message"]
     room: str
     message: MessagePayload
+
+
+class MemberRemovedEvent(TypedDict):
+    type: Literal["chat.member_removed"]
+    room: str
+    user_id: int
+
+
+MEMBER_REMOVED_EVENT_TYPE: Literal["chat.member_removed"] = "chat.member_removed"
+
+
+def member_removed_event_build(*, room: Room, user: AbstractBaseUser) -> MemberRemovedEvent:
+    return {"type": MEMBER_REMOVED_EVENT_TYPE, "room": room.name, "user_id": user.pk}
 
 
 def room_group_name(room_name: str) -> str:
@@ -96,7 +113,7 @@ def message_from_payload(payload: MessagePayload) -> Message:
     )
 
 
-async def message_event_publish(event: MessageEvent) -> None:
+async def event_publish(event: MessageEvent | MemberRemovedEvent) -> None:
     """Send the event to the room's group; a failure is logged, never raised.
 
     The message is already committed, so a lost publish costs latency, not data:
@@ -110,10 +127,8 @@ async def message_event_publish(event: MessageEvent) -> None:
             layer.group_send(room_group_name(event["room"]), event), PUBLISH_TIMEOUT_SECONDS
         )
     except Exception:
-        logger.exception(
-            "publish failed for room %s seq %s", event["room"], event["message"]["seq"]
-        )
+        logger.exception("publish of %s failed for room %s", event["type"], event["room"])
 
 
-def message_event_publish_sync(event: MessageEvent) -> None:
-    async_to_sync(message_event_publish)(event)
+def event_publish_sync(event: MessageEvent | MemberRemovedEvent) -> None:
+    async_to_sync(event_publish)(event)

@@ -20,7 +20,13 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from chat.db import in_thread
-from chat.events import MESSAGE_EVENT_TYPE, MessageEvent, message_from_payload, room_group_name
+from chat.events import (
+    MEMBER_REMOVED_EVENT_TYPE,
+    MESSAGE_EVENT_TYPE,
+    MessageEvent,
+    message_from_payload,
+    room_group_name,
+)
 from chat.models import Message
 from chat.selectors import room_last_seqs
 
@@ -41,10 +47,13 @@ class Subscriber:
     database instead.
     """
 
-    __slots__ = ("direct", "last_seq", "overflowed", "queue", "room")
+    __slots__ = ("direct", "last_seq", "overflowed", "queue", "revoked", "room", "user_id")
 
-    def __init__(self, room: str, capacity: int) -> None:
+    def __init__(self, room: str, user_id: int | None, capacity: int) -> None:
         self.room = room
+        self.user_id = user_id
+        # Set when the user was removed from the room: the reader ends the subscription.
+        self.revoked = False
         # None in the queue only wakes the reader up (see nudge).
         self.queue: asyncio.Queue[Message | None] = asyncio.Queue(maxsize=capacity)
         self.overflowed = False
@@ -56,6 +65,11 @@ class Subscriber:
             self.queue.put_nowait(message)
         except asyncio.QueueFull:
             self.overflowed = True
+
+    def revoke(self) -> None:
+        self.revoked = True
+        self.direct = None
+        self.nudge()
 
     def nudge(self) -> None:
         """Make the reader catch up from the database (an event may have been lost)."""
@@ -84,9 +98,9 @@ class RoomHub:
         return {room: len(subs) for room, subs in self._rooms.items()}
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, room: str) -> AsyncIterator[Subscriber]:
+    async def subscribe(self, room: str, user_id: int | None) -> AsyncIterator[Subscriber]:
         """Register a subscriber; the room's group is joined before this returns."""
-        subscriber = Subscriber(room, settings.CHAT["SUBSCRIBER_BUFFER"])
+        subscriber = Subscriber(room, user_id, settings.CHAT["SUBSCRIBER_BUFFER"])
         async with self._lock:
             await self._start()
             subscribers = self._rooms.get(room)
@@ -174,6 +188,10 @@ class RoomHub:
                 continue
             if event.get("type") == MESSAGE_EVENT_TYPE:
                 await self.dispatch(event)  # type: ignore[arg-type]
+            elif event.get("type") == MEMBER_REMOVED_EVENT_TYPE:
+                for subscriber in tuple(self._rooms.get(event["room"], ())):
+                    if subscriber.user_id == event["user_id"]:
+                        subscriber.revoke()
 
     async def dispatch(self, event: MessageEvent) -> None:
         subscribers = self._rooms.get(event["room"])

@@ -13,6 +13,11 @@ class Room(models.Model):
     # Highest seq handed out in this room; incremented under the row lock by message_create.
     last_seq = models.PositiveBigIntegerField(default=0)
     last_activity_at = models.DateTimeField(default=timezone.now)
+    # Private rooms are visible to their members only; public ones to everyone.
+    is_private = models.BooleanField(default=False)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="chat_rooms", blank=True
+    )
 
     class Meta:
         indexes = [models.Index(fields=["-last_activity_at", "-id"], name="room_activity_idx")]

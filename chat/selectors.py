@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Q
 from django.utils import timezone
 
@@ -16,11 +16,14 @@ __all__ = [
     "MessagePage",
     "RoomPage",
     "room_get",
+    "room_is_visible",
     "room_last_seq",
     "room_last_seqs",
     "room_list",
+    "room_member_list",
     "room_message_list",
     "room_message_page",
+    "room_visible_q",
     "token_digest",
     "token_user_get",
 ]
@@ -42,8 +45,28 @@ def token_user_get(*, raw: str) -> User | None:
     return token.user
 
 
-def room_get(*, name: str) -> Room | None:
-    return Room.objects.filter(name=name).first()
+def room_visible_q(*, user: User | AnonymousUser) -> Q:
+    """Rooms ``user`` may see: public ones, and private ones they are a member of."""
+    if not user.is_authenticated:
+        return Q(is_private=False)
+    return Q(is_private=False) | Q(members=user)
+
+
+def room_get(*, name: str, user: User | AnonymousUser) -> Room | None:
+    """Return the room if ``user`` may see it; a private room of others looks missing."""
+    return Room.objects.filter(room_visible_q(user=user), name=name).distinct().first()
+
+
+def room_is_visible(*, name: str, user: User | AnonymousUser) -> bool:
+    """True for a missing room (public rooms are created on first use) and visible ones."""
+    private = Room.objects.filter(name=name, is_private=True)
+    if not private.exists():
+        return True
+    return user.is_authenticated and private.filter(members=user).exists()
+
+
+def room_member_list(*, room: Room) -> list[User]:
+    return list(room.members.order_by("username"))
 
 
 def room_last_seq(*, name: str) -> int:
@@ -76,12 +99,18 @@ class MessagePage:
 def room_message_page(
     *,
     room_name: str,
+    user: User | AnonymousUser,
     after_seq: int | None,
     before_seq: int | None,
     first: int | None,
     last: int | None,
 ) -> MessagePage:
-    """Return one Relay page of a room's history, ordered by seq (after/before exclusive)."""
+    """Return one Relay page of a room's history, ordered by seq (after/before exclusive).
+
+    A private room ``user`` is not a member of has no history for them, like a missing one.
+    """
+    if not room_is_visible(name=room_name, user=user):
+        return MessagePage(messages=[], has_previous=False, has_next=False)
     base = Message.objects.filter(room__name=room_name)
     window = base
     if after_seq is not None:
@@ -113,9 +142,15 @@ class RoomPage:
     has_next: bool
 
 
-def room_list(*, after: tuple[datetime, int] | None, first: int) -> RoomPage:
-    """Return rooms by most recent activity (keyset on ``(last_activity_at, id)``)."""
-    rooms = Room.objects.order_by("-last_activity_at", "-id")
+def room_list(
+    *, user: User | AnonymousUser, after: tuple[datetime, int] | None, first: int
+) -> RoomPage:
+    """Return the rooms ``user`` may see by most recent activity (keyset pagination)."""
+    rooms = (
+        Room.objects.filter(room_visible_q(user=user))
+        .distinct()
+        .order_by("-last_activity_at", "-id")
+    )
     if after is not None:
         activity, room_id = after
         rooms = rooms.filter(

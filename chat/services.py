@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connections, transaction
@@ -16,17 +16,22 @@ from django.db.models import F
 from django.utils import timezone
 
 from chat import events
-from chat.errors import InvalidInput, Unauthenticated
+from chat.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from chat.models import AuthToken, Message, Room
 from chat.ratelimit import send_rate_check
-from chat.selectors import token_digest
+from chat.selectors import room_get, room_is_visible, token_digest
 
 __all__ = [
     "MAX_TEXT_LENGTH",
     "ROOM_NAME_RE",
     "message_create",
     "message_text_check",
+    "room_access_check",
+    "room_create",
     "room_get_or_create",
+    "room_invite",
+    "room_join",
+    "room_leave",
     "room_name_check",
     "token_create",
     "token_revoke",
@@ -55,6 +60,58 @@ def message_text_check(text: str) -> str:
     if "\x00" in trimmed:
         raise InvalidInput("Message text must not contain NUL characters.")
     return trimmed
+
+
+def room_access_check(*, name: str, user: User | AnonymousUser) -> None:
+    """Raise FORBIDDEN unless ``user`` may post to and subscribe to the room."""
+    if not room_is_visible(name=name, user=user):
+        raise Forbidden("You are not a member of this room.")
+
+
+def room_create(*, name: str, private: bool, creator: User) -> Room:
+    """Create a room with ``creator`` as its first member."""
+    room_name_check(name)
+    try:
+        with transaction.atomic():
+            room = Room.objects.create(name=name, is_private=private)
+            room.members.add(creator)
+    except IntegrityError as error:
+        raise InvalidInput("That room name is taken.") from error
+    return room
+
+
+def _visible_room(*, name: str, user: User) -> Room:
+    room = room_get(name=room_name_check(name), user=user)
+    if room is None:
+        raise NotFound("No such room.")
+    return room
+
+
+def room_invite(*, name: str, username: str, inviter: User) -> Room:
+    """Add ``username`` to a room ``inviter`` can see (a member, for private rooms)."""
+    room = _visible_room(name=name, user=inviter)
+    invitee = User.objects.filter(username=username).first()
+    if invitee is None:
+        raise NotFound("No such user.")
+    room.members.add(invitee)
+    return room
+
+
+def room_join(*, name: str, user: User) -> Room:
+    """Join a public room (created on first use, as for posting)."""
+    room = room_get_or_create(name=name)
+    if room.is_private and not room.members.filter(pk=user.pk).exists():
+        raise Forbidden("Private rooms are joined by invitation.")
+    room.members.add(user)
+    return room
+
+
+def room_leave(*, name: str, user: User) -> None:
+    """Leave a room; the user's live subscriptions to it end (in every process)."""
+    room = _visible_room(name=name, user=user)
+    room.members.remove(user)
+    event = events.member_removed_event_build(room=room, user=user)
+    transaction.on_commit(lambda: events.event_publish_sync(event), robust=True)
 
 
 def room_get_or_create(*, name: str) -> Room:
@@ -118,6 +175,7 @@ def message_create(*, room_name: str, author: User, text: str) -> Message:
     """Persist a message with the room's next seq and publish it after commit."""
     room_name_check(room_name)
     text = message_text_check(text)
+    room_access_check(name=room_name, user=author)
     send_rate_check(user_id=author.pk)
     message = _message_insert(room_name=room_name, author=author, text=text)
     if message is None:
@@ -126,7 +184,7 @@ def message_create(*, room_name: str, author: User, text: str) -> Message:
         assert message is not None
     event = events.message_event_build(message)
     # Immediate in autocommit; after the caller's commit inside an atomic block.
-    transaction.on_commit(lambda: events.message_event_publish_sync(event), robust=True)
+    transaction.on_commit(lambda: events.event_publish_sync(event), robust=True)
     return message
 
 

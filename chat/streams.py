@@ -29,7 +29,11 @@ async def _backfill(room_name: str, after_seq: int) -> AsyncIterator[Message]:
 
 
 async def message_stream(
-    *, room_name: str, after_seq: int | None, direct: Deliver | None = None
+    *,
+    room_name: str,
+    after_seq: int | None,
+    user_id: int | None = None,
+    direct: Deliver | None = None,
 ) -> AsyncIterator[Message]:
     """Yield every message of the room with seq > ``after_seq`` (default: from now), in order.
 
@@ -43,19 +47,22 @@ async def message_stream(
     With ``direct``, in-order live messages are not yielded but handed to ``direct`` by
     the hub as they arrive, while this generator is caught up and waiting; the caller must
     send what is yielded and what ``direct`` gets the same way.
+
+    The stream ends when ``user_id`` is removed from the room. Access is checked by the
+    caller before it starts (chat.services.room_access_check).
     """
     if after_seq is None:
         # Read the start position before joining, so that once the hub lists this
         # subscriber, every message committed later is certain to be delivered.
         after_seq = await in_thread(room_last_seq)(name=room_name)
     hub = get_hub()
-    async with hub.subscribe(room_name) as subscriber:
+    async with hub.subscribe(room_name, user_id) as subscriber:
         last = after_seq
         async for message in _backfill(room_name, last):
             yield message
             last = message.seq
         hub.note_seen(room_name, last)
-        while True:
+        while not subscriber.revoked:
             if subscriber.overflowed:
                 subscriber.overflowed = False
                 async for message in _backfill(room_name, last):
@@ -69,6 +76,8 @@ async def message_stream(
             finally:
                 subscriber.direct = None
             last = max(last, subscriber.last_seq)
+            if subscriber.revoked:
+                return
             if live is None or live.seq <= last:
                 continue
             if live.seq > last + 1:

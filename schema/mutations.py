@@ -8,7 +8,7 @@ from chat import services
 from chat.db import in_thread
 from chat.errors import Unauthenticated
 from schema.context import ChatContext, ChatInfo
-from schema.types import AuthPayload, MessageType
+from schema.types import AuthPayload, MessageType, RoomType
 
 __all__ = ["Mutation"]
 
@@ -20,6 +20,13 @@ async def _signed_in(context: ChatContext, user: User) -> AuthPayload:
         await alogin(context.request, user, backend="django.contrib.auth.backends.ModelBackend")
     context.user = user
     return AuthPayload(user=user, token=token)  # type: ignore[arg-type]
+
+
+def _signed_in_user(info: ChatInfo, message: str) -> User:
+    user = info.context.user
+    if not isinstance(user, User) or not user.is_authenticated:
+        raise Unauthenticated(message)
+    return user
 
 
 @strawberry.type
@@ -47,13 +54,34 @@ class Mutation:
             await alogout(context.request)
         return True
 
+    @strawberry.mutation(description="Create a room, public or private; you become a member.")
+    async def create_room(self, info: ChatInfo, name: str, private: bool = False) -> RoomType:
+        user = _signed_in_user(info, "Sign in to create rooms.")
+        return await in_thread(services.room_create)(name=name, private=private, creator=user)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Add a user to a room you can see.")
+    async def invite_to_room(self, info: ChatInfo, room: str, username: str) -> RoomType:
+        user = _signed_in_user(info, "Sign in to invite.")
+        return await in_thread(services.room_invite)(  # type: ignore[return-value]
+            name=room, username=username, inviter=user
+        )
+
+    @strawberry.mutation(description="Join a public room (private rooms need an invitation).")
+    async def join_room(self, info: ChatInfo, room: str) -> RoomType:
+        user = _signed_in_user(info, "Sign in to join rooms.")
+        return await in_thread(services.room_join)(name=room, user=user)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Leave a room; your live subscriptions to it complete.")
+    async def leave_room(self, info: ChatInfo, room: str) -> bool:
+        user = _signed_in_user(info, "Sign in to leave rooms.")
+        await in_thread(services.room_leave)(name=room, user=user)
+        return True
+
     @strawberry.mutation(
         description="Post a message; public rooms are created on first use. "
-        "Requires a signed-in user."
+        "Requires a signed-in user (a member, for private rooms)."
     )
     async def send_message(self, info: ChatInfo, room: str, text: str) -> MessageType:
-        user = info.context.user
-        if not isinstance(user, User) or not user.is_authenticated:
-            raise Unauthenticated("Sign in to send messages.")
+        user = _signed_in_user(info, "Sign in to send messages.")
         message = await in_thread(services.message_create)(room_name=room, author=user, text=text)
         return message  # type: ignore[return-value]

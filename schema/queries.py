@@ -57,10 +57,13 @@ def _room_cursor_decode(cursor: str | None) -> tuple[datetime, int] | None:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Rooms, most recent activity first.")
-    async def rooms(self, first: int | None = None, after: str | None = None) -> RoomConnection:
+    @strawberry.field(description="Rooms you can see, most recent activity first.")
+    async def rooms(
+        self, info: ChatInfo, first: int | None = None, after: str | None = None
+    ) -> RoomConnection:
         size = _page_size("first", first)
         page = await in_thread(selectors.room_list)(
+            user=info.context.user,
             after=_room_cursor_decode(after),
             first=settings.CHAT["MAX_PAGE_SIZE"] if size is None else size,
         )
@@ -76,8 +79,10 @@ class Query:
         )
 
     @strawberry.field(description="The room called `name`, or null when there is none.")
-    async def room(self, name: str) -> RoomType | None:
-        return await in_thread(selectors.room_get)(name=room_name_check(name))  # type: ignore[return-value]
+    async def room(self, info: ChatInfo, name: str) -> RoomType | None:
+        return await in_thread(selectors.room_get)(  # type: ignore[return-value]
+            name=room_name_check(name), user=info.context.user
+        )
 
     @strawberry.field(
         description="A room's history ordered by seq, as a Relay connection. "
@@ -85,6 +90,7 @@ class Query:
     )
     async def messages(
         self,
+        info: ChatInfo,
         room: str,
         first: int | None = None,
         after: str | None = None,
@@ -98,6 +104,7 @@ class Query:
             first = settings.CHAT["MAX_PAGE_SIZE"]
         page = await in_thread(selectors.room_message_page)(
             room_name=room,
+            user=info.context.user,
             after_seq=_seq_cursor(after),
             before_seq=_seq_cursor(before),
             first=first,

@@ -12,7 +12,9 @@ from django.contrib.auth import get_user_model
 from strawberry import relay
 
 from chat import models
+from chat.db import in_thread
 from chat.errors import InvalidInput
+from chat.selectors import room_member_list
 
 __all__ = [
     "AuthPayload",
@@ -40,6 +42,13 @@ class RoomType:
     name: str
     created_at: datetime
     last_seq: int
+    private: bool = strawberry_django.field(
+        field_name="is_private", description="Visible to its members only."
+    )
+
+    @strawberry.field(description="Members, by username (for public rooms: who joined).")
+    async def members(self) -> list[UserType]:
+        return await in_thread(room_member_list)(room=self)  # type: ignore[arg-type,return-value]
 
 
 @strawberry_django.type(models.Message, name="Message")

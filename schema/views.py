@@ -27,8 +27,10 @@ from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMe
 from strawberry.types.unset import UNSET, UnsetType
 
 from chat.db import in_thread
+from chat.errors import Forbidden
 from chat.models import Message
 from chat.selectors import token_user_get
+from chat.services import room_access_check
 from chat.streams import message_stream
 from schema.context import ChatContext
 from schema.errors import DATABASE_UNAVAILABLE
@@ -157,6 +159,14 @@ class _GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None
         if plan is None:
             await super().run_operation(operation)
             return
+        user = self.context.user
+        try:
+            await in_thread(room_access_check)(name=plan.room, user=user)
+        except Forbidden:
+            # Strawberry's path reports the refusal exactly as for any other resolver error.
+            await super().run_operation(operation)
+            return
+        user_id = user.pk if user.is_authenticated else None
         consumer: ChatWSConsumer = self.view  # type: ignore[assignment]
         # The frame is {"id": ..., "type": "next", "payload": ...}, as Strawberry encodes it.
         prefix = '{"id": ' + json.dumps(operation.id) + ', "type": "next", "payload": '
@@ -166,7 +176,9 @@ class _GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None
             await consumer.send(text_data=prefix + payload + "}")
 
         try:
-            stream = message_stream(room_name=plan.room, after_seq=plan.after_seq, direct=send)
+            stream = message_stream(
+                room_name=plan.room, after_seq=plan.after_seq, user_id=user_id, direct=send
+            )
             async with aclosing(stream) as messages:  # type: ignore[type-var]
                 async for message in messages:
                     await send(message)
