@@ -24,9 +24,9 @@ _local_lock = threading.Lock()
 
 
 def _redis() -> redis.Redis | None:
-    url = settings.REDIS_URL.split(",")[0]
-    if not url:
+    if not settings.REDIS_URLS:
         return None
+    url = settings.REDIS_URLS[0]
     client = _clients.get(url)
     if client is None:
         client = _clients[url] = redis.Redis.from_url(

@@ -100,7 +100,7 @@ def room_invite(*, name: str, username: str, inviter: User) -> Room:
 def room_join(*, name: str, user: User) -> Room:
     """Join a public room (created on first use, as for posting)."""
     room = room_get_or_create(name=name)
-    if room.is_private and not room.members.filter(pk=user.pk).exists():
+    if not room_is_visible(name=name, user=user):
         raise Forbidden("Private rooms are joined by invitation.")
     room.members.add(user)
     return room

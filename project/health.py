@@ -44,8 +44,9 @@ async def _redis(url: str) -> str:
 
 async def healthz(request: HttpRequest) -> JsonResponse:
     """200 when the database and every Redis server answer, 503 otherwise."""
-    urls = [url for url in settings.REDIS_URL.split(",") if url]
-    database, *redis_states = await asyncio.gather(_database(), *(_redis(url) for url in urls))
+    database, *redis_states = await asyncio.gather(
+        _database(), *(_redis(url) for url in settings.REDIS_URLS)
+    )
     body = {"database": database, "redis": redis_states or "not configured"}
     healthy = database == "ok" and all(state == "ok" for state in redis_states)
     return JsonResponse(body, status=200 if healthy else 503)

@@ -130,6 +130,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # REDIS_URL selects the Redis pub/sub channel layer (see README "Channel layer" for why
 # pub/sub); without it the in-memory layer serves one process.
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Several comma-separated URLs shard the layer; the rate limit uses the first.
+REDIS_URLS = [url.strip() for url in REDIS_URL.split(",") if url.strip()]
 CHAT_REDIS_PREFIX = os.environ.get("CHAT_REDIS_PREFIX", "chat")
 if REDIS_URL:
     CHANNEL_LAYERS = {
@@ -138,7 +140,7 @@ if REDIS_URL:
             "CONFIG": {
                 "hosts": [
                     {"address": url, "max_connections": _env_int("CHAT_REDIS_MAX_CONNECTIONS", 64)}
-                    for url in REDIS_URL.split(",")
+                    for url in REDIS_URLS
                 ],
                 "prefix": CHAT_REDIS_PREFIX,
             },
