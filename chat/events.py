@@ -45,6 +45,8 @@ class MessagePayload(TypedDict):
     room_id: int
     room_name: str
     room_created_at: str
+    room_private: bool
+    room_created_by_id: int | None
 
 
 class MessageEvent(TypedDict):
@@ -88,6 +90,8 @@ def message_event_build(message: Message) -> MessageEvent:
             "room_id": room.pk,
             "room_name": room.name,
             "room_created_at": room.created_at.isoformat(),
+            "room_private": room.is_private,
+            "room_created_by_id": room.created_by_id,
         },
     }
 
@@ -100,6 +104,8 @@ def message_from_payload(payload: MessagePayload) -> Message:
         pk=payload["room_id"],
         name=payload["room_name"],
         created_at=datetime.fromisoformat(payload["room_created_at"]),
+        is_private=payload["room_private"],
+        created_by_id=payload["room_created_by_id"],
         # The room's lastSeq as of this message.
         last_seq=payload["seq"],
     )

@@ -28,14 +28,16 @@ from chat.events import (
     room_group_name,
 )
 from chat.models import Message
-from chat.selectors import room_last_seqs
+from chat.selectors import room_last_seqs, room_private_member_ids
 
 __all__ = ["RoomHub", "Subscriber", "get_hub"]
 
 logger = logging.getLogger(__name__)
 
 
-Deliver = Callable[[Message], Awaitable[None]]
+# Returns False when the socket cannot take the frame now (its client is not reading):
+# the message then goes to the subscriber's buffer instead.
+Deliver = Callable[[Message], Awaitable[bool]]
 
 
 class Subscriber:
@@ -43,11 +45,21 @@ class Subscriber:
 
     ``direct``/``last_seq`` are set by the subscription's reader while it is caught up;
     it clears ``direct`` while it replays from the database. The buffer is bounded: when it
-    is full, events are dropped and ``overflowed`` set, and the reader catches up from the
-    database instead.
+    overflows, it is emptied, ``overflowed`` is set and later events are dropped until the
+    reader catches up from the database, so a subscriber whose client stopped reading holds
+    at most ``capacity`` messages, and none once it has overflowed.
     """
 
-    __slots__ = ("direct", "last_seq", "overflowed", "queue", "revoked", "room", "user_id")
+    __slots__ = (
+        "direct",
+        "idle",
+        "last_seq",
+        "overflowed",
+        "queue",
+        "revoked",
+        "room",
+        "user_id",
+    )
 
     def __init__(self, room: str, user_id: int | None, capacity: int) -> None:
         self.room = room
@@ -59,12 +71,24 @@ class Subscriber:
         self.overflowed = False
         self.direct: Deliver | None = None
         self.last_seq = 0
+        # Clear while the hub is in a direct delivery: the reader waits for it to end
+        # before it writes anything itself, so frames never overtake each other.
+        self.idle = asyncio.Event()
+        self.idle.set()
 
     def offer(self, message: Message) -> None:
+        if self.overflowed:
+            # The reader will read this from the database (it was committed before its
+            # event was published, so before the reader clears ``overflowed``).
+            return
         try:
             self.queue.put_nowait(message)
         except asyncio.QueueFull:
             self.overflowed = True
+            # Everything queued is re-read from the database: let it go now.
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(None)
 
     def revoke(self) -> None:
         self.revoked = True
@@ -151,7 +175,8 @@ class RoomHub:
 
     async def _resync_loop(self) -> None:
         """Catch up rooms whose events the layer lost (pub/sub drops messages while a
-        Redis connection is down, and a publish can fail after commit).
+        Redis connection is down, and a publish can fail after commit), and end the
+        subscriptions of users no longer members of a private room.
 
         A seq that was committed at the previous check and still has not arrived is
         lost, not in flight: the room's subscribers are nudged to read the database. So
@@ -165,9 +190,16 @@ class RoomHub:
                 continue
             try:
                 committed = await in_thread(room_last_seqs)(names=rooms)
+                members = await in_thread(room_private_member_ids)(names=rooms)
             except Exception:
                 logger.exception("room hub resync failed")
                 continue
+            # A member removed while their removal event was lost (Redis down) is
+            # still subscribed here: end it now.
+            for room, member_ids in members.items():
+                for subscriber in tuple(self._rooms.get(room, ())):
+                    if subscriber.user_id not in member_ids:
+                        subscriber.revoke()
             for room in rooms:
                 if self._committed.get(room, 0) > self._seen.get(room, 0):
                     for subscriber in tuple(self._rooms.get(room, ())):
@@ -206,10 +238,15 @@ class RoomHub:
                 subscriber.offer(message)
             elif seq == subscriber.last_seq + 1:
                 subscriber.last_seq = seq
+                subscriber.idle.clear()
                 try:
-                    await direct(message)
+                    if not await direct(message):
+                        subscriber.last_seq = seq - 1
+                        subscriber.offer(message)
                 except Exception:
                     logger.exception("direct delivery failed in room %s", subscriber.room)
+                finally:
+                    subscriber.idle.set()
             # else: a duplicate of what this subscriber already has.
 
 

@@ -18,6 +18,14 @@ class Room(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="chat_rooms", blank=True
     )
+    # Set by createRoom (rooms made by a first post have none); may remove members.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         indexes = [models.Index(fields=["-last_activity_at", "-id"], name="room_activity_idx")]

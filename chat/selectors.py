@@ -23,6 +23,7 @@ __all__ = [
     "room_member_list",
     "room_message_list",
     "room_message_page",
+    "room_private_member_ids",
     "room_visible_q",
     "token_digest",
     "token_user_get",
@@ -78,6 +79,21 @@ def room_last_seq(*, name: str) -> int:
 def room_last_seqs(*, names: list[str]) -> dict[str, int]:
     """Return the highest seq of each of the named rooms that exists."""
     return dict(Room.objects.filter(name__in=names).values_list("name", "last_seq"))
+
+
+def room_private_member_ids(*, names: list[str]) -> dict[str, set[int]]:
+    """Return the member ids of each of the named rooms that is private."""
+    members: dict[str, set[int]] = {
+        name: set()
+        for name in Room.objects.filter(name__in=names, is_private=True).values_list(
+            "name", flat=True
+        )
+    }
+    if members:
+        memberships = Room.members.through.objects.filter(room__name__in=list(members))
+        for name, user_id in memberships.values_list("room__name", "user_id"):
+            members[name].add(user_id)
+    return members
 
 
 def room_message_list(*, room_name: str, after_seq: int, limit: int) -> list[Message]:

@@ -32,6 +32,7 @@ __all__ = [
     "room_invite",
     "room_join",
     "room_leave",
+    "room_member_remove",
     "room_name_check",
     "token_create",
     "token_revoke",
@@ -73,7 +74,7 @@ def room_create(*, name: str, private: bool, creator: User) -> Room:
     room_name_check(name)
     try:
         with transaction.atomic():
-            room = Room.objects.create(name=name, is_private=private)
+            room = Room.objects.create(name=name, is_private=private, created_by=creator)
             room.members.add(creator)
     except IntegrityError as error:
         raise InvalidInput("That room name is taken.") from error
@@ -97,6 +98,24 @@ def room_invite(*, name: str, username: str, inviter: User) -> Room:
     return room
 
 
+def room_member_remove(*, name: str, username: str, remover: User) -> Room:
+    """Remove a member from a private room ``remover`` created; their live
+    subscriptions to it end (in every process)."""
+    room = _visible_room(name=name, user=remover)
+    if not room.is_private:
+        raise InvalidInput("Members can only be removed from private rooms.")
+    if room.created_by_id != remover.pk:
+        raise Forbidden("Only the room's creator can remove members.")
+    member = room.members.filter(username=username).first()
+    if member is None:
+        raise NotFound("No such member.")
+    if member.pk == remover.pk:
+        raise InvalidInput("Use leaveRoom to leave a room.")
+    room.members.remove(member)
+    _member_removed_publish(room=room, user=member)
+    return room
+
+
 def room_join(*, name: str, user: User) -> Room:
     """Join a public room (created on first use, as for posting)."""
     room = room_get_or_create(name=name)
@@ -110,6 +129,12 @@ def room_leave(*, name: str, user: User) -> None:
     """Leave a room; the user's live subscriptions to it end (in every process)."""
     room = _visible_room(name=name, user=user)
     room.members.remove(user)
+    _member_removed_publish(room=room, user=user)
+
+
+def _member_removed_publish(*, room: Room, user: User) -> None:
+    # If this event is lost (Redis down), each process's hub still ends the
+    # subscriptions at its next resync, which re-reads private rooms' members.
     event = events.member_removed_event_build(room=room, user=user)
     transaction.on_commit(lambda: events.event_publish_sync(event), robust=True)
 
@@ -134,11 +159,12 @@ _INSERT_NEXT_SEQ = """
 WITH room AS (
     UPDATE chat_room SET last_seq = last_seq + 1, last_activity_at = clock_timestamp()
     WHERE name = %s
-    RETURNING id, last_seq, created_at
+    RETURNING id, last_seq, created_at, is_private, created_by_id
 )
 INSERT INTO chat_message (room_id, seq, author_id, text, created_at)
 SELECT id, last_seq, %s, %s, clock_timestamp() FROM room
-RETURNING id, room_id, seq, created_at, (SELECT created_at FROM room)
+RETURNING id, room_id, seq, created_at,
+    (SELECT created_at FROM room), (SELECT is_private FROM room), (SELECT created_by_id FROM room)
 """
 
 
@@ -151,8 +177,15 @@ def _message_insert(*, room_name: str, author: User, text: str) -> Message | Non
             row = cursor.fetchone()
         if row is None:
             return None
-        message_id, room_id, seq, created_at, room_created_at = row
-        room = Room(pk=room_id, name=room_name, created_at=room_created_at, last_seq=seq)
+        message_id, room_id, seq, created_at, room_created_at, private, created_by_id = row
+        room = Room(
+            pk=room_id,
+            name=room_name,
+            created_at=room_created_at,
+            last_seq=seq,
+            is_private=private,
+            created_by_id=created_by_id,
+        )
         return Message(
             pk=message_id, room=room, seq=seq, author=author, text=text, created_at=created_at
         )

@@ -66,6 +66,16 @@ class Mutation:
             name=room, username=username, inviter=user
         )
 
+    @strawberry.mutation(
+        description="Remove a member from a private room you created; "
+        "their live subscriptions to it complete."
+    )
+    async def remove_from_room(self, info: ChatInfo, room: str, username: str) -> RoomType:
+        user = _signed_in_user(info, "Sign in to remove members.")
+        return await in_thread(services.room_member_remove)(  # type: ignore[return-value]
+            name=room, username=username, remover=user
+        )
+
     @strawberry.mutation(description="Join a public room (private rooms need an invitation).")
     async def join_room(self, info: ChatInfo, room: str) -> RoomType:
         user = _signed_in_user(info, "Sign in to join rooms.")

@@ -46,6 +46,11 @@ class RoomType:
         field_name="is_private", description="Visible to its members only."
     )
 
+    created_by: UserType | None = strawberry_django.field(
+        description="Who created the room with createRoom (null if a first post created it); "
+        "they may remove members of a private room."
+    )
+
     @strawberry.field(description="Members, by username (for public rooms: who joined).")
     async def members(self) -> list[UserType]:
         return await in_thread(room_member_list)(room=self)  # type: ignore[arg-type,return-value]

@@ -32,6 +32,7 @@ from chat.models import Message
 from chat.selectors import token_user_get
 from chat.services import room_access_check
 from chat.streams import message_stream
+from schema.backpressure import WritePressure, write_pressure_attach
 from schema.context import ChatContext
 from schema.errors import DATABASE_UNAVAILABLE
 from schema.fanout import next_payload, plan_message_added
@@ -173,11 +174,23 @@ class _GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None
 
         async def send(message: Message) -> None:
             payload = await next_payload(plan, self.schema, message, self.context)  # type: ignore[arg-type]
+            # Waits while the client is not reading (see ChatWSConsumer.send).
             await consumer.send(text_data=prefix + payload + "}")
+
+        async def send_now(message: Message) -> bool:
+            # The hub calls this for everyone in the room in turn: never wait for one
+            # client. The message goes to the subscription's buffer instead.
+            if consumer.write_paused:
+                return False
+            payload = await next_payload(plan, self.schema, message, self.context)  # type: ignore[arg-type]
+            if consumer.write_paused:
+                return False
+            await consumer.send(text_data=prefix + payload + "}")
+            return True
 
         try:
             stream = message_stream(
-                room_name=plan.room, after_seq=plan.after_seq, user_id=user_id, direct=send
+                room_name=plan.room, after_seq=plan.after_seq, user_id=user_id, direct=send_now
             )
             async with aclosing(stream) as messages:  # type: ignore[type-var]
                 async for message in messages:
@@ -209,6 +222,27 @@ class ChatWSConsumer(GraphQLWSConsumer):
             "max_subscriptions_per_connection", chat["MAX_SUBSCRIPTIONS_PER_CONNECTION"]
         )
         super().__init__(**kwargs)
+
+    write_pressure: WritePressure | None = None
+
+    @property
+    def write_paused(self) -> bool:
+        """True while the client has 64 KiB or more unread (see schema/backpressure.py)."""
+        return self.write_pressure is not None and self.write_pressure.paused
+
+    async def websocket_connect(self, message: Any) -> None:
+        self.write_pressure = write_pressure_attach(self.base_send)
+        await super().websocket_connect(message)
+
+    async def send(  # type: ignore[override]
+        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
+    ) -> None:
+        pressure = self.write_pressure
+        if pressure is not None and pressure.paused and not close:
+            # Hold this subscription (or handler) until the client reads: what it misses
+            # meanwhile is read from the database later, not buffered here.
+            await pressure.drained()
+        await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
     async def dispatch(self, message: Any) -> None:
         # Channels' dispatch closes stale database connections before every websocket

@@ -169,3 +169,32 @@ async def test_database_down_send_message_fails_clearly_and_publishes_nothing(
     }
     # in_thread: this thread's connection died with the server and must be replaced.
     assert await in_thread(Message.objects.count)() == 1
+
+
+async def test_member_removed_while_redis_is_down_is_still_cut_off(
+    redis_server: RedisServer,
+    sockets: list[GraphQLSocket],
+    alice: factories.Member,
+    bob: factories.Member,
+) -> None:
+    """The removal event is lost with Redis down; the hub's resync, which re-reads the
+    members of private rooms, ends the removed member's subscription all the same."""
+    owner = GraphQLHttp(alice.token)
+    await owner('mutation { createRoom(name: "vault", private: true) { name } }')
+    await owner('mutation { inviteToRoom(room: "vault", username: "bob") { name } }')
+    chat = {**settings.CHAT, "RESYNC_SECONDS": 0.2, "KEEPALIVE_SECONDS": 0}
+    with override_settings(CHAT=chat):
+        member = GraphQLSocket()
+        sockets.append(member)
+        await member.connect({"authToken": bob.token})
+        await member.subscribe("1", 'subscription { messageAdded(room: "vault") { seq } }')
+        await wait_for(lambda: get_hub().rooms == {"vault": 1})
+
+        redis_server.kill()
+        try:
+            remove = 'mutation { removeFromRoom(room: "vault", username: "bob") { name } }'
+            assert await owner(remove) == {"data": {"removeFromRoom": {"name": "vault"}}}
+            assert await member.receive() == {"id": "1", "type": "complete"}
+            await wait_for(lambda: get_hub().rooms == {})
+        finally:
+            redis_server.start()

@@ -53,10 +53,10 @@ class Daphne:
             return json.loads(response.read())  # type: ignore[no-any-return]
 
 
-def start_daphne(env: dict[str, str]) -> Daphne:
+def start_daphne(env: dict[str, str], *options: str) -> Daphne:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), *options,
          "project.asgi:application"],
         cwd=ROOT,
         env=env,

@@ -138,3 +138,99 @@ async def test_join_a_public_room_lists_you_as_member(alice: factories.Member) -
             "joinRoom": {"name": "lobby", "private": False, "members": [{"username": "alice"}]}
         }
     }
+
+
+REMOVE = 'mutation($u: String!) { removeFromRoom(room: "secret", username: $u) { name members { username } createdBy { username } } }'  # noqa: E501
+
+
+async def test_creator_removes_a_member_whose_subscription_completes(
+    secret: None, alice: factories.Member, bob: factories.Member, sockets: list[GraphQLSocket]
+) -> None:
+    invite = 'mutation { inviteToRoom(room: "secret", username: "bob") { name } }'
+    await GraphQLHttp(alice.token)(invite)
+    member = GraphQLSocket()
+    sockets.append(member)
+    await member.connect({"authToken": bob.token})
+    await member.subscribe(
+        "s",
+        'subscription { messageAdded(room: "secret") '
+        "{ seq room { private createdBy { username } } } }",
+    )
+    await wait_for(lambda: get_hub().rooms == {"secret": 1})
+    await GraphQLHttp(alice.token)(SEND, {"t": "hello bob"})
+    assert await member.receive() == {
+        "id": "s",
+        "type": "next",
+        "payload": {
+            "data": {
+                "messageAdded": {
+                    "seq": 1,
+                    "room": {"private": True, "createdBy": {"username": "alice"}},
+                }
+            }
+        },
+    }
+
+    # Only the creator may remove members.
+    assert refused(await GraphQLHttp(bob.token)(REMOVE, {"u": "alice"}), "removeFromRoom") == [
+        ("Only the room's creator can remove members.", ["removeFromRoom"], "FORBIDDEN")
+    ]
+    assert await GraphQLHttp(alice.token)(REMOVE, {"u": "bob"}) == {
+        "data": {
+            "removeFromRoom": {
+                "name": "secret",
+                "members": [{"username": "alice"}],
+                "createdBy": {"username": "alice"},
+            }
+        }
+    }
+    assert await member.receive() == {"id": "s", "type": "complete"}
+    await wait_for(lambda: get_hub().rooms == {})
+    assert refused(await GraphQLHttp(bob.token)(SEND, {"t": "still here?"}), "sendMessage") == [
+        ("You are not a member of this room.", ["sendMessage"], "FORBIDDEN")
+    ]
+
+
+async def test_remove_from_room_errors_change_nothing(
+    secret: None, alice: factories.Member, bob: factories.Member
+) -> None:
+    owner = GraphQLHttp(alice.token)
+    await owner('mutation { inviteToRoom(room: "secret", username: "bob") { name } }')
+    await owner('mutation { joinRoom(room: "lobby") { name } }')
+    cases = [
+        (owner, REMOVE, {"u": "nobody"}, "No such member.", "NOT_FOUND"),
+        (owner, REMOVE, {"u": "alice"}, "Use leaveRoom to leave a room.", "BAD_USER_INPUT"),
+        (
+            owner,
+            'mutation { removeFromRoom(room: "lobby", username: "alice") { name } }',
+            {},
+            "Members can only be removed from private rooms.",
+            "BAD_USER_INPUT",
+        ),
+        (
+            owner,
+            'mutation { removeFromRoom(room: "nowhere", username: "bob") { name } }',
+            {},
+            "No such room.",
+            "NOT_FOUND",
+        ),
+        (GraphQLHttp(), REMOVE, {"u": "bob"}, "Sign in to remove members.", "UNAUTHENTICATED"),
+    ]
+    for client, query, variables, message, code in cases:
+        assert await client(query, variables) == {
+            "data": None,
+            "errors": [
+                {
+                    "message": message,
+                    "locations": [{"line": 1, "column": query.index("removeFromRoom") + 1}],
+                    "path": ["removeFromRoom"],
+                    "extensions": {"code": code},
+                }
+            ],
+        }, message
+    members = await sync_to_async(
+        lambda: sorted(
+            (room.name, user.username) for room in Room.objects.all() for user in room.members.all()
+        )
+    )()
+    assert members == [("lobby", "alice"), ("secret", "alice"), ("secret", "bob")]
