@@ -27,6 +27,7 @@ from chat.events import (
     message_from_payload,
     room_group_name,
 )
+from chat.mailbox import Mailbox
 from chat.models import Message
 from chat.selectors import room_last_seqs, room_private_member_ids
 
@@ -51,8 +52,9 @@ class Subscriber:
     """
 
     __slots__ = (
+        "_delivered",
+        "delivering",
         "direct",
-        "idle",
         "last_seq",
         "overflowed",
         "queue",
@@ -67,14 +69,14 @@ class Subscriber:
         # Set when the user was removed from the room: the reader ends the subscription.
         self.revoked = False
         # None in the queue only wakes the reader up (see nudge).
-        self.queue: asyncio.Queue[Message | None] = asyncio.Queue(maxsize=capacity)
+        self.queue: Mailbox[Message | None] = Mailbox(maxsize=capacity)
         self.overflowed = False
         self.direct: Deliver | None = None
         self.last_seq = 0
-        # Clear while the hub is in a direct delivery: the reader waits for it to end
+        # True while the hub is in a direct delivery: the reader waits for it to end
         # before it writes anything itself, so frames never overtake each other.
-        self.idle = asyncio.Event()
-        self.idle.set()
+        self.delivering = False
+        self._delivered: asyncio.Future[None] | None = None
 
     def offer(self, message: Message) -> None:
         if self.overflowed:
@@ -89,6 +91,19 @@ class Subscriber:
             while not self.queue.empty():
                 self.queue.get_nowait()
             self.queue.put_nowait(None)
+
+    def delivery_done(self) -> None:
+        self.delivering = False
+        delivered, self._delivered = self._delivered, None
+        if delivered is not None and not delivered.done():
+            delivered.set_result(None)
+
+    async def wait_delivery(self) -> None:
+        """Return once no direct delivery is in flight."""
+        if self.delivering:
+            if self._delivered is None:
+                self._delivered = asyncio.get_running_loop().create_future()
+            await self._delivered
 
     def revoke(self) -> None:
         self.revoked = True
@@ -238,7 +253,7 @@ class RoomHub:
                 subscriber.offer(message)
             elif seq == subscriber.last_seq + 1:
                 subscriber.last_seq = seq
-                subscriber.idle.clear()
+                subscriber.delivering = True
                 try:
                     if not await direct(message):
                         subscriber.last_seq = seq - 1
@@ -246,7 +261,7 @@ class RoomHub:
                 except Exception:
                     logger.exception("direct delivery failed in room %s", subscriber.room)
                 finally:
-                    subscriber.idle.set()
+                    subscriber.delivery_done()
             # else: a duplicate of what this subscriber already has.
 
 

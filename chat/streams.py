@@ -75,7 +75,7 @@ async def message_stream(
                 live = await subscriber.queue.get()
             finally:
                 subscriber.direct = None
-            await subscriber.idle.wait()
+            await subscriber.wait_delivery()
             last = max(last, subscriber.last_seq)
             if subscriber.revoked:
                 return

@@ -11,11 +11,10 @@ from django.core.asgi import get_asgi_application
 # Django must be set up before anything imports models.
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from django.urls import path  # noqa: E402
+from channels.routing import ProtocolTypeRouter  # noqa: E402
 
 from project.origin import AllowedHostsOrNoOriginValidator  # noqa: E402
-from project.wsauth import SessionAuthMiddleware  # noqa: E402
+from project.wsauth import SessionAuthRoute  # noqa: E402
 from schema import schema  # noqa: E402
 from schema.views import ChatWSConsumer  # noqa: E402
 
@@ -23,9 +22,7 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOrNoOriginValidator(
-            SessionAuthMiddleware(
-                URLRouter([path("graphql/", ChatWSConsumer.as_asgi(schema=schema))])
-            )
+            SessionAuthRoute("/graphql/", ChatWSConsumer.as_asgi(schema=schema))
         ),
     }
 )

@@ -1,4 +1,4 @@
-"""Session-cookie authentication for websockets that stays out of the send path."""
+"""The websocket route: session-cookie authentication that stays out of the send path."""
 
 from __future__ import annotations
 
@@ -9,23 +9,32 @@ from channels.auth import get_user
 from django.conf import settings
 from django.http import parse_cookie
 
-__all__ = ["SessionAuthMiddleware"]
+__all__ = ["SessionAuthRoute"]
 
 
-class SessionAuthMiddleware:
-    """Put ``session`` and ``user`` in the scope from the session cookie, once, at connect.
+class SessionAuthRoute:
+    """Serve the websocket at ``path`` with ``session`` and ``user`` in the scope, set once
+    at connect from the session cookie; refuse every other path.
 
     Channels' AuthMiddlewareStack does the same but its session middleware also wraps
     ``send`` to save a modified session on responses, which inspects every outgoing
     frame. Websocket handlers here never modify the session (login over a socket only
-    issues a token), so that wrapper would be pure cost on the fan-out path.
+    issues a token), so that wrapper would be pure cost on the fan-out path. Routing here
+    rather than with URLRouter makes one copy of the scope per socket instead of two
+    (every idle connection keeps it).
     """
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, path: str, inner: Any) -> None:
+        self.path = path
         self.inner = inner
         self.session_store = import_module(settings.SESSION_ENGINE).SessionStore
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        path = scope["path"].removeprefix(scope.get("root_path", ""))
+        if path != self.path:
+            await receive()  # websocket.connect
+            await send({"type": "websocket.close"})  # the handshake is refused (403)
+            return
         cookies: dict[str, str] = {}
         for name, value in scope.get("headers", ()):
             if name == b"cookie":

@@ -27,23 +27,29 @@ logger = logging.getLogger(__name__)
 class WritePressure:
     """Twisted ``IPushProducer`` for one websocket: tracks whether its buffer is full."""
 
+    __slots__ = ("_resumed", "paused")
+
     def __init__(self) -> None:
         self.paused = False
-        self._resumed = asyncio.Event()
-        self._resumed.set()
+        # Made only when someone waits: one per socket, mostly idle.
+        self._resumed: asyncio.Future[None] | None = None
 
     async def drained(self) -> None:
         """Return once the transport accepts writes again (or the connection is gone)."""
-        await self._resumed.wait()
+        if self.paused:
+            if self._resumed is None:
+                self._resumed = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self._resumed)
 
     # Called by Twisted on the event loop's thread (daphne runs Twisted's asyncio reactor).
     def pauseProducing(self) -> None:
         self.paused = True
-        self._resumed.clear()
 
     def resumeProducing(self) -> None:
         self.paused = False
-        self._resumed.set()
+        if self._resumed is not None:
+            self._resumed.set_result(None)
+            self._resumed = None
 
     def stopProducing(self) -> None:
         # The connection is lost: writes are dropped by daphne from now on, so nobody

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import weakref
 from contextlib import aclosing
 from typing import Any
 
@@ -28,6 +29,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from chat.db import in_thread
 from chat.errors import Forbidden
+from chat.mailbox import Mailbox
 from chat.models import Message
 from chat.selectors import token_user_get
 from chat.services import room_access_check
@@ -128,26 +130,67 @@ class _GraphQLWSHandler(BaseGraphQLWSHandler[ChatContext, None]):
         await super().handle_connection_init(message)
 
 
+class _Pinger:
+    """Sends graphql-transport-ws ``ping`` to every acknowledged socket of an event loop
+    from one task: a sleeping task per socket would cost ~1.5 KB of each idle connection."""
+
+    def __init__(self) -> None:
+        self._handlers: set[_GraphQLTransportWSHandler] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, handler: _GraphQLTransportWSHandler) -> None:
+        self._handlers.add(handler)
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="chat-keepalive")
+
+    def discard(self, handler: _GraphQLTransportWSHandler) -> None:
+        self._handlers.discard(handler)
+
+    async def _run(self) -> None:
+        try:
+            while self._handlers:
+                await asyncio.sleep(settings.CHAT["KEEPALIVE_SECONDS"])
+                for handler in tuple(self._handlers):
+                    consumer: ChatWSConsumer = handler.view  # type: ignore[assignment]
+                    # A socket whose client is not reading gets no ping: it would only
+                    # wait here, holding up everyone else's.
+                    if consumer.write_paused:
+                        continue
+                    try:
+                        await handler.send_message({"type": "ping"})
+                    except Exception:
+                        logger.exception("keepalive ping failed")
+        finally:
+            self._task = None
+
+
+_pingers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pinger] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _pinger() -> _Pinger:
+    loop = asyncio.get_running_loop()
+    pinger = _pingers.get(loop)
+    if pinger is None:
+        pinger = _pingers[loop] = _Pinger()
+    return pinger
+
+
 class _GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]):
     """graphql-transport-ws with server pings and the messageAdded fast path
     (see schema/fanout.py)."""
 
-    keepalive_task: asyncio.Task[None] | None = None
-
     async def handle_connection_init(self, message: transport_ws.ConnectionInitMessage) -> None:
         await super().handle_connection_init(message)
-        interval = settings.CHAT["KEEPALIVE_SECONDS"]
-        if self.connection_acknowledged and interval > 0 and self.keepalive_task is None:
-            self.keepalive_task = asyncio.create_task(self._keepalive(interval))
-
-    async def _keepalive(self, interval: float) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            await self.send_message({"type": "ping"})
+        # Strawberry cancelled the timeout task but keeps it (and its traceback) for the
+        # socket's lifetime.
+        self.connection_init_timeout_task = None
+        if self.connection_acknowledged and settings.CHAT["KEEPALIVE_SECONDS"] > 0:
+            _pinger().add(self)
 
     async def shutdown(self) -> None:
-        if self.keepalive_task is not None:
-            self.keepalive_task.cancel()
+        _pinger().discard(self)
         await super().shutdown()
 
     async def run_operation(self, operation: Operation[ChatContext, None]) -> None:
@@ -222,6 +265,9 @@ class ChatWSConsumer(GraphQLWSConsumer):
             "max_subscriptions_per_connection", chat["MAX_SUBSCRIPTIONS_PER_CONNECTION"]
         )
         super().__init__(**kwargs)
+        # Strawberry reads incoming frames from this with one task; an asyncio.Queue
+        # would cost ~3 KB of every idle socket.
+        self.message_queue = Mailbox()  # type: ignore[assignment]
 
     write_pressure: WritePressure | None = None
 

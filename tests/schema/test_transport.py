@@ -169,3 +169,12 @@ async def test_disconnect_leaves_every_room(sockets: list[GraphQLSocket]) -> Non
     await wait_for(lambda: get_hub().rooms == {"lobby": 2, "other": 1})
     await socket.close()
     assert get_hub().rooms == {}
+
+
+async def test_websocket_on_another_path_is_refused() -> None:
+    from channels.testing import WebsocketCommunicator
+
+    from project.asgi import application
+
+    communicator = WebsocketCommunicator(application, "/elsewhere/")
+    assert await communicator.connect() == (False, 1000)
