@@ -8,14 +8,25 @@ touches threads for static files.
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import IO, Any
 
 from asgiref.sync import markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponseBase
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 __all__ = ["StaticFilesMiddleware"]
+
+_BLOCK_SIZE = 64 * 1024
+
+
+async def _read_in_thread(file: IO[bytes]) -> AsyncIterator[bytes]:
+    read = sync_to_async(file.read, thread_sensitive=False)
+    try:
+        while chunk := await read(_BLOCK_SIZE):
+            yield chunk
+    finally:
+        file.close()
 
 
 class StaticFilesMiddleware(WhiteNoiseMiddleware):  # type: ignore[misc]
@@ -43,4 +54,9 @@ class StaticFilesMiddleware(WhiteNoiseMiddleware):  # type: ignore[misc]
                 static_file = self.files.get(path)
         if static_file is None:
             return await self.get_response(request)
-        return await sync_to_async(self.serve, thread_sensitive=False)(static_file, request)
+        response = await sync_to_async(self.serve, thread_sensitive=False)(static_file, request)
+        if response.file_to_stream is not None:
+            # An async body: Django would otherwise iterate the file in a thread per chunk,
+            # with a warning for each response.
+            response.streaming_content = _read_in_thread(response.file_to_stream)
+        return response
