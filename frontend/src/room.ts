@@ -50,9 +50,11 @@ export function bindRoom(endpoint: string, room: string): void {
   const subscribe = (): void => {
     stop?.();
     void client?.dispose();
-    client = subscriptionClient(websocketUrl(endpoint));
-    client.on("connected", () => setStatus("live", "live"));
-    client.on("closed", () => setStatus("reconnecting", "reconnecting…"));
+    const current = subscriptionClient(websocketUrl(endpoint));
+    client = current;
+    // A replaced client's late "closed" must not overwrite the new one's state.
+    current.on("connected", () => client === current && setStatus("live", "live"));
+    current.on("closed", () => client === current && setStatus("reconnecting", "reconnecting…"));
     // graphql-ws sends this payload again after every reconnect; the getter makes each
     // resend resume after the last seq shown, so nothing is missed or replayed twice.
     const payload = {
@@ -61,14 +63,17 @@ export function bindRoom(endpoint: string, room: string): void {
         return { room, afterSeq: lastSeq };
       },
     };
-    stop = client.subscribe<{ messageAdded: ChatMessageFragment }>(payload, {
+    stop = current.subscribe<{ messageAdded: ChatMessageFragment }>(payload, {
       next: (result) => {
         if (result.data) append(result.data.messageAdded);
         else if (result.errors) failure.textContent = result.errors[0].message;
       },
       error: (error) => {
+        // GraphQL errors (e.g. FORBIDDEN) arrive as a list; a fatal close as a CloseEvent.
         setStatus("failed", "disconnected");
-        failure.textContent = error instanceof Error ? error.message : "Connection failed.";
+        if (Array.isArray(error) && error.length > 0) failure.textContent = String(error[0].message);
+        else if (error instanceof CloseEvent) failure.textContent = `Connection closed: ${error.reason || error.code}`;
+        else failure.textContent = "Connection failed.";
       },
       complete: () => setStatus("ended", "ended"),
     });
