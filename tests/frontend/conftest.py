@@ -33,14 +33,14 @@ def frontend() -> Path:
 
 
 @pytest.fixture(scope="module")
-def daphne_env_(
+def server_env(
     django_db_setup: None, redis_server: RedisServer, postgres_server: PostgresServer
 ) -> dict[str, str]:
     return daphne_env(redis_server, postgres_server, connection.settings_dict["NAME"])
 
 
 @pytest.fixture(scope="module")
-def daphne(daphne_env_: dict[str, str]) -> Iterator[Daphne]:
-    server = start_daphne(daphne_env_)
+def daphne(server_env: dict[str, str]) -> Iterator[Daphne]:
+    server = start_daphne(server_env)
     yield server
     server.stop()

@@ -83,9 +83,9 @@ def send(page: Page, text: str) -> None:
 
 
 def test_two_users_chat_reload_and_resume_after_the_server_restarts(
-    browser: Browser, daphne_env_: dict[str, str]
+    browser: Browser, server_env: dict[str, str]
 ) -> None:
-    server = start_daphne(daphne_env_)
+    server = start_daphne(server_env)
     other = None
     base = f"http://127.0.0.1:{server.port}"
     errors: list[str] = []
@@ -136,13 +136,13 @@ def test_two_users_chat_reload_and_resume_after_the_server_restarts(
         server.process.wait()
         for page in (alice, bob):
             expect(page.locator("#status")).to_have_attribute("data-state", "reconnecting")
-        other = start_daphne(daphne_env_)
+        other = start_daphne(server_env)
         token = bob.evaluate("JSON.parse(localStorage.getItem('chat.auth')).token")
         posted = other.post(SEND, {"room": "lobby", "text": "while you were away"}, token)
         assert posted == {"data": {"sendMessage": {"seq": 4}}}
 
         # Back on the same port: both pages reconnect by themselves and resume after seq 3.
-        server = start_daphne(daphne_env_, port=server.port)
+        server = start_daphne(server_env, port=server.port)
         log.append(["4", "bob", "while you were away"])
         for page in (alice, bob):
             expect(page.locator("#status")).to_have_attribute(
