@@ -70,6 +70,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything else touches the request: static files need no session or CSRF.
+    "project.static.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -169,6 +171,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# daphne serves static files itself (project.static, WhiteNoise): from STATIC_ROOT after
+# `collectstatic`, and straight from the apps' static dirs without it.
+WHITENOISE_USE_FINDERS = True
 
 # Chat service settings.
 CHAT: dict[str, Any] = {

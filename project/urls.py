@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
+from chat.views import chat_index, chat_room
 from project.health import healthz
 from schema import schema
 from schema.views import ChatGraphQLView
@@ -12,5 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz),
     # Token-authenticated API clients cannot send a CSRF token.
-    path("graphql/", csrf_exempt(ChatGraphQLView.as_view(schema=schema))),
+    path("graphql/", csrf_exempt(ChatGraphQLView.as_view(schema=schema)), name="graphql"),
+    path("chat/", chat_index, name="chat-index"),
+    re_path(r"^chat/(?P<room>[A-Za-z0-9_-]{1,64})/$", chat_room, name="chat-room"),
 ]

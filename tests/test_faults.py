@@ -75,7 +75,7 @@ async def test_daphne_killed_mid_stream_client_resumes_elsewhere_with_after_seq(
     from django.db import connection
     from websockets.typing import Subprotocol
 
-    from tests.test_scale_out import start_daphne
+    from tests.daphne import start_daphne
 
     env = {
         **os.environ,

@@ -4,16 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,70 +18,28 @@ from websockets.typing import Subprotocol
 from chat.models import Message, Room
 from tests import factories
 from tests.conftest import GraphQLSocket, wait_for
+from tests.daphne import Daphne, daphne_env, start_daphne
 from tests.schema.test_subscriptions import SEND, SUBSCRIPTION
-from tests.servers import PostgresServer, RedisServer, free_port
+from tests.servers import PostgresServer, RedisServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@dataclass
-class Daphne:
-    port: int
-    process: subprocess.Popen[bytes]
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/graphql/"
-
-    def post(self, query: str, variables: dict[str, Any], token: str) -> dict[str, Any]:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.port}/graphql/",
-            data=json.dumps({"query": query, "variables": variables}).encode(),
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())  # type: ignore[no-any-return]
-
-
-def start_daphne(env: dict[str, str], *options: str) -> Daphne:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), *options,
-         "project.asgi:application"],
-        cwd=ROOT,
-        env=env,
-    )  # fmt: skip
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "daphne exited"
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return Daphne(port, process)
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("daphne did not start")
 
 
 @pytest.fixture(scope="module")
 def daphnes(
     django_db_setup: None, redis_server: RedisServer, postgres_server: PostgresServer
 ) -> Iterator[tuple[Daphne, Daphne]]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": postgres_server.url(connection.settings_dict["NAME"]),
-        "REDIS_URL": redis_server.url,
-        "DJANGO_LOG_LEVEL": "WARNING",
+    env = daphne_env(
+        redis_server,
+        postgres_server,
+        connection.settings_dict["NAME"],
         # Enough for the tests below; the last one exhausts it on purpose.
-        "CHAT_RATE_LIMIT": "40/86400",
-    }
+        CHAT_RATE_LIMIT="40/86400",
+    )
     pair = (start_daphne(env), start_daphne(env))
     yield pair
     for daphne in pair:
-        daphne.process.terminate()
-        daphne.process.wait(timeout=10)
+        daphne.stop()
 
 
 def group_subscribers(redis_server: RedisServer, room: str) -> int:

@@ -25,7 +25,7 @@ from websockets.typing import Subprotocol
 from chat.services import message_create
 from tests import factories
 from tests.servers import PostgresServer, RedisServer
-from tests.test_scale_out import Daphne, start_daphne
+from tests.daphne import Daphne, start_daphne
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,0 +1,171 @@
+"""The chat UI in headless Chromium: two signed-up users, history, reconnect with afterSeq."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, WebSocket, expect, sync_playwright
+
+from tests.daphne import start_daphne
+from tests.frontend.conftest import ROOT
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+PASSWORD = "correct horse battery staple"
+SEND = "mutation($room: String!, $text: String!) { sendMessage(room: $room, text: $text) { seq } }"
+# Reconnecting waits up to 8 s between attempts.
+RECONNECT_TIMEOUT_MS = 30_000
+
+
+@pytest.fixture
+def browser(frontend: Path) -> Iterator[Browser]:
+    # Function scope: sync Playwright marks an event loop as running in this thread, and
+    # the database flush after each test must run without one.
+    assert os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} missing: bin/_frontend installs it"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+def rows(page: Page) -> list[list[str]]:
+    """The room's log as [seq, author, text] rows."""
+    return page.locator("#log li").evaluate_all(  # type: ignore[no-any-return]
+        "items => items.map(li => [li.dataset.seq,"
+        " li.querySelector('.author').textContent, li.querySelector('.text').textContent])"
+    )
+
+
+def record_subscriptions(page: Page) -> list[dict[str, object]]:
+    """The variables of every graphql-ws subscribe frame the page sends, in order."""
+    sent: list[dict[str, object]] = []
+
+    def on_frame(payload: str | bytes) -> None:
+        message = json.loads(payload)
+        if message["type"] == "subscribe":
+            sent.append(message["payload"]["variables"])
+
+    def on_websocket(socket: WebSocket) -> None:
+        socket.on("framesent", on_frame)
+
+    page.on("websocket", on_websocket)
+    return sent
+
+
+def expect_log(page: Page, expected: list[list[str]], timeout: float = 10_000) -> None:
+    expect(page.locator("#log li")).to_have_count(len(expected), timeout=timeout)
+    assert rows(page) == expected
+
+
+def sign_up(page: Page, username: str) -> None:
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("#sign-up")
+    expect(page.locator("#me")).to_have_text(username)
+    expect(page.locator("#auth-form")).to_be_hidden()
+
+
+def send(page: Page, text: str) -> None:
+    page.fill("#message-input", text)
+    page.press("#message-input", "Enter")
+    expect(page.locator("#message-input")).to_have_value("")
+
+
+def test_two_users_chat_reload_and_resume_after_the_server_restarts(
+    browser: Browser, server_env: dict[str, str]
+) -> None:
+    server = start_daphne(server_env)
+    other = None
+    base = f"http://127.0.0.1:{server.port}"
+    errors: list[str] = []
+    try:
+        alice = browser.new_context().new_page()
+        bob = browser.new_context().new_page()
+        for page in (alice, bob):
+            page.on("pageerror", lambda error: errors.append(str(error)))
+        alice_subscribed = record_subscriptions(alice)
+
+        # Alice signs up on the index page and enters the room by name.
+        alice.goto(f"{base}/chat/")
+        sign_up(alice, "alice")
+        alice.fill("#room-name", "lobby")
+        alice.press("#room-name", "Enter")
+        expect(alice).to_have_url(f"{base}/chat/lobby/")
+        expect(alice.locator("#status")).to_have_attribute("data-state", "live")
+        expect(alice.locator("#message-input")).to_be_enabled()
+
+        # Bob opens the room directly and signs up there.
+        bob.goto(f"{base}/chat/lobby/")
+        expect(bob.locator("#message-input")).to_be_disabled()
+        sign_up(bob, "bob")
+        expect(bob.locator("#status")).to_have_attribute("data-state", "live")
+
+        send(alice, "hello bob")
+        bob.fill("#message-input", "hi alice")
+        bob.click("#send")
+        send(alice, "<img src=x onerror=alert(1)> & <b>not bold</b>")
+        log = [
+            ["1", "alice", "hello bob"],
+            ["2", "bob", "hi alice"],
+            ["3", "alice", "<img src=x onerror=alert(1)> & <b>not bold</b>"],
+        ]
+        expect_log(alice, log)
+        expect_log(bob, log)
+        # User text is text, never markup.
+        assert bob.locator("#log img, #log b").count() == 0
+
+        # A reload shows the history, still signed in.
+        bob.reload()
+        expect_log(bob, log)
+        expect(bob.locator("#me")).to_have_text("bob")
+        expect(bob.locator("#status")).to_have_attribute("data-state", "live")
+
+        # The server dies; a message is posted through another process meanwhile.
+        server.process.kill()
+        server.process.wait()
+        for page in (alice, bob):
+            expect(page.locator("#status")).to_have_attribute("data-state", "reconnecting")
+        other = start_daphne(server_env)
+        token = bob.evaluate("JSON.parse(localStorage.getItem('chat.auth')).token")
+        posted = other.post(SEND, {"room": "lobby", "text": "while you were away"}, token)
+        assert posted == {"data": {"sendMessage": {"seq": 4}}}
+
+        # Back on the same port: both pages reconnect by themselves and resume after seq 3.
+        server = start_daphne(server_env, port=server.port)
+        log.append(["4", "bob", "while you were away"])
+        for page in (alice, bob):
+            expect(page.locator("#status")).to_have_attribute(
+                "data-state", "live", timeout=RECONNECT_TIMEOUT_MS
+            )
+            expect_log(page, log)
+        # Alice's page subscribed twice: on entering the empty room, and after the restart
+        # resuming after the last seq it had shown.
+        assert alice_subscribed == [
+            {"room": "lobby", "afterSeq": 0},
+            {"room": "lobby", "afterSeq": 3},
+        ]
+        send(alice, "welcome back")
+        log.append(["5", "alice", "welcome back"])
+        expect_log(alice, log)
+        expect_log(bob, log)
+
+        artifacts = ROOT / "artifacts"
+        artifacts.mkdir(exist_ok=True)
+        alice.screenshot(path=str(artifacts / "room.png"))
+        assert errors == []
+    finally:
+        server.process.kill()
+        server.process.wait()
+        if other is not None:
+            other.stop()
