@@ -70,6 +70,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (GraphiQL's assets) are served by the app, under daphne too.
+    "project.static.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -83,7 +85,7 @@ ROOT_URLCONF = "project.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "schema" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -169,6 +171,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# GraphiQL's committed bundle (built from graphiql/, see README "Operations").
+STATICFILES_DIRS = [BASE_DIR / "schema" / "static"]
+# Serve straight from the finders, DEBUG on or off: `./bin/serve` and the Docker image
+# work on a fresh clone without `collectstatic`.
+WHITENOISE_USE_FINDERS = True
 
 # Chat service settings.
 CHAT: dict[str, Any] = {

@@ -13,7 +13,8 @@ from channels.consumer import get_handler_name
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.middleware.csrf import CsrfViewMiddleware
+from django.middleware.csrf import CsrfViewMiddleware, get_token
+from django.template.loader import render_to_string
 from strawberry.channels import GraphQLWSConsumer
 from strawberry.django.views import AsyncGraphQLView
 from strawberry.exceptions import ConnectionRejectionError
@@ -103,6 +104,12 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
                 )
             request.chat_context = ChatContext(user=await request.auser(), request=request)  # type: ignore[attr-defined]
         return await super().dispatch(request, *args, **kwargs)
+
+    async def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
+        # Our template loads GraphiQL from our static files; Strawberry's loads it from
+        # CDNs. get_token sets the csrftoken cookie the page sends back after a login.
+        get_token(request)
+        return HttpResponse(render_to_string("graphql/graphiql.html", request=request))
 
     async def get_context(self, request: HttpRequest, response: HttpResponse) -> ChatContext:
         context: ChatContext = request.chat_context  # type: ignore[attr-defined]
