@@ -14,10 +14,13 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from project.logs import install_log_context  # noqa: E402
 from project.origin import AllowedHostsOrNoOriginValidator  # noqa: E402
 from project.wsauth import SessionAuthMiddleware  # noqa: E402
 from schema import schema  # noqa: E402
 from schema.views import ChatWSConsumer  # noqa: E402
+
+install_log_context()
 
 application = ProtocolTypeRouter(
     {
