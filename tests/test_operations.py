@@ -172,3 +172,21 @@ async def test_key_events_are_logged_with_fields_and_without_text_or_token(
         "message_id": int(sent["data"]["sendMessage"]["id"]),
         "user_id": alice.user.pk,
     }
+
+
+async def test_a_socket_the_server_closes_is_logged_with_its_code_and_uncounted(
+    caplog: pytest.LogCaptureFixture, sockets: list[GraphQLSocket]
+) -> None:
+    caplog.set_level(logging.INFO)
+    before = await scrape()
+    socket = GraphQLSocket()
+    sockets.append(socket)
+    connected, _ = await socket.communicator.connect(timeout=10)
+    assert connected
+    await socket.send({"type": "connection_init", "payload": {"authToken": "not-a-token"}})
+    assert (await socket.receive_close())["code"] == 4403
+    await socket.close()
+    sockets.clear()
+    closed = [r for r in caplog.records if getattr(r, "event", None) == "socket.closed"]
+    assert [(r.close_code, r.closed_by) for r in closed] == [(4403, "server")]  # type: ignore[attr-defined]
+    assert changes(before, await scrape()) == {}
