@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime
-from typing import Literal, TypedDict
+from typing import Literal, NotRequired, TypedDict
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 
+from chat.metrics import MESSAGES_PUBLISHED, PUBLISH_FAILURES
 from chat.models import Message, Room
 
 __all__ = [
@@ -53,6 +55,8 @@ class MessageEvent(TypedDict):
     type: Literal["chat.message"]
     room: str
     message: MessagePayload
+    # time.time() at publish, for the delivery latency histogram (chat.metrics).
+    published_at: NotRequired[float]
 
 
 class MemberRemovedEvent(TypedDict):
@@ -128,12 +132,23 @@ async def event_publish(event: MessageEvent | MemberRemovedEvent) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
+    if event["type"] == MESSAGE_EVENT_TYPE:
+        event["published_at"] = time.time()
     try:
         await asyncio.wait_for(
             layer.group_send(room_group_name(event["room"]), event), PUBLISH_TIMEOUT_SECONDS
         )
     except Exception:
-        logger.exception("publish of %s failed for room %s", event["type"], event["room"])
+        PUBLISH_FAILURES.inc()
+        logger.exception(
+            "publish of %s failed for room %s",
+            event["type"],
+            event["room"],
+            extra={"event": "publish.failed", "room": event["room"]},
+        )
+        return
+    if event["type"] == MESSAGE_EVENT_TYPE:
+        MESSAGES_PUBLISHED.inc()
 
 
 def event_publish_sync(event: MessageEvent | MemberRemovedEvent) -> None:

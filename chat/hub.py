@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
+import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -28,6 +30,14 @@ from chat.events import (
     room_group_name,
 )
 from chat.mailbox import Mailbox
+from chat.metrics import (
+    DELIVERIES_LIVE,
+    DELIVERY_LATENCY,
+    LAYER_RECEIVE_FAILURES,
+    RESYNC_RECOVERIES,
+    SUBSCRIBER_OVERFLOWS,
+    SUBSCRIPTIONS_ACTIVE,
+)
 from chat.models import Message
 from chat.selectors import room_last_seqs, room_private_member_ids
 
@@ -86,6 +96,7 @@ class Subscriber:
         try:
             self.queue.put_nowait(message)
         except asyncio.QueueFull:
+            SUBSCRIBER_OVERFLOWS.inc()
             self.overflowed = True
             # Everything queued is re-read from the database: let it go now.
             while not self.queue.empty():
@@ -148,6 +159,11 @@ class RoomHub:
                 await self._layer.group_add(room_group_name(room), self._channel)
                 subscribers = self._rooms[room] = set()
             subscribers.add(subscriber)
+            SUBSCRIPTIONS_ACTIVE.inc()
+        logger.info(
+            "subscription started",
+            extra={"event": "subscription.started", "room": room, "user_id": user_id},
+        )
         try:
             yield subscriber
         finally:
@@ -159,6 +175,16 @@ class RoomHub:
             except asyncio.CancelledError:
                 await leave
                 raise
+            finally:
+                logger.info(
+                    "subscription ended",
+                    extra={
+                        "event": "subscription.ended",
+                        "room": room,
+                        "user_id": user_id,
+                        "revoked": subscriber.revoked,
+                    },
+                )
 
     def note_seen(self, room: str, seq: int) -> None:
         """Record that ``seq`` is known to be delivered in ``room`` (a replay read it)."""
@@ -168,9 +194,10 @@ class RoomHub:
     async def _leave(self, subscriber: Subscriber) -> None:
         async with self._lock:
             subscribers = self._rooms.get(subscriber.room)
-            if subscribers is None:
+            if subscribers is None or subscriber not in subscribers:
                 return
             subscribers.discard(subscriber)
+            SUBSCRIPTIONS_ACTIVE.dec()
             if not subscribers:
                 del self._rooms[subscriber.room]
                 self._seen.pop(subscriber.room, None)
@@ -185,8 +212,14 @@ class RoomHub:
         if self._receiver is not None:
             return
         self._channel = await self._layer.new_channel("chat.hub.")
-        self._receiver = asyncio.create_task(self._receive_loop(), name="chat-room-hub")
-        self._resync = asyncio.create_task(self._resync_loop(), name="chat-room-hub-resync")
+        # Fresh contexts: the hub serves every socket, so its tasks must not inherit the
+        # log context (connection id) of the socket that happened to start it.
+        self._receiver = asyncio.create_task(
+            self._receive_loop(), name="chat-room-hub", context=contextvars.Context()
+        )
+        self._resync = asyncio.create_task(
+            self._resync_loop(), name="chat-room-hub-resync", context=contextvars.Context()
+        )
 
     async def _resync_loop(self) -> None:
         """Catch up rooms whose events the layer lost (pub/sub drops messages while a
@@ -217,6 +250,16 @@ class RoomHub:
                         subscriber.revoke()
             for room in rooms:
                 if self._committed.get(room, 0) > self._seen.get(room, 0):
+                    RESYNC_RECOVERIES.inc()
+                    logger.warning(
+                        "room resync: events lost by the channel layer",
+                        extra={
+                            "event": "room.resync",
+                            "room": room,
+                            "seq": self._committed[room],
+                            "seen_seq": self._seen.get(room, 0),
+                        },
+                    )
                     for subscriber in tuple(self._rooms.get(room, ())):
                         subscriber.nudge()
                     self._seen[room] = self._committed[room]
@@ -230,6 +273,7 @@ class RoomHub:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                LAYER_RECEIVE_FAILURES.inc()
                 logger.exception("room hub receive failed; retrying")
                 await asyncio.sleep(0.5)
                 continue
@@ -244,18 +288,26 @@ class RoomHub:
         subscribers = self._rooms.get(event["room"])
         if not subscribers:
             return
+        published_at = event.get("published_at")
+        if published_at is not None:
+            # Once per event per process, not per subscriber (see chat.metrics).
+            DELIVERY_LATENCY.observe(time.time() - published_at)
         message = message_from_payload(event["message"])
         seq = message.seq
         self.note_seen(event["room"], seq)
+        delivered = 0
         for subscriber in tuple(subscribers):
             direct = subscriber.direct
             if direct is None or seq > subscriber.last_seq + 1:
+                # Counted by chat.streams when the subscription's reader yields it.
                 subscriber.offer(message)
             elif seq == subscriber.last_seq + 1:
                 subscriber.last_seq = seq
                 subscriber.delivering = True
                 try:
-                    if not await direct(message):
+                    if await direct(message):
+                        delivered += 1
+                    else:
                         subscriber.last_seq = seq - 1
                         subscriber.offer(message)
                 except Exception:
@@ -263,6 +315,9 @@ class RoomHub:
                 finally:
                     subscriber.delivery_done()
             # else: a duplicate of what this subscriber already has.
+        if delivered:
+            # One increment per event, whatever the fan-out.
+            DELIVERIES_LIVE.inc(delivered)
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoomHub] = weakref.WeakKeyDictionary()

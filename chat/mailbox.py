@@ -12,7 +12,7 @@ T = TypeVar("T")
 
 
 class Mailbox(Generic[T]):
-    """asyncio.Queue's ``get``/``put_nowait``/``get_nowait``/``empty`` for one reader.
+    """asyncio.Queue's ``get``/``put_nowait``/``get_nowait``/``empty``/``qsize`` for one reader.
 
     An asyncio.Queue allocates four deques up front (~3 KB); a process holds one per idle
     subscription and one per socket, so that is a good part of what an idle subscription
@@ -28,6 +28,9 @@ class Mailbox(Generic[T]):
 
     def empty(self) -> bool:
         return not self._items
+
+    def qsize(self) -> int:
+        return len(self._items) if self._items else 0
 
     def put_nowait(self, item: T) -> None:
         items = self._items

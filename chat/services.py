@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from datetime import timedelta
@@ -39,6 +40,8 @@ __all__ = [
     "user_authenticate",
     "user_register",
 ]
+
+logger = logging.getLogger(__name__)
 
 ROOM_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MAX_TEXT_LENGTH = 4000
@@ -215,6 +218,16 @@ def message_create(*, room_name: str, author: User, text: str) -> Message:
         room_get_or_create(name=room_name)
         message = _message_insert(room_name=room_name, author=author, text=text)
         assert message is not None
+    logger.info(
+        "message posted",
+        extra={
+            "event": "message.posted",
+            "room": room_name,
+            "seq": message.seq,
+            "message_id": message.pk,
+            "user_id": author.pk,
+        },
+    )
     event = events.message_event_build(message)
     # Immediate in autocommit; after the caller's commit inside an atomic block.
     transaction.on_commit(lambda: events.event_publish_sync(event), robust=True)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+from prometheus_client import Counter
+
 from chat.db import in_thread
 from chat.hub import Deliver, get_hub
+from chat.metrics import DELIVERIES_BACKFILL, DELIVERIES_LIVE, DELIVERIES_REPLAY
 from chat.models import Message
 from chat.selectors import room_last_seq, room_message_list
 
@@ -14,7 +17,9 @@ __all__ = ["message_stream"]
 BACKFILL_PAGE = 500
 
 
-async def _backfill(room_name: str, after_seq: int) -> AsyncIterator[Message]:
+async def _backfill(room_name: str, after_seq: int, counter: Counter) -> AsyncIterator[Message]:
+    # Per message and per subscriber: this path reads the database for each subscriber
+    # anyway, so a counter increment is noise here (unlike the hub's direct path).
     while True:
         page = await in_thread(room_message_list)(
             room_name=room_name, after_seq=after_seq, limit=BACKFILL_PAGE
@@ -22,6 +27,7 @@ async def _backfill(room_name: str, after_seq: int) -> AsyncIterator[Message]:
         for message in page:
             # As in live events, ``room.last_seq`` is the room as of this message.
             message.room.last_seq = message.seq
+            counter.inc()
             yield message
         if len(page) < BACKFILL_PAGE:
             return
@@ -58,14 +64,14 @@ async def message_stream(
     hub = get_hub()
     async with hub.subscribe(room_name, user_id) as subscriber:
         last = after_seq
-        async for message in _backfill(room_name, last):
+        async for message in _backfill(room_name, last, DELIVERIES_REPLAY):
             yield message
             last = message.seq
         hub.note_seen(room_name, last)
         while not subscriber.revoked:
             if subscriber.overflowed:
                 subscriber.overflowed = False
-                async for message in _backfill(room_name, last):
+                async for message in _backfill(room_name, last, DELIVERIES_BACKFILL):
                     yield message
                     last = message.seq
             # Caught up: let the hub deliver in-order messages itself until the next
@@ -82,10 +88,11 @@ async def message_stream(
             if live is None or live.seq <= last:
                 continue
             if live.seq > last + 1:
-                async for missed in _backfill(room_name, last):
+                async for missed in _backfill(room_name, last, DELIVERIES_BACKFILL):
                     yield missed
                     last = missed.seq
                 if live.seq <= last:
                     continue
+            DELIVERIES_LIVE.inc()
             yield live
             last = live.seq

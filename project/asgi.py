@@ -13,10 +13,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
+from project.logs import install_log_context  # noqa: E402
 from project.origin import AllowedHostsOrNoOriginValidator  # noqa: E402
 from project.wsauth import SessionAuthRoute  # noqa: E402
 from schema import schema  # noqa: E402
 from schema.views import ChatWSConsumer  # noqa: E402
+
+install_log_context()
 
 application = ProtocolTypeRouter(
     {

@@ -70,7 +70,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Before anything else touches the request: static files need no session or CSRF.
+    # Before anything else touches the request: static files (the chat UI's and GraphiQL's
+    # assets) need no session or CSRF, and are served by the app under daphne too.
     "project.static.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -85,7 +86,7 @@ ROOT_URLCONF = "project.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "schema" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -171,8 +172,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# GraphiQL's committed bundle (built from graphiql/, see README "Operations").
+STATICFILES_DIRS = [BASE_DIR / "schema" / "static"]
 # daphne serves static files itself (project.static, WhiteNoise): from STATIC_ROOT after
-# `collectstatic`, and straight from the apps' static dirs without it.
+# `collectstatic`, and straight from the finders without it, DEBUG on or off, so
+# `./bin/serve` and the Docker image work on a fresh clone.
 WHITENOISE_USE_FINDERS = True
 
 # Chat service settings.
@@ -198,13 +202,31 @@ CHAT: dict[str, Any] = {
     # Largest accepted GraphQL document: nesting depth and lexical tokens.
     "MAX_QUERY_DEPTH": _env_int("CHAT_MAX_QUERY_DEPTH", 10),
     "MAX_QUERY_TOKENS": _env_int("CHAT_MAX_QUERY_TOKENS", 2000),
+    # GET /metrics (Prometheus text format); 0 answers 404 there.
+    "METRICS_ENABLED": _env_bool("CHAT_METRICS_ENABLED", True),
 }
+
+# DJANGO_LOG_FORMAT: "text" (default, for a terminal) or "json" (one JSON object a line,
+# for production log pipelines). See project/logs.py for the structured fields.
+LOG_FORMAT = os.environ.get("DJANGO_LOG_FORMAT", "text").strip().lower() or "text"
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured("DJANGO_LOG_FORMAT must be `text` or `json`.")
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "text": {
+            "()": "project.logs.TextFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {
         # Strawberry logs every resolver error with a traceback; our errors are expected.

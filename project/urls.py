@@ -6,12 +6,14 @@ from django.views.decorators.csrf import csrf_exempt
 
 from chat.views import chat_index, chat_room
 from project.health import healthz
+from project.metrics import metrics
 from schema import schema
 from schema.views import ChatGraphQLView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz),
+    path("metrics", metrics),
     # Token-authenticated API clients cannot send a CSRF token.
     path("graphql/", csrf_exempt(ChatGraphQLView.as_view(schema=schema)), name="graphql"),
     path("chat/", chat_index, name="chat-index"),

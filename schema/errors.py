@@ -13,12 +13,20 @@ from graphql import GraphQLError, GraphQLSyntaxError
 from strawberry.extensions import MaskErrors
 
 from chat.errors import ChatError
+from chat.metrics import GRAPHQL_ERRORS
 
-__all__ = ["DATABASE_UNAVAILABLE", "ErrorCodes"]
+__all__ = ["DATABASE_UNAVAILABLE", "ErrorCodes", "error_record"]
 
 DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly."
 
 logger = logging.getLogger("chat.errors")
+
+
+def error_record(code: str, path: str | None = None) -> None:
+    """Count and log one error sent to a client (its code, never its message, which may
+    echo the client's input)."""
+    GRAPHQL_ERRORS.labels(code=code).inc()
+    logger.info("graphql error", extra={"event": "graphql.error", "code": code, "path": path})
 
 
 class ErrorCodes(MaskErrors):
@@ -53,4 +61,7 @@ class ErrorCodes(MaskErrors):
                 masked = self.anonymise_error(error)
                 masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
                 processed.append(masked)
+        for error in processed:
+            path = ".".join(str(key) for key in error.path) if error.path else None
+            error_record(str((error.extensions or {}).get("code")), path)
         return processed

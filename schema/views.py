@@ -6,6 +6,8 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import time
+import uuid
 import weakref
 from contextlib import aclosing
 from typing import Any
@@ -14,7 +16,8 @@ from channels.consumer import get_handler_name
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.middleware.csrf import CsrfViewMiddleware
+from django.middleware.csrf import CsrfViewMiddleware, get_token
+from django.template.loader import render_to_string
 from strawberry.channels import GraphQLWSConsumer
 from strawberry.django.views import AsyncGraphQLView
 from strawberry.exceptions import ConnectionRejectionError
@@ -30,13 +33,15 @@ from strawberry.types.unset import UNSET, UnsetType
 from chat.db import in_thread
 from chat.errors import Forbidden
 from chat.mailbox import Mailbox
+from chat.metrics import WEBSOCKETS_OPEN
 from chat.models import Message
 from chat.selectors import token_user_get
 from chat.services import room_access_check
 from chat.streams import message_stream
+from project.logs import connection_id
 from schema.backpressure import WritePressure, write_pressure_attach
 from schema.context import ChatContext
-from schema.errors import DATABASE_UNAVAILABLE
+from schema.errors import DATABASE_UNAVAILABLE, error_record
 from schema.fanout import next_payload, plan_message_added
 
 __all__ = ["ChatGraphQLView", "ChatWSConsumer"]
@@ -52,6 +57,7 @@ def _bearer_token(authorization: str | None) -> str | None:
 
 
 def _error(message: str, code: str, status: int) -> JsonResponse:
+    error_record(code)
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
     return JsonResponse(body, status=status)
 
@@ -106,6 +112,12 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
                 )
             request.chat_context = ChatContext(user=await request.auser(), request=request)  # type: ignore[attr-defined]
         return await super().dispatch(request, *args, **kwargs)
+
+    async def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
+        # Our template loads GraphiQL from our static files; Strawberry's loads it from
+        # CDNs. get_token sets the csrftoken cookie the page sends back after a login.
+        get_token(request)
+        return HttpResponse(render_to_string("graphql/graphiql.html", request=request))
 
     async def get_context(self, request: HttpRequest, response: HttpResponse) -> ChatContext:
         context: ChatContext = request.chat_context  # type: ignore[attr-defined]
@@ -255,6 +267,9 @@ class ChatWSConsumer(GraphQLWSConsumer):
     graphql_ws_handler_class = _GraphQLWSHandler  # type: ignore[assignment]
     graphql_transport_ws_handler_class = _GraphQLTransportWSHandler  # type: ignore[assignment]
 
+    opened_at: float | None = None
+    server_close_code: int | None = None
+
     def __init__(self, **kwargs: Any) -> None:
         chat = settings.CHAT
         kwargs.setdefault(
@@ -276,10 +291,6 @@ class ChatWSConsumer(GraphQLWSConsumer):
         """True while the client has 64 KiB or more unread (see schema/backpressure.py)."""
         return self.write_pressure is not None and self.write_pressure.paused
 
-    async def websocket_connect(self, message: Any) -> None:
-        self.write_pressure = write_pressure_attach(self.base_send)
-        await super().websocket_connect(message)
-
     async def send(  # type: ignore[override]
         self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
     ) -> None:
@@ -299,6 +310,45 @@ class ChatWSConsumer(GraphQLWSConsumer):
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+    async def websocket_connect(self, message: Any) -> None:
+        # Set in this consumer's task before Strawberry starts its own tasks, which
+        # inherit it: every log line about this socket carries the id.
+        connection_id.set(uuid.uuid4().hex[:12])
+        self.write_pressure = write_pressure_attach(self.base_send)
+        await super().websocket_connect(message)
+
+    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
+        await super().accept(subprotocol, headers)
+        self.opened_at = time.monotonic()
+        WEBSOCKETS_OPEN.inc()
+        logger.info(
+            "socket connected",
+            extra={"event": "socket.connected", "protocol": subprotocol},
+        )
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        if isinstance(code, int) and not isinstance(code, bool):
+            self.server_close_code = code
+        await super().close(code, reason)
+
+    async def websocket_disconnect(self, message: Any) -> None:
+        try:
+            await super().websocket_disconnect(message)
+        finally:
+            if self.opened_at is not None:
+                WEBSOCKETS_OPEN.dec()
+                logger.info(
+                    "socket closed",
+                    extra={
+                        "event": "socket.closed",
+                        # The server's code when it closed the socket, else the client's.
+                        "close_code": self.server_close_code or message.get("code"),
+                        "closed_by": "server" if self.server_close_code else "client",
+                        "duration_seconds": round(time.monotonic() - self.opened_at, 3),
+                    },
+                )
+                self.opened_at = None
 
     def is_websocket_origin_allowed(self, request: Any, origin: str) -> bool:
         # project.asgi's AllowedHostsOrNoOriginValidator already checked the origin

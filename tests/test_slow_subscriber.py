@@ -24,8 +24,8 @@ from websockets.typing import Subprotocol
 
 from chat.services import message_create
 from tests import factories
-from tests.servers import PostgresServer, RedisServer
 from tests.daphne import Daphne, start_daphne
+from tests.servers import PostgresServer, RedisServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
