@@ -7,14 +7,15 @@ from typing import Any
 
 from channels.auth import get_user
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.http import parse_cookie
 
 __all__ = ["SessionAuthRoute"]
 
 
 class SessionAuthRoute:
-    """Serve the websocket at ``path`` with ``session`` and ``user`` in the scope, set once
-    at connect from the session cookie; refuse every other path.
+    """Serve the websocket at ``path`` with ``user`` in the scope, set once at connect from
+    the session cookie (with ``session``, if there is one); refuse every other path.
 
     Channels' AuthMiddlewareStack does the same but its session middleware also wraps
     ``send`` to save a modified session on responses, which inspects every outgoing
@@ -39,6 +40,11 @@ class SessionAuthRoute:
         for name, value in scope.get("headers", ()):
             if name == b"cookie":
                 cookies.update(parse_cookie(value.decode("latin1")))
-        scope = {**scope, "session": self.session_store(cookies.get(settings.SESSION_COOKIE_NAME))}
-        scope["user"] = await get_user(scope)
+        session_key = cookies.get(settings.SESSION_COOKIE_NAME)
+        if session_key is None:
+            # Token and anonymous clients: no session to load, no thread hop to load it.
+            scope = {**scope, "user": AnonymousUser()}
+        else:
+            scope = {**scope, "session": self.session_store(session_key)}
+            scope["user"] = await get_user(scope)
         return await self.inner(scope, receive, send)
