@@ -29,7 +29,8 @@ from tests.servers import PostgresServer, RedisServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-QUERY = 'subscription { messageAdded(room: "slow") { seq text } }'
+# afterSeq 0: a subscription still starting when the first post lands replays it.
+QUERY = 'subscription { messageAdded(room: "slow", afterSeq: 0) { seq text } }'
 SEND = 'mutation($t: String!) { sendMessage(room: "slow", text: $t) { seq } }'
 TOTAL = 5000
 FAST_SUBSCRIBERS = 5
