@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections
+from django.conf import settings
+from django.db import close_old_connections, connections
 
 __all__ = ["in_thread"]
 
@@ -14,16 +18,46 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def in_thread(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
-    """Run ``func`` in the ORM thread, first dropping stale or broken connections.
+HEALTH_CHECK_SECONDS = 1.0
+_checked = threading.local()
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
 
-    Django does that at the start of each HTTP request and Channels before every consumer
-    message, which costs a thread hop per websocket frame; the chat consumer skips
-    Channels' hop and every ORM call pays for the check in its own hop instead.
+
+def _orm_executor() -> ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(
+                max_workers=settings.CHAT["DB_THREADS"], thread_name_prefix="chat-orm"
+            )
+        return _executor
+
+
+def in_thread(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+    """Run ``func`` in one of the process's ORM threads, first dropping stale or broken
+    connections.
+
+    Not sync_to_async's default (thread_sensitive): under Django's ASGI handler that runs
+    each request's sync code in a thread made for the request, so every HTTP request
+    opened a new database connection (a PostgreSQL backend fork) and never reused it. A
+    fixed pool keeps one persistent connection per thread (``CHAT_DB_THREADS``).
+
+    Django checks connections at the start of each HTTP request and Channels before every
+    consumer message, which costs a thread hop per websocket frame; here the check runs in
+    the hop each ORM call makes anyway. With CONN_HEALTH_CHECKS the check is a round trip
+    (``SELECT 1``) before the call's first query, so it is made at most once a second per
+    thread, and always after a database error; a connection that broke within that second
+    fails one call (SERVICE_UNAVAILABLE) and is replaced by the next.
     """
 
     def call(*args: P.args, **kwargs: P.kwargs) -> R:
-        close_old_connections()
+        now = time.monotonic()
+        if now - getattr(_checked, "at", -HEALTH_CHECK_SECONDS) >= HEALTH_CHECK_SECONDS or any(
+            connection.errors_occurred for connection in connections.all(initialized_only=True)
+        ):
+            close_old_connections()
+            _checked.at = now
         return func(*args, **kwargs)
 
-    return sync_to_async(call)
+    return sync_to_async(call, thread_sensitive=False, executor=_orm_executor())

@@ -6,10 +6,14 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
-from django.core.asgi import get_asgi_application
+import django
 
 # Django must be set up before anything imports models.
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
+
+from project.handler import ChatASGIHandler  # noqa: E402
+
+django_asgi_app = ChatASGIHandler()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 

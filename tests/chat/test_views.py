@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from channels.testing import HttpCommunicator
 
-pytestmark = pytest.mark.embedded
+# Every request checks the database connection of Django's sync thread at its start
+# (close_old_connections), so even pages that run no query need database access.
+pytestmark = [pytest.mark.embedded, pytest.mark.django_db(transaction=True)]
 
 STATIC = Path(__file__).resolve().parent.parent.parent / "chat" / "static" / "chat"
 

@@ -1,0 +1,89 @@
+"""Django's standard middleware, run on the event loop instead of a thread hop per hook.
+
+Django runs a sync middleware's ``process_request``/``process_response`` under ASGI with
+``sync_to_async`` in case they do I/O: about a dozen thread hops for every HTTP request
+through this stack. These hooks only read the request and set headers and cookies; the
+two that can touch the database (saving a modified session, storing flash messages) are
+sent to a thread when, and only when, they have something to write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.contrib.auth import middleware as auth
+from django.contrib.messages import middleware as messages
+from django.contrib.sessions import middleware as sessions
+from django.http import HttpRequest, HttpResponseBase
+from django.middleware import clickjacking, common, csrf, security
+
+__all__ = [
+    "AuthenticationMiddleware",
+    "CommonMiddleware",
+    "CsrfViewMiddleware",
+    "MessageMiddleware",
+    "SecurityMiddleware",
+    "SessionMiddleware",
+    "XFrameOptionsMiddleware",
+]
+
+
+class _Inline:
+    """Mixin for a MiddlewareMixin subclass whose hooks do no I/O unless ``_blocks`` says."""
+
+    sync_capable = False
+    async_capable = True
+    get_response: Callable[[HttpRequest], Any]
+
+    def _blocks(self, request: HttpRequest) -> bool:
+        """True if process_response may do I/O for this request."""
+        return False
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        process_request = getattr(self, "process_request", None)
+        response = process_request(request) if process_request is not None else None
+        response = response or await self.get_response(request)
+        process_response = getattr(self, "process_response", None)
+        if process_response is not None:
+            if self._blocks(request):
+                response = await sync_to_async(process_response)(request, response)
+            else:
+                response = process_response(request, response)
+        return response  # type: ignore[no-any-return]
+
+
+class SecurityMiddleware(_Inline, security.SecurityMiddleware):
+    pass
+
+
+class SessionMiddleware(_Inline, sessions.SessionMiddleware):
+    def _blocks(self, request: HttpRequest) -> bool:
+        session = getattr(request, "session", None)
+        return session is not None and bool(session.modified)
+
+
+class CommonMiddleware(_Inline, common.CommonMiddleware):
+    pass
+
+
+class CsrfViewMiddleware(_Inline, csrf.CsrfViewMiddleware):
+    async def process_view(  # type: ignore[override]
+        self, request: HttpRequest, callback: Any, callback_args: Any, callback_kwargs: Any
+    ) -> HttpResponseBase | None:
+        return super().process_view(request, callback, callback_args, callback_kwargs)
+
+
+class AuthenticationMiddleware(_Inline, auth.AuthenticationMiddleware):
+    pass
+
+
+class MessageMiddleware(_Inline, messages.MessageMiddleware):
+    def _blocks(self, request: HttpRequest) -> bool:
+        storage = getattr(request, "_messages", None)
+        return storage is not None and bool(storage.used or storage.added_new)
+
+
+class XFrameOptionsMiddleware(_Inline, clickjacking.XFrameOptionsMiddleware):
+    pass
