@@ -162,8 +162,8 @@ class _Pinger:
 
     async def _run(self) -> None:
         try:
-            while self._handlers:
-                await asyncio.sleep(settings.CHAT["KEEPALIVE_SECONDS"])
+            while self._handlers and (interval := settings.CHAT["KEEPALIVE_SECONDS"]) > 0:
+                await asyncio.sleep(interval)
                 for handler in tuple(self._handlers):
                     consumer: ChatWSConsumer = handler.view  # type: ignore[assignment]
                     # A socket whose client is not reading gets no ping: it would only
