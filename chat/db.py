@@ -39,9 +39,9 @@ def in_thread(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     connections.
 
     Not sync_to_async's default (thread_sensitive): under Django's ASGI handler that runs
-    each request's sync code in a thread made for the request, so every HTTP request
-    opened a new database connection (a PostgreSQL backend fork) and never reused it. A
-    fixed pool keeps one persistent connection per thread (``CHAT_DB_THREADS``).
+    each request's sync code in a thread made for the request, where the ORM opens a new
+    database connection (a PostgreSQL backend fork) that is never reused. A fixed pool
+    keeps one persistent connection per thread (``CHAT_DB_THREADS``).
 
     Django checks connections at the start of each HTTP request and Channels before every
     consumer message, which costs a thread hop per websocket frame; here the check runs in

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import time
+import weakref
 from datetime import datetime
 from typing import Literal, NotRequired, TypedDict
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 
+from chat.mailbox import Mailbox
 from chat.metrics import MESSAGES_PUBLISHED, PUBLISH_FAILURES
 from chat.models import Message, Room
 
@@ -35,6 +38,9 @@ logger = logging.getLogger(__name__)
 MESSAGE_EVENT_TYPE: Literal["chat.message"] = "chat.message"
 # A publish that takes longer than this is abandoned: subscribers backfill the gap.
 PUBLISH_TIMEOUT_SECONDS = 2.0
+# Events a process may have waiting for Redis; beyond, they are dropped (and recovered by
+# the subscribers' resync) rather than held in memory.
+MAX_PENDING_PUBLISHES = 10_000
 
 
 class MessagePayload(TypedDict):
@@ -47,8 +53,8 @@ class MessagePayload(TypedDict):
     room_id: int
     room_name: str
     room_created_at: str
-    room_private: bool
-    room_created_by_id: int | None
+    room_private: NotRequired[bool]
+    room_created_by_id: NotRequired[int | None]
 
 
 class MessageEvent(TypedDict):
@@ -108,8 +114,9 @@ def message_from_payload(payload: MessagePayload) -> Message:
         pk=payload["room_id"],
         name=payload["room_name"],
         created_at=datetime.fromisoformat(payload["room_created_at"]),
-        is_private=payload["room_private"],
-        created_by_id=payload["room_created_by_id"],
+        # .get: events from a process still on the previous version lack these.
+        is_private=payload.get("room_private", False),
+        created_by_id=payload.get("room_created_by_id"),
         # The room's lastSeq as of this message.
         last_seq=payload["seq"],
     )
@@ -151,5 +158,56 @@ async def event_publish(event: MessageEvent | MemberRemovedEvent) -> None:
         MESSAGES_PUBLISHED.inc()
 
 
+class _Publisher:
+    """Publishes one event loop's events in order, one at a time, from its own task."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._queue: Mailbox[MessageEvent | MemberRemovedEvent] = Mailbox(MAX_PENDING_PUBLISHES)
+        self._task: asyncio.Task[None] | None = None
+
+    def put(self, event: MessageEvent | MemberRemovedEvent) -> None:
+        """Queue ``event`` (on the loop's thread)."""
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            # Redis has been unreachable for a while: drop it, the resync delivers it.
+            PUBLISH_FAILURES.inc()
+            logger.error("publish queue full; event for room %s dropped", event["room"])
+            return
+        if self._task is None:
+            self._task = self._loop.create_task(self._run(), context=contextvars.Context())
+
+    async def _run(self) -> None:
+        try:
+            while not self._queue.empty():
+                await event_publish(self._queue.get_nowait())
+        finally:
+            self._task = None
+
+
+_publishers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Publisher] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _publish_on(loop: asyncio.AbstractEventLoop, event: MessageEvent | MemberRemovedEvent) -> None:
+    publisher = _publishers.get(loop)
+    if publisher is None:
+        publisher = _publishers[loop] = _Publisher(loop)
+    publisher.put(event)
+
+
 def event_publish_sync(event: MessageEvent | MemberRemovedEvent) -> None:
+    """Publish ``event`` from ORM code (an on_commit hook) without waiting for Redis.
+
+    ORM calls run in chat.db's few threads: waiting there for the publish (up to its
+    timeout while Redis is unreachable) would hold up every query of the process. The
+    event goes to the serving event loop's publisher instead, which keeps the process's
+    events in commit order. Outside an event loop (management commands) it is sent here.
+    """
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    if loop is not None and loop.is_running():
+        loop.call_soon_threadsafe(_publish_on, loop, event)
+        return
     async_to_sync(event_publish)(event)

@@ -68,6 +68,7 @@ class Subscriber:
         "last_seq",
         "overflowed",
         "queue",
+        "registered_at",
         "revoked",
         "room",
         "user_id",
@@ -76,6 +77,7 @@ class Subscriber:
     def __init__(self, room: str, user_id: int | None, capacity: int) -> None:
         self.room = room
         self.user_id = user_id
+        self.registered_at = time.monotonic()
         # Set when the user was removed from the room: the reader ends the subscription.
         self.revoked = False
         # None in the queue only wakes the reader up (see nudge).
@@ -236,6 +238,7 @@ class RoomHub:
             rooms = list(self._rooms)
             if not rooms:
                 continue
+            started = time.monotonic()
             try:
                 committed = await in_thread(room_last_seqs)(names=rooms)
                 members = await in_thread(room_private_member_ids)(names=rooms)
@@ -246,7 +249,8 @@ class RoomHub:
             # still subscribed here: end it now.
             for room, member_ids in members.items():
                 for subscriber in tuple(self._rooms.get(room, ())):
-                    if subscriber.user_id not in member_ids:
+                    # One that joined after the read may have been invited after it.
+                    if subscriber.user_id not in member_ids and subscriber.registered_at < started:
                         subscriber.revoke()
             for room in rooms:
                 if self._committed.get(room, 0) > self._seen.get(room, 0):
@@ -277,12 +281,23 @@ class RoomHub:
                 logger.exception("room hub receive failed; retrying")
                 await asyncio.sleep(0.5)
                 continue
-            if event.get("type") == MESSAGE_EVENT_TYPE:
-                await self.dispatch(event)  # type: ignore[arg-type]
-            elif event.get("type") == MEMBER_REMOVED_EVENT_TYPE:
-                for subscriber in tuple(self._rooms.get(event["room"], ())):
-                    if subscriber.user_id == event["user_id"]:
-                        subscriber.revoke()
+            try:
+                if event.get("type") == MESSAGE_EVENT_TYPE:
+                    await self.dispatch(event)  # type: ignore[arg-type]
+                elif event.get("type") == MEMBER_REMOVED_EVENT_TYPE:
+                    for subscriber in tuple(self._rooms.get(event["room"], ())):
+                        if subscriber.user_id == event["user_id"]:
+                            subscriber.revoke()
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise
+                # A future shared with a subscriber that went away was cancelled.
+                logger.exception("room hub could not handle an event")
+            except Exception:
+                # One bad event (say, from a process of another version) must not stop
+                # live delivery for the whole process; the resync covers what it carried.
+                logger.exception("room hub could not handle an event")
 
     async def dispatch(self, event: MessageEvent) -> None:
         subscribers = self._rooms.get(event["room"])
@@ -312,6 +327,9 @@ class RoomHub:
                         subscriber.offer(message)
                 except Exception:
                     logger.exception("direct delivery failed in room %s", subscriber.room)
+                    # Not sent: the subscription's reader sends it from the database.
+                    subscriber.last_seq = seq - 1
+                    subscriber.nudge()
                 finally:
                     subscriber.delivery_done()
             # else: a duplicate of what this subscriber already has.

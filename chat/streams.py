@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from prometheus_client import Counter
 
 from chat.db import in_thread
-from chat.hub import Deliver, get_hub
+from chat.hub import Deliver, Subscriber, get_hub
 from chat.metrics import DELIVERIES_BACKFILL, DELIVERIES_LIVE, DELIVERIES_REPLAY
 from chat.models import Message
 from chat.selectors import room_last_seq, room_message_list
@@ -17,14 +17,20 @@ __all__ = ["message_stream"]
 BACKFILL_PAGE = 500
 
 
-async def _backfill(room_name: str, after_seq: int, counter: Counter) -> AsyncIterator[Message]:
+async def _backfill(
+    subscriber: Subscriber, after_seq: int, counter: Counter
+) -> AsyncIterator[Message]:
     # Per message and per subscriber: this path reads the database for each subscriber
     # anyway, so a counter increment is noise here (unlike the hub's direct path).
-    while True:
+    room_name = subscriber.room
+    while not subscriber.revoked:
         page = await in_thread(room_message_list)(
             room_name=room_name, after_seq=after_seq, limit=BACKFILL_PAGE
         )
         for message in page:
+            if subscriber.revoked:
+                # Removed from the room: not one more message, even from this page.
+                return
             # As in live events, ``room.last_seq`` is the room as of this message.
             message.room.last_seq = message.seq
             counter.inc()
@@ -64,14 +70,14 @@ async def message_stream(
     hub = get_hub()
     async with hub.subscribe(room_name, user_id) as subscriber:
         last = after_seq
-        async for message in _backfill(room_name, last, DELIVERIES_REPLAY):
+        async for message in _backfill(subscriber, last, DELIVERIES_REPLAY):
             yield message
             last = message.seq
         hub.note_seen(room_name, last)
         while not subscriber.revoked:
             if subscriber.overflowed:
                 subscriber.overflowed = False
-                async for message in _backfill(room_name, last, DELIVERIES_BACKFILL):
+                async for message in _backfill(subscriber, last, DELIVERIES_BACKFILL):
                     yield message
                     last = message.seq
             # Caught up: let the hub deliver in-order messages itself until the next
@@ -88,7 +94,7 @@ async def message_stream(
             if live is None or live.seq <= last:
                 continue
             if live.seq > last + 1:
-                async for missed in _backfill(room_name, last, DELIVERIES_BACKFILL):
+                async for missed in _backfill(subscriber, last, DELIVERIES_BACKFILL):
                     yield missed
                     last = missed.seq
                 if live.seq <= last:

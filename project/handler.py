@@ -14,11 +14,12 @@ class ChatASGIHandler(ASGIHandler):
     strawberry-django's field resolvers, session loads) in the process's one sync thread.
 
     Django wraps every request in asgiref's ThreadSensitiveContext, which starts a thread
-    for the request's first synchronous call and a second one to join it at the end; the
-    ORM then opened a database connection in that thread that no later request could
-    reuse: one PostgreSQL backend fork per HTTP request. Without the context, those calls
-    share one long-lived thread, as in Channels' consumers, and its persistent connection.
-    ORM work of our own runs in chat.db's pool.
+    for the request's first synchronous call and a second one to join it at the end, and
+    any ORM call there opens a database connection no later request can reuse: a
+    PostgreSQL backend fork per HTTP request. Without the context, those calls share one
+    long-lived thread, as in Channels' consumers, and its persistent connection. The
+    trade-off: a slow synchronous view (the admin) holds up the others' synchronous
+    parts. ORM work of our own runs in chat.db's pool.
     """
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:

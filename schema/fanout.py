@@ -162,4 +162,8 @@ async def next_payload(plan: OperationPlan, schema: Schema, message: Message, co
     future = cache.get(plan.key)
     if future is None:
         future = cache[plan.key] = asyncio.ensure_future(_execute(plan, schema, message, context))
-    return await future
+    if future.done():
+        return future.result()
+    # Shielded: a subscriber that goes away while waiting must not cancel the execution
+    # the others wait for too.
+    return await asyncio.shield(future)

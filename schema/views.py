@@ -346,6 +346,10 @@ class ChatWSConsumer(GraphQLWSConsumer):
         await super().close(code, reason)
 
     async def websocket_disconnect(self, message: Any) -> None:
+        if self.write_pressure is not None:
+            # autobahn unregisters our producer before dropping a connection (ping
+            # timeout), so Twisted never calls stopProducing: release the writers here.
+            self.write_pressure.stopProducing()
         try:
             await super().websocket_disconnect(message)
         finally:
