@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, WebSocket, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, WebSocket, expect, sync_playwright
 
 from tests.daphne import start_daphne
 from tests.frontend.conftest import ROOT
@@ -169,3 +169,43 @@ def test_two_users_chat_reload_and_resume_after_the_server_restarts(
         server.process.wait()
         if other is not None:
             other.stop()
+
+
+def test_graphiql_loads_offline_and_runs_a_query(
+    browser: Browser, server_env: dict[str, str]
+) -> None:
+    server = start_daphne(server_env)
+    base = f"http://127.0.0.1:{server.port}"
+    errors: list[str] = []
+    outside: list[str] = []
+    try:
+        page = browser.new_context().new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+
+        # Everything the page loads comes from the service itself.
+        def route(request_route: Route) -> None:
+            url = request_route.request.url
+            if url.startswith((base, "ws://127.0.0.1")) or url.startswith("data:"):
+                request_route.continue_()
+            else:
+                outside.append(url)
+                request_route.abort()
+
+        page.route("**/*", route)
+        page.goto(f"{base}/graphql/")
+        editor = page.locator(".graphiql-query-editor .monaco-editor").first
+        expect(editor).to_be_visible(timeout=20_000)
+        editor.click()
+        page.keyboard.press("Control+A")
+        page.keyboard.press("Delete")
+        page.keyboard.insert_text('{ room(name: "nowhere") { name } me { username } }')
+        page.locator(".graphiql-execute-button").click()
+        result = page.locator(".graphiql-response")
+        expect(result).to_contain_text('"room": null', timeout=10_000)
+        expect(result).to_contain_text('"me": null')
+        artifacts = ROOT / "artifacts"
+        artifacts.mkdir(exist_ok=True)
+        page.screenshot(path=str(artifacts / "graphiql.png"))
+        assert (errors, outside) == ([], [])
+    finally:
+        server.stop()
