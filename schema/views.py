@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import datetime as dt
 import json
 import logging
@@ -155,7 +156,10 @@ class _Pinger:
     def add(self, handler: _GraphQLTransportWSHandler) -> None:
         self._handlers.add(handler)
         if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="chat-keepalive")
+            # A fresh context: not the log context (connection id) of this first socket.
+            self._task = asyncio.create_task(
+                self._run(), name="chat-keepalive", context=contextvars.Context()
+            )
 
     def discard(self, handler: _GraphQLTransportWSHandler) -> None:
         self._handlers.discard(handler)
