@@ -13,9 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
+from django.core.checks import CheckMessage, Error, register
 from django.http import HttpRequest, HttpResponseBase
 from django.middleware import clickjacking, common, csrf, security
 
@@ -27,6 +29,7 @@ __all__ = [
     "SecurityMiddleware",
     "SessionMiddleware",
     "XFrameOptionsMiddleware",
+    "inline_middleware_check",
 ]
 
 
@@ -61,7 +64,7 @@ class SecurityMiddleware(_Inline, security.SecurityMiddleware):
 class SessionMiddleware(_Inline, sessions.SessionMiddleware):
     def _blocks(self, request: HttpRequest) -> bool:
         session = getattr(request, "session", None)
-        return session is not None and bool(session.modified)
+        return session is not None and bool(session.modified or settings.SESSION_SAVE_EVERY_REQUEST)
 
 
 class CommonMiddleware(_Inline, common.CommonMiddleware):
@@ -87,3 +90,19 @@ class MessageMiddleware(_Inline, messages.MessageMiddleware):
 
 class XFrameOptionsMiddleware(_Inline, clickjacking.XFrameOptionsMiddleware):
     pass
+
+
+@register()
+def inline_middleware_check(**kwargs: Any) -> list[CheckMessage]:
+    """Refuse settings under which an inline hook would read the database on the loop."""
+    if settings.CSRF_USE_SESSIONS:
+        return [
+            Error(
+                "CSRF_USE_SESSIONS is not supported: project.middleware.CsrfViewMiddleware "
+                "reads the CSRF secret on the event loop, where loading a session is not "
+                "allowed.",
+                hint="Keep the CSRF secret in its cookie (the default).",
+                id="chat.E001",
+            )
+        ]
+    return []

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import contextvars
 import datetime as dt
-import json
 import logging
 import time
 import uuid
-import weakref
-from contextlib import aclosing
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -24,28 +19,17 @@ from django.template.loader import render_to_string
 from strawberry.channels import GraphQLWSConsumer
 from strawberry.django.views import AsyncGraphQLView
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.subscriptions.protocols.graphql_transport_ws import types as transport_ws
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
-    BaseGraphQLTransportWSHandler,
-    Operation,
-)
-from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
-from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
 from strawberry.types.unset import UNSET, UnsetType
 
 from chat.db import in_thread
-from chat.errors import Forbidden
 from chat.mailbox import Mailbox
 from chat.metrics import WEBSOCKETS_OPEN
-from chat.models import Message
 from chat.selectors import token_user_get
-from chat.services import room_access_check
-from chat.streams import message_stream
 from project.logs import connection_id
 from schema.backpressure import WritePressure, write_pressure_attach
 from schema.context import ChatContext
 from schema.errors import DATABASE_UNAVAILABLE, error_record
-from schema.fanout import next_payload, plan_message_added
+from schema.transport import GraphQLTransportWSHandler, GraphQLWSHandler
 
 __all__ = ["ChatGraphQLView", "ChatWSConsumer"]
 
@@ -128,141 +112,6 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
         return context
 
 
-class _GraphQLWSHandler(BaseGraphQLWSHandler[ChatContext, None]):
-    """Legacy graphql-ws: a refused connection_init closes with 4403, as on
-    graphql-transport-ws (Strawberry's default is 1011, which clients retry)."""
-
-    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
-        payload = message.get("payload")
-        if isinstance(payload, dict):
-            self.context.connection_params = payload
-            try:
-                await self.view.on_ws_connect(self.context)
-            except ConnectionRejectionError as error:
-                await self.send_message({"type": "connection_error", "payload": error.payload})
-                await self.websocket.close(code=4403, reason="Forbidden")
-                return
-        await super().handle_connection_init(message)
-
-
-class _Pinger:
-    """Sends graphql-transport-ws ``ping`` to every acknowledged socket of an event loop
-    from one task: a sleeping task per socket would cost ~1.5 KB of each idle connection."""
-
-    def __init__(self) -> None:
-        self._handlers: set[_GraphQLTransportWSHandler] = set()
-        self._task: asyncio.Task[None] | None = None
-
-    def add(self, handler: _GraphQLTransportWSHandler) -> None:
-        self._handlers.add(handler)
-        if self._task is None:
-            # A fresh context: not the log context (connection id) of this first socket.
-            self._task = asyncio.create_task(
-                self._run(), name="chat-keepalive", context=contextvars.Context()
-            )
-
-    def discard(self, handler: _GraphQLTransportWSHandler) -> None:
-        self._handlers.discard(handler)
-
-    async def _run(self) -> None:
-        try:
-            while self._handlers and (interval := settings.CHAT["KEEPALIVE_SECONDS"]) > 0:
-                await asyncio.sleep(interval)
-                for handler in tuple(self._handlers):
-                    consumer: ChatWSConsumer = handler.view  # type: ignore[assignment]
-                    # A socket whose client is not reading gets no ping: it would only
-                    # wait here, holding up everyone else's.
-                    if consumer.write_paused:
-                        continue
-                    try:
-                        await handler.send_message({"type": "ping"})
-                    except Exception:
-                        logger.exception("keepalive ping failed")
-        finally:
-            self._task = None
-
-
-_pingers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pinger] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _pinger() -> _Pinger:
-    loop = asyncio.get_running_loop()
-    pinger = _pingers.get(loop)
-    if pinger is None:
-        pinger = _pingers[loop] = _Pinger()
-    return pinger
-
-
-class _GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]):
-    """graphql-transport-ws with server pings and the messageAdded fast path
-    (see schema/fanout.py)."""
-
-    async def handle_connection_init(self, message: transport_ws.ConnectionInitMessage) -> None:
-        await super().handle_connection_init(message)
-        # Strawberry cancelled the timeout task but keeps it (and its traceback) for the
-        # socket's lifetime.
-        self.connection_init_timeout_task = None
-        if self.connection_acknowledged and settings.CHAT["KEEPALIVE_SECONDS"] > 0:
-            _pinger().add(self)
-
-    async def shutdown(self) -> None:
-        _pinger().discard(self)
-        await super().shutdown()
-
-    async def run_operation(self, operation: Operation[ChatContext, None]) -> None:
-        plan = plan_message_added(
-            self.schema,  # type: ignore[arg-type]
-            operation.query,
-            operation.operation_name,
-            operation.variables,
-        )
-        if plan is None:
-            await super().run_operation(operation)
-            return
-        user = self.context.user
-        try:
-            await in_thread(room_access_check)(name=plan.room, user=user)
-        except Forbidden:
-            # Strawberry's path reports the refusal exactly as for any other resolver error.
-            await super().run_operation(operation)
-            return
-        user_id = user.pk if user.is_authenticated else None
-        consumer: ChatWSConsumer = self.view  # type: ignore[assignment]
-        # The frame is {"id": ..., "type": "next", "payload": ...}, as Strawberry encodes it.
-        prefix = '{"id": ' + json.dumps(operation.id) + ', "type": "next", "payload": '
-
-        async def send(message: Message) -> None:
-            payload = await next_payload(plan, self.schema, message, self.context)  # type: ignore[arg-type]
-            # Waits while the client is not reading (see ChatWSConsumer.send).
-            await consumer.send(text_data=prefix + payload + "}")
-
-        async def send_now(message: Message) -> bool:
-            # The hub calls this for everyone in the room in turn: never wait for one
-            # client. The message goes to the subscription's buffer instead.
-            if consumer.write_paused:
-                return False
-            payload = await next_payload(plan, self.schema, message, self.context)  # type: ignore[arg-type]
-            if consumer.write_paused:
-                return False
-            await consumer.send(text_data=prefix + payload + "}")
-            return True
-
-        try:
-            stream = message_stream(
-                room_name=plan.room, after_seq=plan.after_seq, user_id=user_id, direct=send_now
-            )
-            async with aclosing(stream) as messages:  # type: ignore[type-var]
-                async for message in messages:
-                    await send(message)
-            await operation.send_operation_message({"id": operation.id, "type": "complete"})
-        except Exception as error:
-            await self.handle_task_exception(error)
-            await operation.send_operation_message({"id": operation.id, "type": "complete"})
-            raise
-
-
 class ChatWSConsumer(GraphQLWSConsumer):
     """One socket, any number of subscriptions (graphql-transport-ws and graphql-ws)."""
 
@@ -270,8 +119,8 @@ class ChatWSConsumer(GraphQLWSConsumer):
     # Without a layer, Channels skips the per-socket channel (a Redis SUBSCRIBE and a
     # receive task per connection with the pub/sub layer).
     channel_layer_alias = "__chat_no_per_socket_channel__"
-    graphql_ws_handler_class = _GraphQLWSHandler  # type: ignore[assignment]
-    graphql_transport_ws_handler_class = _GraphQLTransportWSHandler  # type: ignore[assignment]
+    graphql_ws_handler_class = GraphQLWSHandler  # type: ignore[assignment]
+    graphql_transport_ws_handler_class = GraphQLTransportWSHandler  # type: ignore[assignment]
 
     opened_at: float | None = None
     server_close_code: int | None = None

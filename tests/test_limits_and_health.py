@@ -83,3 +83,13 @@ async def test_healthz_reports_database_and_redis(redis_server: RedisServer) -> 
     finally:
         redis_server.start()
     assert await get_health() == (200, {"database": "ok", "redis": ["ok"]})
+
+
+def test_settings_the_inline_middleware_cannot_honour_are_refused() -> None:
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    with override_settings(CSRF_USE_SESSIONS=True), pytest.raises(SystemCheckError) as refused:
+        call_command("check")
+    assert "chat.E001" in str(refused.value)
+    call_command("check")
