@@ -6,7 +6,6 @@ import asyncio
 import contextvars
 import logging
 import time
-import weakref
 from datetime import datetime
 from typing import Literal, NotRequired, TypedDict
 
@@ -15,6 +14,7 @@ from channels.layers import get_channel_layer
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 
+from chat.loops import loop_local
 from chat.mailbox import Mailbox
 from chat.metrics import MESSAGES_PUBLISHED, PUBLISH_FAILURES
 from chat.models import Message, Room
@@ -161,8 +161,7 @@ async def event_publish(event: MessageEvent | MemberRemovedEvent) -> None:
 class _Publisher:
     """Publishes one event loop's events in order, one at a time, from its own task."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+    def __init__(self) -> None:
         self._queue: Mailbox[MessageEvent | MemberRemovedEvent] = Mailbox(MAX_PENDING_PUBLISHES)
         self._task: asyncio.Task[None] | None = None
 
@@ -176,7 +175,7 @@ class _Publisher:
             logger.error("publish queue full; event for room %s dropped", event["room"])
             return
         if self._task is None:
-            self._task = self._loop.create_task(self._run(), context=contextvars.Context())
+            self._task = asyncio.create_task(self._run(), context=contextvars.Context())
 
     async def _run(self) -> None:
         try:
@@ -186,16 +185,7 @@ class _Publisher:
             self._task = None
 
 
-_publishers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Publisher] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _publish_on(loop: asyncio.AbstractEventLoop, event: MessageEvent | MemberRemovedEvent) -> None:
-    publisher = _publishers.get(loop)
-    if publisher is None:
-        publisher = _publishers[loop] = _Publisher(loop)
-    publisher.put(event)
+_publisher = loop_local(_Publisher)
 
 
 def event_publish_sync(event: MessageEvent | MemberRemovedEvent) -> None:
@@ -208,6 +198,6 @@ def event_publish_sync(event: MessageEvent | MemberRemovedEvent) -> None:
     """
     loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
     if loop is not None and loop.is_running():
-        loop.call_soon_threadsafe(_publish_on, loop, event)
+        loop.call_soon_threadsafe(lambda: _publisher().put(event))
         return
     async_to_sync(event_publish)(event)

@@ -14,7 +14,6 @@ import contextlib
 import contextvars
 import logging
 import time
-import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -29,6 +28,7 @@ from chat.events import (
     message_from_payload,
     room_group_name,
 )
+from chat.loops import loop_local
 from chat.mailbox import Mailbox
 from chat.metrics import (
     DELIVERIES_LIVE,
@@ -338,16 +338,16 @@ class RoomHub:
             DELIVERIES_LIVE.inc(delivered)
 
 
-_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RoomHub] = weakref.WeakKeyDictionary()
+def _hub_create() -> RoomHub:
+    layer = get_channel_layer()
+    if layer is None:
+        raise RuntimeError("The chat service needs a channel layer (CHANNEL_LAYERS).")
+    return RoomHub(layer)
+
+
+_loop_hub = loop_local(_hub_create)
 
 
 def get_hub() -> RoomHub:
     """Return this event loop's hub (one per process in production; one per test loop)."""
-    loop = asyncio.get_running_loop()
-    hub = _hubs.get(loop)
-    if hub is None:
-        layer = get_channel_layer()
-        if layer is None:
-            raise RuntimeError("The chat service needs a channel layer (CHANNEL_LAYERS).")
-        hub = _hubs[loop] = RoomHub(layer)
-    return hub
+    return _loop_hub()

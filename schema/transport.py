@@ -7,7 +7,6 @@ import asyncio
 import contextvars
 import json
 import logging
-import weakref
 from contextlib import aclosing
 from typing import TYPE_CHECKING
 
@@ -23,6 +22,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMe
 
 from chat.db import in_thread
 from chat.errors import Forbidden
+from chat.loops import loop_local
 from chat.models import Message
 from chat.services import room_access_check
 from chat.streams import message_stream
@@ -91,17 +91,7 @@ class _Pinger:
             self._task = None
 
 
-_pingers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Pinger] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _pinger() -> _Pinger:
-    loop = asyncio.get_running_loop()
-    pinger = _pingers.get(loop)
-    if pinger is None:
-        pinger = _pingers[loop] = _Pinger()
-    return pinger
+_pinger = loop_local(_Pinger)
 
 
 class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]):
