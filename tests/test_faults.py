@@ -68,23 +68,21 @@ async def test_daphne_killed_mid_stream_client_resumes_elsewhere_with_after_seq(
     """A client of a process that dies reconnects to another with afterSeq = the last seq
     it saw, and ends with every message exactly once."""
     import json
-    import os
     import signal
 
     import websockets
     from django.db import connection
     from websockets.typing import Subprotocol
 
-    from tests.daphne import start_daphne
+    from tests.daphne import daphne_env, start_daphne
 
-    env = {
-        **os.environ,
-        "DATABASE_URL": postgres_server.url(connection.settings_dict["NAME"]),
-        "REDIS_URL": redis_server.url,
-        "DJANGO_LOG_LEVEL": "WARNING",
-        "CHAT_RATE_LIMIT": "0",
-        "CHAT_KEEPALIVE_SECONDS": "0",
-    }
+    env = daphne_env(
+        redis_server,
+        postgres_server,
+        connection.settings_dict["NAME"],
+        CHAT_RATE_LIMIT="0",
+        CHAT_KEEPALIVE_SECONDS="0",
+    )
     doomed, survivor = start_daphne(env), start_daphne(env)
     total = 100
     query = 'subscription($a: Int) { messageAdded(room: "crash", afterSeq: $a) { seq } }'

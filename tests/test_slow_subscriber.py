@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import socket
 import threading
@@ -24,7 +23,7 @@ from websockets.typing import Subprotocol
 
 from chat.services import message_create
 from tests import factories
-from tests.daphne import Daphne, start_daphne
+from tests.daphne import Daphne, daphne_env, start_daphne
 from tests.servers import PostgresServer, RedisServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -47,14 +46,13 @@ def text_for(n: int) -> str:
 def daphne(
     django_db_setup: None, redis_server: RedisServer, postgres_server: PostgresServer
 ) -> Iterator[Daphne]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": postgres_server.url(connection.settings_dict["NAME"]),
-        "REDIS_URL": redis_server.url,
-        "DJANGO_LOG_LEVEL": "WARNING",
-        "CHAT_KEEPALIVE_SECONDS": "0",
-        "CHAT_SUBSCRIBER_BUFFER": str(BUFFER),
-    }
+    env = daphne_env(
+        redis_server,
+        postgres_server,
+        connection.settings_dict["NAME"],
+        CHAT_KEEPALIVE_SECONDS="0",
+        CHAT_SUBSCRIBER_BUFFER=str(BUFFER),
+    )
     # Websocket pings off: the slow client does not read them, and daphne would drop it
     # after 50 s (it would then resume with afterSeq, which test_faults covers).
     process = start_daphne(env, "--ping-interval", "3600")
