@@ -12,20 +12,26 @@ export const SignUp = graphql(`
   }
 `);
 
+export const PostedMessageFields = graphql(`
+  fragment PostedMessage on Message {
+    id
+    seq
+    text
+    createdAt
+    author {
+      username
+    }
+    room {
+      name
+      lastSeq
+    }
+  }
+`);
+
 export const Post = graphql(`
   mutation Post($room: String!, $text: String!) {
     sendMessage(room: $room, text: $text) {
-      id
-      seq
-      text
-      createdAt
-      author {
-        username
-      }
-      room {
-        name
-        lastSeq
-      }
+      ...PostedMessage
     }
   }
 `);
@@ -53,17 +59,7 @@ export const History = graphql(`
 export const Feed = graphql(`
   subscription Feed($room: String!, $afterSeq: Int) {
     messageAdded(room: $room, afterSeq: $afterSeq) {
-      id
-      seq
-      text
-      createdAt
-      author {
-        username
-      }
-      room {
-        name
-        lastSeq
-      }
+      ...PostedMessage
     }
   }
 `);
