@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -120,14 +121,6 @@ def start_daphne(app: str, layer: str, servers: Servers) -> tuple[subprocess.Pop
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    if profile_dir := os.environ.get("BENCH_PROFILE_DIR"):
-        # Sample the server with py-spy for the whole run (folded stacks, for flame graphs).
-        subprocess.Popen(
-            ["py-spy", "record", "--gil", "--format", "raw", "--rate", "250",
-             "--pid", str(process.pid),
-             "-o", str(Path(profile_dir) / f"{app.split(':')[0]}-{port}.txt")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
     import socket
 
     deadline = time.monotonic() + 30
@@ -139,6 +132,23 @@ def start_daphne(app: str, layer: str, servers: Servers) -> tuple[subprocess.Pop
             time.sleep(0.05)
     process.kill()
     raise RuntimeError(f"daphne for {app} did not start")
+
+
+def profile_start(pid: int, name: str) -> subprocess.Popen[bytes] | None:
+    """With BENCH_PROFILE_DIR set, sample the server with py-spy between the start and
+    end marks (the timed phase only), as folded stacks for flame graphs."""
+    if not (profile_dir := os.environ.get("BENCH_PROFILE_DIR")):
+        return None
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "py-spy"), "record", "--gil", "--format", "raw",
+         "--rate", "500", "--pid", str(pid), "-o", str(Path(profile_dir) / f"{name}.txt")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+def profile_stop(profiler: subprocess.Popen[bytes]) -> None:
+    profiler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+    profiler.wait()
 
 
 def run_one(design: str, scenario: str, config: dict[str, Any], servers: Servers) -> dict[str, Any]:
@@ -158,9 +168,15 @@ def run_one(design: str, scenario: str, config: dict[str, Any], servers: Servers
     )
     marks: dict[str, dict[str, float]] = {}
     result: dict[str, Any] = {}
+    profiler: subprocess.Popen[bytes] | None = None
     assert client.stdin is not None and client.stdout is not None
     for line in client.stdout:
         if line.startswith("MARK "):
+            if line.split()[1] == "start":
+                profiler = profile_start(daphne.pid, f"{scenario}-{design}")
+            elif profiler is not None:
+                profile_stop(profiler)
+                profiler = None
             marks[line.split()[1]] = {
                 "daphne_cpu": cpu_seconds([server]),
                 "redis_cpu": cpu_seconds(others["redis"]),

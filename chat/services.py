@@ -155,28 +155,33 @@ def _room_seq_bump(*, name: str) -> int:
     )
 
 
-# PostgreSQL: bump the seq and insert in one statement, one round trip and no explicit
-# transaction. The UPDATE holds the room's row lock until the statement commits, so
-# concurrent posters, in any process, get consecutive seqs.
+# PostgreSQL: check access, bump the seq and insert in one statement, one round trip and
+# no explicit transaction. The UPDATE holds the room's row lock until the statement
+# commits, so concurrent posters, in any process, get consecutive seqs. A private room
+# the author is not a member of matches no row, like a missing one (see message_create).
 _INSERT_NEXT_SEQ = """
 WITH room AS (
     UPDATE chat_room SET last_seq = last_seq + 1, last_activity_at = clock_timestamp()
-    WHERE name = %s
+    WHERE name = %(room)s AND (NOT is_private OR EXISTS (
+        SELECT 1 FROM chat_room_members AS m
+        WHERE m.room_id = chat_room.id AND m.user_id = %(author)s
+    ))
     RETURNING id, last_seq, created_at, is_private, created_by_id
 )
 INSERT INTO chat_message (room_id, seq, author_id, text, created_at)
-SELECT id, last_seq, %s, %s, clock_timestamp() FROM room
+SELECT id, last_seq, %(author)s, %(text)s, clock_timestamp() FROM room
 RETURNING id, room_id, seq, created_at,
     (SELECT created_at FROM room), (SELECT is_private FROM room), (SELECT created_by_id FROM room)
 """
 
 
 def _message_insert(*, room_name: str, author: User, text: str) -> Message | None:
-    """Insert the message with the room's next seq; None if the room does not exist."""
+    """Insert the message with the room's next seq; None if the room does not exist or
+    is private and ``author`` is not a member."""
     connection = connections[Message.objects.db]
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(_INSERT_NEXT_SEQ, [room_name, author.pk, text])
+            cursor.execute(_INSERT_NEXT_SEQ, {"room": room_name, "author": author.pk, "text": text})
             row = cursor.fetchone()
         if row is None:
             return None
@@ -193,6 +198,8 @@ def _message_insert(*, room_name: str, author: User, text: str) -> Message | Non
             pk=message_id, room=room, seq=seq, author=author, text=text, created_at=created_at
         )
     # Elsewhere (SQLite): the UPDATE takes the write lock until commit.
+    if not room_is_visible(name=room_name, user=author):
+        return None
     with transaction.atomic():
         if not _room_seq_bump(name=room_name):
             return None
@@ -208,16 +215,24 @@ def _message_insert(*, room_name: str, author: User, text: str) -> Message | Non
 
 
 def message_create(*, room_name: str, author: User, text: str) -> Message:
-    """Persist a message with the room's next seq and publish it after commit."""
+    """Persist a message with the room's next seq and publish it after commit.
+
+    Every attempt counts towards the author's rate limit, refused ones included: the
+    access check is part of the insert, so that a post is one round trip.
+    """
     room_name_check(room_name)
     text = message_text_check(text)
-    room_access_check(name=room_name, user=author)
     send_rate_check(user_id=author.pk)
     message = _message_insert(room_name=room_name, author=author, text=text)
     if message is None:
+        # A missing room (created now: public rooms are made by their first post) or a
+        # private one the author may not post to.
+        room_access_check(name=room_name, user=author)
         room_get_or_create(name=room_name)
         message = _message_insert(room_name=room_name, author=author, text=text)
-        assert message is not None
+        if message is None:
+            # Someone created it as a private room in between.
+            raise Forbidden("You are not a member of this room.")
     logger.info(
         "message posted",
         extra={

@@ -21,29 +21,15 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from graphql import (
-    DocumentNode,
-    ExecutionResult,
-    FieldNode,
-    GraphQLError,
-    OperationDefinitionNode,
-    OperationType,
-    execute,
-    parse,
-    specified_rules,
-    validate,
-)
+from graphql import DocumentNode, FieldNode, OperationType
 from graphql.execution.values import get_argument_values, get_variable_values
-from graphql.pyutils import is_awaitable
 
 from chat.errors import ChatError
 from chat.models import Message
 from chat.services import room_name_check
-from schema.errors import ErrorCodes
-from schema.limits import MAX_TOKENS, depth_limiter
+from schema.execution import document_prepare, operation_execute, operation_get
 
 if TYPE_CHECKING:
     from strawberry import Schema
@@ -64,38 +50,16 @@ class OperationPlan:
     key: tuple[str, str | None, str]
 
 
-@lru_cache(maxsize=512)
-def _parsed(schema: Schema, query: str) -> DocumentNode | None:
-    """Parse and validate once per distinct document (None when either fails), with the
-    same token and depth limits as the schema's extensions."""
-    try:
-        document = parse(query, max_tokens=MAX_TOKENS)
-    except GraphQLError:
-        return None
-    if validate(
-        schema._schema, document, rules=[*specified_rules, *depth_limiter.validation_rules]
-    ):
-        return None
-    return document
-
-
-def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
-    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    if name is None:
-        return operations[0] if len(operations) == 1 else None
-    return next((op for op in operations if op.name and op.name.value == name), None)
-
-
 def plan_message_added(
     schema: Schema, query: str, operation_name: str | None, variables: dict[str, Any] | None
 ) -> OperationPlan | None:
     """Return a plan when the operation is a valid, plain ``messageAdded`` subscription."""
     if not isinstance(query, str) or not isinstance(variables, dict | None):
         return None
-    document = _parsed(schema, query)
+    document = document_prepare(schema, query)
     if document is None:
         return None
-    operation = _operation(document, operation_name)
+    operation = operation_get(document, operation_name)
     if operation is None or operation.operation != OperationType.SUBSCRIPTION:
         return None
     selections = operation.selection_set.selections
@@ -131,24 +95,15 @@ def plan_message_added(
     )
 
 
-_error_codes = ErrorCodes()
-
-
 async def _execute(plan: OperationPlan, schema: Schema, message: Message, context: Any) -> str:
-    result = execute(
-        schema._schema,
+    payload = await operation_execute(
+        schema,
         plan.document,
-        root_value=message,
-        context_value=context,
-        variable_values=plan.variables,
         operation_name=plan.operation_name,
+        variables=plan.variables,
+        context=context,
+        root_value=message,
     )
-    if is_awaitable(result):
-        result = await result
-    assert isinstance(result, ExecutionResult)
-    payload: dict[str, Any] = {"data": result.data}
-    if result.errors:
-        payload["errors"] = [e.formatted for e in _error_codes._process_errors(result.errors)]
     return json.dumps(payload)
 
 

@@ -11,6 +11,7 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from graphql import DocumentNode, OperationType
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions.protocols.graphql_transport_ws import types as transport_ws
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -27,6 +28,7 @@ from chat.models import Message
 from chat.services import room_access_check
 from chat.streams import message_stream
 from schema.context import ChatContext
+from schema.execution import document_prepare, operation_execute, operation_get
 from schema.fanout import next_payload, plan_message_added
 
 if TYPE_CHECKING:
@@ -111,6 +113,45 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
         await super().shutdown()
 
     async def run_operation(self, operation: Operation[ChatContext, None]) -> None:
+        query, variables = operation.query, operation.variables
+        document = (
+            document_prepare(self.schema, query)  # type: ignore[arg-type]
+            if isinstance(query, str) and isinstance(variables, dict | None)
+            else None
+        )
+        node = operation_get(document, operation.operation_name) if document else None
+        if (
+            document is not None
+            and node is not None
+            and node.operation != OperationType.SUBSCRIPTION
+        ):
+            await self._run_single(operation, document)
+        else:
+            await self._run_subscription(operation)
+
+    async def _run_single(
+        self, operation: Operation[ChatContext, None], document: DocumentNode
+    ) -> None:
+        """A query or mutation whose document parsed and validated before (see
+        schema/execution.py): one ``next`` and ``complete``, as Strawberry sends them."""
+        try:
+            payload = await operation_execute(
+                self.schema,  # type: ignore[arg-type]
+                document,
+                operation_name=operation.operation_name,
+                variables=operation.variables,
+                context=self.context,
+            )
+            await operation.send_operation_message(
+                {"id": operation.id, "type": "next", "payload": payload}  # type: ignore[arg-type,misc]
+            )
+        except Exception as error:
+            await self.handle_task_exception(error)
+            raise
+        finally:
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+
+    async def _run_subscription(self, operation: Operation[ChatContext, None]) -> None:
         plan = plan_message_added(
             self.schema,  # type: ignore[arg-type]
             operation.query,

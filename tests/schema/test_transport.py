@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from asgiref.sync import sync_to_async
 from django.test import override_settings
 
 from chat.hub import get_hub
+from chat.models import Message
 from tests import factories
 from tests.conftest import GraphQLSocket, wait_for
 from tests.schema.test_subscriptions import SUBSCRIPTION
@@ -178,3 +182,92 @@ async def test_websocket_on_another_path_is_refused() -> None:
 
     communicator = WebsocketCommunicator(application, "/elsewhere/")
     assert await communicator.connect() == (False, 1000)
+
+
+POST = "mutation($room: String!, $text: String!) { sendMessage(room: $room, text: $text) { text } }"
+# Documents that parse and validate take schema/execution.py's direct path; each case
+# runs there and through Strawberry's own pipeline, and must come out the same.
+SINGLE_OPERATIONS: list[tuple[str, dict[str, object] | None, str | None, bool]] = [
+    # query, variables, operationName, authenticated
+    (POST, {"room": "a", "text": "hi"}, None, True),
+    (POST, {"room": "a", "text": "  "}, None, True),
+    (POST, {"room": "no spaces", "text": "hi"}, None, True),
+    (POST, {"room": "a", "text": "hi"}, None, False),
+    (POST, {"room": 5, "text": "hi"}, None, True),
+    (POST, {"room": "a"}, None, True),
+    (POST, {"room": "a", "text": "hi", "extra": 1}, None, True),
+    (f"{POST} query Me {{ me {{ username }} }}", None, "Me", True),
+    (
+        f"{POST.replace('mutation', 'mutation Post')} query Me {{ me {{ username }} }}",
+        None,
+        "Me",
+        True,
+    ),
+    ('{ a: me { username } b: __typename room(name: "zz") { name } }', None, None, True),
+    ('query { messages(room: "a", first: -1) { edges { node { seq } } } }', None, None, True),
+]
+
+
+async def run_single(socket: GraphQLSocket, n: int, case: tuple[Any, ...]) -> list[dict[str, Any]]:
+    query, variables, operation_name, _ = case
+    payload: dict[str, object] = {"query": query}
+    if variables is not None:
+        payload["variables"] = variables
+    if operation_name is not None:
+        payload["operationName"] = operation_name
+    await socket.send({"id": f"op{n}", "type": "subscribe", "payload": payload})
+    frames = [await socket.receive()]
+    if frames[0]["type"] != "error":
+        frames.append(await socket.receive())
+    return frames
+
+
+async def test_queries_and_mutations_match_strawberrys_path(
+    sockets: list[GraphQLSocket], alice: factories.Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import schema.transport
+
+    results: dict[str, list[list[dict[str, Any]]]] = {}
+    for path in ("direct", "strawberry"):
+        if path == "strawberry":
+            monkeypatch.setattr(schema.transport, "document_prepare", lambda *args: None)
+        signed_in, anonymous = GraphQLSocket(), GraphQLSocket()
+        sockets.extend((signed_in, anonymous))
+        assert await signed_in.connect({"authToken": alice.token}) == {"type": "connection_ack"}
+        assert await anonymous.connect() == {"type": "connection_ack"}
+        results[path] = [
+            await run_single(signed_in if case[3] else anonymous, n, case)
+            for n, case in enumerate(SINGLE_OPERATIONS)
+        ]
+    assert results["direct"] == results["strawberry"]
+    direct = results["direct"]
+    assert direct[0] == [
+        {"id": "op0", "type": "next", "payload": {"data": {"sendMessage": {"text": "hi"}}}},
+        {"id": "op0", "type": "complete"},
+    ]
+
+    def codes(frames: list[dict[str, Any]]) -> list[str]:
+        first = frames[0]
+        errors = (
+            first["payload"] if first["type"] == "error" else first["payload"].get("errors", [])
+        )
+        return [error["extensions"]["code"] for error in errors]
+
+    assert [codes(frames) for frames in direct] == [
+        [],
+        ["BAD_USER_INPUT"],
+        ["BAD_USER_INPUT"],
+        ["UNAUTHENTICATED"],
+        ["GRAPHQL_VALIDATION_FAILED"],
+        ["GRAPHQL_VALIDATION_FAILED"],
+        [],
+        ["GRAPHQL_VALIDATION_FAILED"],  # an anonymous operation beside another: an error frame
+        [],
+        [],
+        ["BAD_USER_INPUT"],
+    ]
+    assert direct[7][0]["type"] == "error"
+    assert direct[8][0]["payload"] == {"data": {"me": {"username": "alice"}}}
+    # Each path persisted its two good posts (an unused variable is ignored), nothing else.
+    texts = await sync_to_async(lambda: list(Message.objects.values_list("seq", "text")))()
+    assert texts == [(1, "hi"), (2, "hi"), (3, "hi"), (4, "hi")]

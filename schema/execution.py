@@ -1,0 +1,88 @@
+"""Direct execution of known documents: the websocket hot path.
+
+Strawberry's pipeline parses every operation again and runs its extension hooks around
+each step. Clients send the same few documents over and over (``sendMessage`` above all),
+so here each distinct document is parsed and validated once, with the same limits as the
+schema's extensions (MAX_TOKENS, depth), and executed straight on graphql-core. Errors
+get the same codes and masking (``ErrorCodes``), so a client cannot tell the two paths
+apart; anything that does not parse or validate goes through Strawberry, which reports
+it exactly as before.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    OperationDefinitionNode,
+    execute,
+    parse,
+    specified_rules,
+    validate,
+)
+from strawberry.execution import optimized_is_awaitable
+
+from schema.errors import ErrorCodes
+from schema.limits import MAX_TOKENS, depth_limiter
+
+if TYPE_CHECKING:
+    from strawberry import Schema
+
+__all__ = ["document_prepare", "operation_execute", "operation_get"]
+
+
+@lru_cache(maxsize=512)
+def document_prepare(schema: Schema, query: str) -> DocumentNode | None:
+    """Parse and validate once per distinct document; None when either fails."""
+    try:
+        document = parse(query, max_tokens=MAX_TOKENS)
+    except GraphQLError:
+        return None
+    if validate(
+        schema._schema, document, rules=[*specified_rules, *depth_limiter.validation_rules]
+    ):
+        return None
+    return document
+
+
+def operation_get(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    """The operation a request selects, as graphql-core picks it; None if none matches."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None:
+        return operations[0] if len(operations) == 1 else None
+    return next((op for op in operations if op.name and op.name.value == name), None)
+
+
+_error_codes = ErrorCodes()
+
+
+async def operation_execute(
+    schema: Schema,
+    document: DocumentNode,
+    *,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+    context: Any,
+    root_value: Any = None,
+) -> dict[str, Any]:
+    """Execute a prepared document; return the ``next`` payload (data, coded errors)."""
+    result = execute(
+        schema._schema,
+        document,
+        root_value=root_value,
+        context_value=context,
+        variable_values=variables,
+        operation_name=operation_name,
+        is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
+    )
+    if optimized_is_awaitable(result):
+        result = await result  # type: ignore[misc]
+    assert isinstance(result, ExecutionResult)
+    payload: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        payload["errors"] = [e.formatted for e in _error_codes._process_errors(result.errors)]
+    return payload
