@@ -1,4 +1,4 @@
-"""Write backpressure for websockets served by daphne.
+"""The write path of websockets served by daphne: backpressure and write-through.
 
 ASGI has no backpressure: daphne hands every ``websocket.send`` to Twisted, whose transport
 buffers whatever the client has not read yet, without limit. A client that stops reading
@@ -8,6 +8,14 @@ passes ``bufferSize`` (64 KiB) and resumes it once the buffer has drained. Regis
 for the socket tells us when to stop writing; the socket's subscriptions then fall behind,
 their bounded buffers overflow and they catch up from the database once the client reads
 again (see chat.hub and chat.streams).
+
+Write-through: Twisted never writes to a socket from ``transport.write``; it buffers the
+data, registers the socket with the event loop's selector, and sends on the next loop
+iteration when the socket is writable, then unregisters it: two ``epoll_ctl`` calls, a
+callback and a loop pass per frame. For a fan-out of one frame to many sockets that was
+most of the cost of a delivery. ``WriteThroughServer`` sends at once when nothing is
+buffered (as asyncio's transports do) and falls back to Twisted's buffering for whatever
+the kernel does not take, so ordering, ``bufferSize`` and the producer above are unchanged.
 """
 
 from __future__ import annotations
@@ -17,9 +25,10 @@ import functools
 import logging
 from typing import Any
 
+from twisted.internet import tcp
 from twisted.web.http import HTTPChannel
 
-__all__ = ["WritePressure", "write_pressure_attach"]
+__all__ = ["WritePressure", "WriteThroughServer", "write_pressure_attach"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,19 +66,63 @@ class WritePressure:
         self.resumeProducing()
 
 
-def write_pressure_attach(send: Any) -> WritePressure | None:
-    """Register a WritePressure on daphne's transport behind ``send``, if there is one.
+class WriteThroughServer(tcp.Server):
+    """A TCP server connection whose writes go to the socket at once when nothing is
+    buffered; what the kernel does not take is buffered as usual."""
 
-    ``send`` is the ASGI send callable the consumer got; daphne passes
-    ``partial(server.handle_reply, protocol)`` and our middleware does not wrap it. Under
-    another server (or Channels' test communicator) there is no transport to watch and
-    writes stay unbounded, as in plain Channels.
-    """
+    def write(self, data: bytes) -> None:
+        if (
+            data
+            and self.connected
+            and not self.disconnecting
+            and not self._writeDisconnected
+            and not self.TLS
+            and self.offset == len(self.dataBuffer)
+            and not self._tempDataBuffer
+        ):
+            try:
+                sent = self.socket.send(data)
+            except OSError:
+                # Would block, or the connection is gone: buffer it, and let doWrite
+                # find out and report the loss the usual way.
+                sent = 0
+            if sent == len(data):
+                return
+            data = data[sent:]
+        super().write(data)
+
+
+def _protocol(send: Any) -> Any:
+    """daphne's protocol behind an ASGI ``send``: daphne passes
+    ``partial(server.handle_reply, protocol)`` and our middleware does not wrap it. None
+    under another server (or Channels' test communicator)."""
     if not isinstance(send, functools.partial) or not send.args:
         return None
     protocol = send.args[0]
+    return protocol if getattr(protocol, "transport", None) is not None else None
+
+
+def write_through_enable(send: Any) -> bool:
+    """Make the plain TCP transport behind ``send`` write through; False if there is none
+    (TLS, a Unix socket, another server)."""
+    protocol = _protocol(send)
+    transport = protocol.transport if protocol is not None else None
+    if type(transport) is not tcp.Server or transport.TLS:
+        return False
+    # Same object, one method more; no per-socket memory.
+    transport.__class__ = WriteThroughServer
+    return True
+
+
+def write_pressure_attach(send: Any) -> WritePressure | None:
+    """Register a WritePressure on daphne's transport behind ``send``, if there is one.
+
+    Without one (another server, Channels' test communicator) writes stay unbounded, as
+    in plain Channels.
+    """
+    protocol = _protocol(send)
     register = getattr(protocol, "registerProducer", None)
-    if register is None or getattr(protocol, "transport", None) is None:
+    if register is None:
         return None
     transport = protocol.transport
     if isinstance(getattr(transport, "producer", None), HTTPChannel):

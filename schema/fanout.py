@@ -4,6 +4,8 @@ Strawberry runs a subscription by executing its selection on every event for eve
 subscriber and JSON-encoding each result separately. Here, the selection is executed once
 per event per distinct operation (same document, operation name and variables) and the
 ``next`` payload is encoded once; each subscriber only prepends its own operation id.
+Most selections are not even executed but rendered by a function compiled once per
+document (schema/render.py).
 The shared results hang off the Message object the RoomHub hands to every local
 subscriber, so they live exactly as long as the event.
 
@@ -19,8 +21,10 @@ which produces the exact same results and errors.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from graphql import DocumentNode, FieldNode, OperationType
@@ -30,6 +34,7 @@ from chat.errors import ChatError
 from chat.models import Message
 from chat.services import room_name_check
 from schema.execution import document_prepare, operation_execute, operation_get
+from schema.render import NotRenderable, Renderer, selection_compile
 
 if TYPE_CHECKING:
     from strawberry import Schema
@@ -48,6 +53,9 @@ class OperationPlan:
     after_seq: int | None
     # Operations with equal keys get byte-identical payloads for the same event.
     key: tuple[str, str | None, str]
+    # The payload's data without the executor (see schema/render.py), when possible.
+    response_key: str
+    render: Renderer | None
 
 
 def plan_message_added(
@@ -92,7 +100,19 @@ def plan_message_added(
         room=room,
         after_seq=after_seq,
         key=(query, operation_name, json.dumps(variables or {}, sort_keys=True)),
+        response_key=node.alias.value if node.alias else _FIELD,
+        render=_renderer(schema, query, operation_name),
     )
+
+
+@lru_cache(maxsize=512)
+def _renderer(schema: Schema, query: str, operation_name: str | None) -> Renderer | None:
+    document = document_prepare(schema, query)
+    operation = operation_get(document, operation_name) if document else None
+    assert document is not None and operation is not None
+    node = operation.selection_set.selections[0]
+    assert isinstance(node, FieldNode)
+    return selection_compile(schema._schema, document, "Message", node)
 
 
 async def _execute(plan: OperationPlan, schema: Schema, message: Message, context: Any) -> str:
@@ -107,18 +127,36 @@ async def _execute(plan: OperationPlan, schema: Schema, message: Message, contex
     return json.dumps(payload)
 
 
+_PayloadCache = dict[tuple[str, str | None, str], "str | asyncio.Future[str]"]
+
+
+def ready_payload(plan: OperationPlan, message: Message) -> str | None:
+    """The encoded ``next`` payload if it needs no execution: already made for this event
+    by another subscriber of the same operation, or rendered now (see schema/render.py)."""
+    cache: _PayloadCache = message.__dict__.setdefault("_chat_payloads", {})
+    entry = cache.get(plan.key)
+    if entry is None and plan.render is not None:
+        with contextlib.suppress(NotRenderable):
+            entry = cache[plan.key] = json.dumps(
+                {"data": {plan.response_key: plan.render(message)}}
+            )
+    if isinstance(entry, str):
+        return entry
+    if entry is not None and entry.done() and not entry.cancelled():
+        return entry.result()
+    return None
+
+
 async def next_payload(plan: OperationPlan, schema: Schema, message: Message, context: Any) -> str:
     """Return the encoded ``next`` payload for this event, computed once per plan key."""
-    # Futures, not strings: execution may suspend (an async resolver), and the other
-    # subscribers of the same operation must wait for it rather than run it again.
-    cache: dict[tuple[str, str | None, str], asyncio.Future[str]] = message.__dict__.setdefault(
-        "_chat_payloads", {}
-    )
+    if (ready := ready_payload(plan, message)) is not None:
+        return ready
+    # A future while it executes: execution may suspend (an async resolver), and the
+    # other subscribers of the same operation must wait for it rather than run it again.
+    cache: _PayloadCache = message.__dict__["_chat_payloads"]
     future = cache.get(plan.key)
-    if future is None:
+    if not isinstance(future, asyncio.Future):
         future = cache[plan.key] = asyncio.ensure_future(_execute(plan, schema, message, context))
-    if future.done():
-        return future.result()
     # Shielded: a subscriber that goes away while waiting must not cancel the execution
     # the others wait for too.
     return await asyncio.shield(future)

@@ -29,7 +29,7 @@ from chat.services import room_access_check
 from chat.streams import message_stream
 from schema.context import ChatContext
 from schema.execution import document_prepare, operation_execute, operation_get
-from schema.fanout import next_payload, plan_message_added
+from schema.fanout import next_payload, plan_message_added, ready_payload
 
 if TYPE_CHECKING:
     from schema.views import ChatWSConsumer
@@ -183,10 +183,12 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
             # client. The message goes to the subscription's buffer instead.
             if consumer.write_paused:
                 return False
-            payload = await next_payload(plan, self.schema, message, self.context)  # type: ignore[arg-type]
-            if consumer.write_paused:
-                return False
-            await consumer.send(text_data=prefix + payload + "}")
+            payload = ready_payload(plan, message)
+            if payload is None:
+                payload = await next_payload(plan, self.schema, message, self.context)  # type: ignore[arg-type]
+                if consumer.write_paused:
+                    return False
+            await consumer.send_unpaused(prefix + payload + "}")
             return True
 
         try:

@@ -26,7 +26,7 @@ from chat.mailbox import Mailbox
 from chat.metrics import WEBSOCKETS_OPEN
 from chat.selectors import token_user_get
 from project.logs import connection_id
-from schema.backpressure import WritePressure, write_pressure_attach
+from schema.backpressure import WritePressure, write_pressure_attach, write_through_enable
 from schema.context import ChatContext
 from schema.errors import DATABASE_UNAVAILABLE, error_record
 from schema.transport import GraphQLTransportWSHandler, GraphQLWSHandler
@@ -156,6 +156,11 @@ class ChatWSConsumer(GraphQLWSConsumer):
             await pressure.drained()
         await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
+    async def send_unpaused(self, text: str) -> None:
+        """Send a text frame the caller knows may be written now (``write_paused`` is
+        false): the hub's direct deliveries, without the layers of ``send``."""
+        await self.base_send({"type": "websocket.send", "text": text})
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Channels' __call__ reads frames through await_many_dispatch, which wraps every
         # receive() in a task of its own. With no channel-layer channel there is one
@@ -182,6 +187,7 @@ class ChatWSConsumer(GraphQLWSConsumer):
         # inherit it: every log line about this socket carries the id.
         connection_id.set(uuid.uuid4().hex[:12])
         self.write_pressure = write_pressure_attach(self.base_send)
+        write_through_enable(self.base_send)
         await super().websocket_connect(message)
 
     async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:

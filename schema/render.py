@@ -1,0 +1,181 @@
+"""Compiled selections of ``Message``: what the executor would return, without it.
+
+Executing a selection through graphql-core and Strawberry's resolvers costs far more
+than the data it reads: every field builds an Info, converts arguments and awaits. The
+messages the hub delivers (and ``sendMessage`` returns) carry every field below already
+loaded, so a selection made only of these fields is turned, once per document, into a
+function that reads the attributes and serialises them with the schema's own scalars.
+
+Anything else (arguments, directives, fields that read the database such as
+``members`` or ``createdBy``, a response key selected twice) compiles to None and is
+executed as usual; so does an event whose value would not serialise (a null where the
+schema says non-null), by raising ``NotRenderable``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    SelectionSetNode,
+    get_named_type,
+    is_leaf_type,
+)
+
+__all__ = ["NotRenderable", "Renderer", "selection_compile"]
+
+Renderer = Callable[[Any], dict[str, Any]]
+
+# GraphQL field -> model attribute, for the fields that need no database read on the
+# objects chat.events.message_from_payload and chat.services.message_create build.
+RENDERABLE: dict[str, dict[str, str]] = {
+    "Message": {
+        "id": "pk",
+        "seq": "seq",
+        "text": "text",
+        "createdAt": "created_at",
+        "author": "author",
+        "room": "room",
+    },
+    "User": {"id": "pk", "username": "username"},
+    "Room": {
+        "id": "pk",
+        "name": "name",
+        "createdAt": "created_at",
+        "lastSeq": "last_seq",
+        "private": "is_private",
+    },
+}
+
+
+class NotRenderable(Exception):
+    """This object cannot be rendered (execute the selection instead)."""
+
+
+def _pk(source: Any) -> Any:
+    return source.pk
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _typename(name: str) -> Callable[[Any], str]:
+    return lambda _source: name
+
+
+# Never getattr: on a relation that is not loaded, Django would query the database.
+def _loaded(attribute: str) -> Callable[[Any], Any]:
+    return lambda source: source.__dict__.get(attribute)
+
+
+def _related(attribute: str) -> Callable[[Any], Any]:
+    return lambda source: source._state.fields_cache.get(attribute)
+
+
+def _fields(
+    selection_set: SelectionSetNode,
+    type_name: str,
+    fragments: dict[str, FragmentDefinitionNode],
+) -> list[FieldNode] | None:
+    """The selection's fields in execution order, fragments inlined; None if unsupported."""
+    fields: list[FieldNode] = []
+    for selection in selection_set.selections:
+        if selection.directives:
+            return None
+        if isinstance(selection, FieldNode):
+            fields.append(selection)
+            continue
+        if isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is None or fragment.type_condition.name.value != type_name:
+                return None
+            inner = _fields(fragment.selection_set, type_name, fragments)
+        elif isinstance(selection, InlineFragmentNode):
+            condition = selection.type_condition
+            if condition is not None and condition.name.value != type_name:
+                return None
+            inner = _fields(selection.selection_set, type_name, fragments)
+        else:  # pragma: no cover - graphql-core has no other selection kinds
+            return None
+        if inner is None:
+            return None
+        fields.extend(inner)
+    return fields
+
+
+def _compile(
+    schema: GraphQLSchema,
+    type_name: str,
+    selection_set: SelectionSetNode,
+    fragments: dict[str, FragmentDefinitionNode],
+) -> Renderer | None:
+    fields = _fields(selection_set, type_name, fragments)
+    object_type = schema.get_type(type_name)
+    attributes = RENDERABLE.get(type_name)
+    if fields is None or attributes is None or not isinstance(object_type, GraphQLObjectType):
+        return None
+    # (response key, read the value from the source, turn it into the result)
+    steps: list[tuple[str, Callable[[Any], Any], Callable[[Any], Any]]] = []
+    for node in fields:
+        key = node.alias.value if node.alias else node.name.value
+        name = node.name.value
+        if node.arguments or any(key == seen for seen, _, _ in steps):
+            # Repeated keys merge their sub-selections in the executor: not here.
+            return None
+        if name == "__typename":
+            steps.append((key, _typename(type_name), _same))
+            continue
+        attribute = attributes.get(name)
+        if attribute is None:
+            return None
+        field_type = get_named_type(object_type.fields[name].type)
+        if is_leaf_type(field_type):
+            if node.selection_set is not None:
+                return None
+            read = _pk if attribute == "pk" else _loaded(attribute)
+            steps.append((key, read, field_type.serialize))  # type: ignore[union-attr]
+            continue
+        if node.selection_set is None:
+            return None
+        inner = _compile(schema, field_type.name, node.selection_set, fragments)
+        if inner is None:
+            return None
+        steps.append((key, _related(attribute), inner))
+
+    def render(source: Any) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, read, convert in steps:
+            value = read(source)
+            if value is None:
+                raise NotRenderable(key)
+            try:
+                result[key] = convert(value)
+            except (GraphQLError, TypeError, ValueError) as error:
+                raise NotRenderable(key) from error
+        return result
+
+    return render
+
+
+def selection_compile(
+    schema: GraphQLSchema, document: DocumentNode, type_name: str, node: FieldNode
+) -> Renderer | None:
+    """Compile the selection of ``node`` (a field returning ``type_name``) in ``document``."""
+    if node.selection_set is None:
+        return None
+    fragments = {
+        definition.name.value: definition
+        for definition in document.definitions
+        if isinstance(definition, FragmentDefinitionNode)
+    }
+    return _compile(schema, type_name, node.selection_set, fragments)
