@@ -142,9 +142,9 @@ async def event_publish(event: MessageEvent | MemberRemovedEvent) -> None:
     if event["type"] == MESSAGE_EVENT_TYPE:
         event["published_at"] = time.time()
     try:
-        await asyncio.wait_for(
-            layer.group_send(room_group_name(event["room"]), event), PUBLISH_TIMEOUT_SECONDS
-        )
+        # asyncio.timeout, not wait_for: no task per publish.
+        async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
+            await layer.group_send(room_group_name(event["room"]), event)
     except Exception:
         PUBLISH_FAILURES.inc()
         logger.exception(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
@@ -24,6 +25,13 @@ from schema import schema  # noqa: E402
 from schema.views import ChatWSConsumer  # noqa: E402
 
 install_log_context()
+
+# Everything loaded so far (Django, the schema, the libraries) lives as long as the process:
+# keep it out of the cyclic GC's full collections, which otherwise walk ~150,000 objects
+# each time, and collect the youngest generation less often (a websocket frame allocates a
+# few dozen short-lived containers). Measured with bench: GC time per run roughly halved.
+gc.freeze()
+gc.set_threshold(10_000, 20, 20)
 
 application = ProtocolTypeRouter(
     {

@@ -23,25 +23,70 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import struct
 from typing import Any
 
 from twisted.internet import tcp
 from twisted.web.http import HTTPChannel
 
-__all__ = ["WritePressure", "WriteThroughServer", "write_pressure_attach"]
+__all__ = [
+    "WritePressure",
+    "WriteThroughServer",
+    "text_frame",
+    "write_pressure_attach",
+    "write_through_enable",
+]
 
 logger = logging.getLogger(__name__)
 
 
+def text_frame(payload: bytes) -> bytes:
+    """An unmasked, unfragmented, uncompressed websocket text frame (RFC 6455 5.2)."""
+    size = len(payload)
+    if size <= 125:
+        return bytes((0x81, size)) + payload
+    if size <= 0xFFFF:
+        return struct.pack("!BBH", 0x81, 126, size) + payload
+    return struct.pack("!BBQ", 0x81, 127, size) + payload
+
+
 class WritePressure:
-    """Twisted ``IPushProducer`` for one websocket: tracks whether its buffer is full."""
+    """Twisted ``IPushProducer`` for one websocket: tracks whether its buffer is full.
 
-    __slots__ = ("_resumed", "paused")
+    It also writes text frames straight to daphne's transport (``write_text``): the hub
+    sends one event to every subscriber in turn, and daphne's and autobahn's per-frame
+    work (a coroutine hop, header and option checks, debug-log arguments built eagerly)
+    cost twice what writing the frame does.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_protocol", "_resumed", "paused")
+
+    def __init__(self, protocol: Any = None) -> None:
         self.paused = False
         # Made only when someone waits: one per socket, mostly idle.
         self._resumed: asyncio.Future[None] | None = None
+        self._protocol = protocol
+
+    def write_text(self, text: str) -> bool:
+        """Write one text frame now; False if this socket needs autobahn's own path
+        (not open, an option that changes framing: compression, fragmentation, masking,
+        frame logging; or over the payload limit)."""
+        protocol = self._protocol
+        if (
+            protocol is None
+            or protocol.state != protocol.STATE_OPEN
+            or protocol._perMessageCompress is not None
+            or protocol.autoFragmentSize
+            or protocol.maskServerFrames
+            or protocol.logFrames
+            or protocol.trackedTimings
+        ):
+            return False
+        payload = text.encode()
+        if 0 < protocol.maxMessagePayloadSize < len(payload):
+            return False  # autobahn refuses it, as it should
+        protocol.transport.write(text_frame(payload))
+        return True
 
     async def drained(self) -> None:
         """Return once the transport accepts writes again (or the connection is gone)."""
@@ -130,7 +175,7 @@ def write_pressure_attach(send: Any) -> WritePressure | None:
         # producer, though it no longer reads or writes it (daphne hands the transport
         # to the websocket protocol): put ours in its place.
         transport.unregisterProducer()
-    pressure = WritePressure()
+    pressure = WritePressure(protocol)
     try:
         register(pressure, True)
     except RuntimeError:

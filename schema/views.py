@@ -159,7 +159,9 @@ class ChatWSConsumer(GraphQLWSConsumer):
     async def send_unpaused(self, text: str) -> None:
         """Send a text frame the caller knows may be written now (``write_paused`` is
         false): the hub's direct deliveries, without the layers of ``send``."""
-        await self.base_send({"type": "websocket.send", "text": text})
+        pressure = self.write_pressure
+        if pressure is None or not pressure.write_text(text):
+            await self.base_send({"type": "websocket.send", "text": text})
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Channels' __call__ reads frames through await_many_dispatch, which wraps every
