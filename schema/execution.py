@@ -17,13 +17,16 @@ from typing import TYPE_CHECKING, Any
 from graphql import (
     DocumentNode,
     ExecutionResult,
+    FieldNode,
     GraphQLError,
     OperationDefinitionNode,
+    OperationType,
     execute,
     parse,
     specified_rules,
     validate,
 )
+from graphql.execution.values import get_argument_values, get_variable_values
 from strawberry.execution import optimized_is_awaitable
 
 from schema.errors import ErrorCodes
@@ -32,7 +35,13 @@ from schema.limits import MAX_TOKENS, depth_limiter
 if TYPE_CHECKING:
     from strawberry import Schema
 
-__all__ = ["document_prepare", "operation_execute", "operation_get"]
+__all__ = [
+    "document_prepare",
+    "operation_execute",
+    "operation_get",
+    "root_field",
+    "root_field_arguments",
+]
 
 
 @lru_cache(maxsize=512)
@@ -55,6 +64,45 @@ def operation_get(document: DocumentNode, name: str | None) -> OperationDefiniti
     if name is None:
         return operations[0] if len(operations) == 1 else None
     return next((op for op in operations if op.name and op.name.value == name), None)
+
+
+def root_field(
+    schema: Schema, query: str, operation_name: str | None, kind: OperationType, name: str
+) -> tuple[DocumentNode, OperationDefinitionNode, FieldNode] | None:
+    """The selected operation's one root field, if the operation is of ``kind`` and the
+    field is ``name`` with no directives (what the fast paths know how to run)."""
+    document = document_prepare(schema, query)
+    operation = operation_get(document, operation_name) if document else None
+    if document is None or operation is None or operation.operation != kind:
+        return None
+    selections = operation.selection_set.selections
+    if len(selections) != 1 or not isinstance(selections[0], FieldNode):
+        return None
+    node = selections[0]
+    if node.name.value != name or node.directives:
+        return None
+    return document, operation, node
+
+
+def root_field_arguments(
+    schema: Schema,
+    operation: OperationDefinitionNode,
+    node: FieldNode,
+    variables: dict[str, Any] | None,
+) -> dict[str, Any] | None:
+    """The root field's arguments coerced as the executor coerces them; None where it
+    would report an error."""
+    root_type = schema._schema.get_root_type(operation.operation)
+    assert root_type is not None
+    coerced = get_variable_values(
+        schema._schema, operation.variable_definitions or (), variables or {}
+    )
+    if isinstance(coerced, list):
+        return None
+    try:
+        return get_argument_values(root_type.fields[node.name.value], node, coerced)
+    except GraphQLError:
+        return None
 
 
 _error_codes = ErrorCodes()

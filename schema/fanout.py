@@ -27,13 +27,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from graphql import DocumentNode, FieldNode, OperationType
-from graphql.execution.values import get_argument_values, get_variable_values
+from graphql import DocumentNode, OperationType
 
 from chat.errors import ChatError
 from chat.models import Message
 from chat.services import room_name_check
-from schema.execution import document_prepare, operation_execute, operation_get
+from schema.execution import operation_execute, root_field, root_field_arguments
 from schema.render import NotRenderable, Renderer, selection_compile
 
 if TYPE_CHECKING:
@@ -64,26 +63,13 @@ def plan_message_added(
     """Return a plan when the operation is a valid, plain ``messageAdded`` subscription."""
     if not isinstance(query, str) or not isinstance(variables, dict | None):
         return None
-    document = document_prepare(schema, query)
-    if document is None:
+    found = root_field(schema, query, operation_name, OperationType.SUBSCRIPTION, _FIELD)
+    if found is None:
         return None
-    operation = operation_get(document, operation_name)
-    if operation is None or operation.operation != OperationType.SUBSCRIPTION:
+    document, operation, node = found
+    arguments = root_field_arguments(schema, operation, node, variables)
+    if arguments is None:
         return None
-    selections = operation.selection_set.selections
-    if len(selections) != 1 or not isinstance(selections[0], FieldNode):
-        return None
-    node = selections[0]
-    if node.name.value != _FIELD or node.directives:
-        return None
-    subscription_type = schema._schema.subscription_type
-    assert subscription_type is not None
-    coerced = get_variable_values(
-        schema._schema, operation.variable_definitions or (), variables or {}
-    )
-    if isinstance(coerced, list):
-        return None
-    arguments = get_argument_values(subscription_type.fields[_FIELD], node, coerced)
     room, after_seq = arguments.get("room"), arguments.get("afterSeq")
     if not isinstance(room, str):
         return None
@@ -107,11 +93,9 @@ def plan_message_added(
 
 @lru_cache(maxsize=512)
 def _renderer(schema: Schema, query: str, operation_name: str | None) -> Renderer | None:
-    document = document_prepare(schema, query)
-    operation = operation_get(document, operation_name) if document else None
-    assert document is not None and operation is not None
-    node = operation.selection_set.selections[0]
-    assert isinstance(node, FieldNode)
+    found = root_field(schema, query, operation_name, OperationType.SUBSCRIPTION, _FIELD)
+    assert found is not None
+    document, _, node = found
     return selection_compile(schema._schema, document, "Message", node)
 
 

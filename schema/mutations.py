@@ -7,10 +7,11 @@ from django.contrib.auth.models import User
 from chat import services
 from chat.db import in_thread
 from chat.errors import Unauthenticated
+from chat.models import Message
 from schema.context import ChatContext, ChatInfo
 from schema.types import AuthPayload, MessageType, RoomType
 
-__all__ = ["Mutation"]
+__all__ = ["Mutation", "message_send"]
 
 
 async def _signed_in(context: ChatContext, user: User) -> AuthPayload:
@@ -22,8 +23,8 @@ async def _signed_in(context: ChatContext, user: User) -> AuthPayload:
     return AuthPayload(user=user, token=token)  # type: ignore[arg-type]
 
 
-def _signed_in_user(info: ChatInfo, message: str) -> User:
-    user = info.context.user
+def _signed_in_user(context: ChatContext, message: str) -> User:
+    user = context.user
     if not isinstance(user, User) or not user.is_authenticated:
         raise Unauthenticated(message)
     return user
@@ -56,12 +57,12 @@ class Mutation:
 
     @strawberry.mutation(description="Create a room, public or private; you become a member.")
     async def create_room(self, info: ChatInfo, name: str, private: bool = False) -> RoomType:
-        user = _signed_in_user(info, "Sign in to create rooms.")
+        user = _signed_in_user(info.context, "Sign in to create rooms.")
         return await in_thread(services.room_create)(name=name, private=private, creator=user)  # type: ignore[return-value]
 
     @strawberry.mutation(description="Add a user to a room you can see.")
     async def invite_to_room(self, info: ChatInfo, room: str, username: str) -> RoomType:
-        user = _signed_in_user(info, "Sign in to invite.")
+        user = _signed_in_user(info.context, "Sign in to invite.")
         return await in_thread(services.room_invite)(  # type: ignore[return-value]
             name=room, username=username, inviter=user
         )
@@ -71,19 +72,19 @@ class Mutation:
         "their live subscriptions to it complete."
     )
     async def remove_from_room(self, info: ChatInfo, room: str, username: str) -> RoomType:
-        user = _signed_in_user(info, "Sign in to remove members.")
+        user = _signed_in_user(info.context, "Sign in to remove members.")
         return await in_thread(services.room_member_remove)(  # type: ignore[return-value]
             name=room, username=username, remover=user
         )
 
     @strawberry.mutation(description="Join a public room (private rooms need an invitation).")
     async def join_room(self, info: ChatInfo, room: str) -> RoomType:
-        user = _signed_in_user(info, "Sign in to join rooms.")
+        user = _signed_in_user(info.context, "Sign in to join rooms.")
         return await in_thread(services.room_join)(name=room, user=user)  # type: ignore[return-value]
 
     @strawberry.mutation(description="Leave a room; your live subscriptions to it complete.")
     async def leave_room(self, info: ChatInfo, room: str) -> bool:
-        user = _signed_in_user(info, "Sign in to leave rooms.")
+        user = _signed_in_user(info.context, "Sign in to leave rooms.")
         await in_thread(services.room_leave)(name=room, user=user)
         return True
 
@@ -92,6 +93,10 @@ class Mutation:
         "Requires a signed-in user (a member, for private rooms)."
     )
     async def send_message(self, info: ChatInfo, room: str, text: str) -> MessageType:
-        user = _signed_in_user(info, "Sign in to send messages.")
-        message = await in_thread(services.message_create)(room_name=room, author=user, text=text)
-        return message  # type: ignore[return-value]
+        return await message_send(info.context, room=room, text=text)  # type: ignore[return-value]
+
+
+async def message_send(context: ChatContext, *, room: str, text: str) -> Message:
+    """``sendMessage``; also called by the websocket fast path (schema/posting.py)."""
+    user = _signed_in_user(context, "Sign in to send messages.")
+    return await in_thread(services.message_create)(room_name=room, author=user, text=text)

@@ -30,6 +30,7 @@ from chat.streams import message_stream
 from schema.context import ChatContext
 from schema.execution import document_prepare, operation_execute, operation_get
 from schema.fanout import next_payload, plan_message_added, ready_payload
+from schema.posting import plan_post, post_payload
 
 if TYPE_CHECKING:
     from schema.views import ChatWSConsumer
@@ -133,15 +134,25 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
         self, operation: Operation[ChatContext, None], document: DocumentNode
     ) -> None:
         """A query or mutation whose document parsed and validated before (see
-        schema/execution.py): one ``next`` and ``complete``, as Strawberry sends them."""
+        schema/execution.py; a post, schema/posting.py): one ``next`` and ``complete``,
+        as Strawberry sends them."""
         try:
-            payload = await operation_execute(
+            post = plan_post(
                 self.schema,  # type: ignore[arg-type]
-                document,
-                operation_name=operation.operation_name,
-                variables=operation.variables,
-                context=self.context,
+                operation.query,
+                operation.operation_name,
+                operation.variables,
             )
+            if post is not None:
+                payload = await post_payload(post, self.context)
+            else:
+                payload = await operation_execute(
+                    self.schema,  # type: ignore[arg-type]
+                    document,
+                    operation_name=operation.operation_name,
+                    variables=operation.variables,
+                    context=self.context,
+                )
             await operation.send_operation_message(
                 {"id": operation.id, "type": "next", "payload": payload}  # type: ignore[arg-type,misc]
             )

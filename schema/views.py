@@ -154,6 +154,14 @@ class ChatWSConsumer(GraphQLWSConsumer):
             # Hold this subscription (or handler) until the client reads: what it misses
             # meanwhile is read from the database later, not buffered here.
             await pressure.drained()
+        if (
+            text_data is not None
+            and bytes_data is None
+            and not close
+            and pressure is not None
+            and pressure.write_text(text_data)
+        ):
+            return
         await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
     async def send_unpaused(self, text: str) -> None:

@@ -8,6 +8,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.test import override_settings
 
+from chat import services
 from chat.hub import get_hub
 from chat.models import Message
 from tests import factories
@@ -205,6 +206,26 @@ SINGLE_OPERATIONS: list[tuple[str, dict[str, object] | None, str | None, bool]] 
     ),
     ('{ a: me { username } b: __typename room(name: "zz") { name } }', None, None, True),
     ('query { messages(room: "a", first: -1) { edges { node { seq } } } }', None, None, True),
+    (
+        'mutation { p: sendMessage(room: "a", text: "lit") { ...F } } '
+        "fragment F on Message { __typename text author { username } room { name private } }",
+        None,
+        None,
+        True,
+    ),
+    (
+        'mutation { sendMessage(room: "a", text: "x") { room { createdBy { id } members { id } } } }',  # noqa: E501
+        None,
+        None,
+        True,
+    ),
+    (
+        'mutation { sendMessage(room: "a", text: "y") @include(if: true) { text } }',
+        None,
+        None,
+        True,
+    ),
+    ('mutation { sendMessage(room: "secret", text: "no") { text } }', None, None, True),
 ]
 
 
@@ -223,9 +244,14 @@ async def run_single(socket: GraphQLSocket, n: int, case: tuple[Any, ...]) -> li
 
 
 async def test_queries_and_mutations_match_strawberrys_path(
-    sockets: list[GraphQLSocket], alice: factories.Member, monkeypatch: pytest.MonkeyPatch
+    sockets: list[GraphQLSocket],
+    alice: factories.Member,
+    bob: factories.Member,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import schema.transport
+
+    await sync_to_async(services.room_create)(name="secret", private=True, creator=bob.user)
 
     results: dict[str, list[list[dict[str, Any]]]] = {}
     for path in ("direct", "strawberry"):
@@ -265,9 +291,23 @@ async def test_queries_and_mutations_match_strawberrys_path(
         [],
         [],
         ["BAD_USER_INPUT"],
+        [],
+        [],
+        [],
+        ["FORBIDDEN"],
     ]
+    assert direct[11][0]["payload"] == {
+        "data": {
+            "p": {
+                "__typename": "Message",
+                "text": "lit",
+                "author": {"username": "alice"},
+                "room": {"name": "a", "private": False},
+            }
+        }
+    }
     assert direct[7][0]["type"] == "error"
     assert direct[8][0]["payload"] == {"data": {"me": {"username": "alice"}}}
-    # Each path persisted its two good posts (an unused variable is ignored), nothing else.
-    texts = await sync_to_async(lambda: list(Message.objects.values_list("seq", "text")))()
-    assert texts == [(1, "hi"), (2, "hi"), (3, "hi"), (4, "hi")]
+    # Each path persisted its five good posts (an unused variable is ignored), nothing else.
+    texts = await sync_to_async(lambda: list(Message.objects.values_list("text", flat=True)))()
+    assert texts == ["hi", "hi", "lit", "x", "y"] * 2

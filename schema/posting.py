@@ -1,0 +1,97 @@
+"""``sendMessage`` on websockets without the executor: the other half of every fan-out.
+
+A post is recognised once per document: a mutation whose only root field is a
+directive-free ``sendMessage`` with a selection that compiles (schema/render.py). Its
+arguments are coerced from the variables as graphql-core coerces them, and it runs the
+resolver's own code (``schema.mutations.message_send``). An error is located on the
+field and coded by ``ErrorCodes``, exactly as the executor reports it; any other
+document, or arguments that do not coerce, take the executor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from graphql import FieldNode, OperationDefinitionNode, OperationType, located_error
+
+from schema.errors import ErrorCodes
+from schema.execution import root_field, root_field_arguments
+from schema.mutations import message_send
+from schema.render import Renderer, selection_compile
+
+if TYPE_CHECKING:
+    from strawberry import Schema
+
+    from schema.context import ChatContext
+
+__all__ = ["PostPlan", "plan_post", "post_payload"]
+
+_FIELD = "sendMessage"
+
+
+@dataclass(frozen=True)
+class _Shape:
+    operation: OperationDefinitionNode
+    node: FieldNode
+    response_key: str
+    render: Renderer
+
+
+@dataclass(frozen=True)
+class PostPlan:
+    shape: _Shape
+    room: str
+    text: str
+
+
+@lru_cache(maxsize=512)
+def _shape(schema: Schema, query: str, operation_name: str | None) -> _Shape | None:
+    found = root_field(schema, query, operation_name, OperationType.MUTATION, _FIELD)
+    if found is None:
+        return None
+    document, operation, node = found
+    render = selection_compile(schema._schema, document, "Message", node)
+    if render is None:
+        return None
+    return _Shape(
+        operation=operation,
+        node=node,
+        response_key=node.alias.value if node.alias else _FIELD,
+        render=render,
+    )
+
+
+def plan_post(
+    schema: Schema, query: str, operation_name: str | None, variables: dict[str, Any] | None
+) -> PostPlan | None:
+    """A plan when the operation is a plain ``sendMessage`` with valid arguments."""
+    shape = _shape(schema, query, operation_name)
+    if shape is None:
+        return None
+    arguments = root_field_arguments(schema, shape.operation, shape.node, variables)
+    if arguments is None:
+        return None
+    room, text = arguments.get("room"), arguments.get("text")
+    if not isinstance(room, str) or not isinstance(text, str):
+        return None
+    return PostPlan(shape=shape, room=room, text=text)
+
+
+_error_codes = ErrorCodes()
+
+
+async def post_payload(plan: PostPlan, context: ChatContext) -> dict[str, Any]:
+    """Post, and return the ``next`` payload the executor would have made."""
+    shape = plan.shape
+    try:
+        message = await message_send(context, room=plan.room, text=plan.text)
+        return {"data": {shape.response_key: shape.render(message)}}
+    except Exception as error:
+        # Message is non-null, so an error nulls the whole result, as in the executor.
+        located = located_error(error, [shape.node], [shape.response_key])
+        return {
+            "data": None,
+            "errors": [e.formatted for e in _error_codes._process_errors([located])],
+        }
