@@ -4,6 +4,7 @@ messageAdded fast path (schema/fanout.py), and legacy graphql-ws."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import json
 import logging
@@ -156,11 +157,15 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
             await operation.send_operation_message(
                 {"id": operation.id, "type": "next", "payload": payload}  # type: ignore[arg-type,misc]
             )
-        except Exception as error:
-            await self.handle_task_exception(error)
-            raise
-        finally:
             await operation.send_operation_message({"id": operation.id, "type": "complete"})
+        except Exception as error:
+            # As Strawberry's run_operation does. (Cancelled, by the client's complete or
+            # the socket's end: nothing more to send.)
+            await self.handle_task_exception(error)
+            with contextlib.suppress(Exception):
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            self.operations.pop(operation.id, None)
+            raise
 
     async def _run_subscription(self, operation: Operation[ChatContext, None]) -> None:
         plan = plan_message_added(
