@@ -19,6 +19,7 @@ from graphql import (
     ExecutionResult,
     FieldNode,
     GraphQLError,
+    GraphQLFormattedError,
     OperationDefinitionNode,
     OperationType,
     execute,
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "document_prepare",
+    "errors_format",
     "operation_execute",
     "operation_get",
     "root_field",
@@ -108,6 +110,11 @@ def root_field_arguments(
 _error_codes = ErrorCodes()
 
 
+def errors_format(errors: list[GraphQLError]) -> list[GraphQLFormattedError]:
+    """Errors as sent to clients: coded and masked by ``ErrorCodes``, then formatted."""
+    return [e.formatted for e in _error_codes._process_errors(errors)]
+
+
 async def operation_execute(
     schema: Schema,
     document: DocumentNode,
@@ -132,5 +139,5 @@ async def operation_execute(
     assert isinstance(result, ExecutionResult)
     payload: dict[str, Any] = {"data": result.data}
     if result.errors:
-        payload["errors"] = [e.formatted for e in _error_codes._process_errors(result.errors)]
+        payload["errors"] = errors_format(result.errors)
     return payload

@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphql import FieldNode, OperationDefinitionNode, OperationType, located_error
 
-from schema.errors import ErrorCodes
-from schema.execution import root_field, root_field_arguments
+from schema.execution import errors_format, root_field, root_field_arguments
 from schema.mutations import message_send
 from schema.render import Renderer, selection_compile
 
@@ -79,9 +78,6 @@ def plan_post(
     return PostPlan(shape=shape, room=room, text=text)
 
 
-_error_codes = ErrorCodes()
-
-
 async def post_payload(plan: PostPlan, context: ChatContext) -> dict[str, Any]:
     """Post, and return the ``next`` payload the executor would have made."""
     shape = plan.shape
@@ -91,7 +87,4 @@ async def post_payload(plan: PostPlan, context: ChatContext) -> dict[str, Any]:
     except Exception as error:
         # Message is non-null, so an error nulls the whole result, as in the executor.
         located = located_error(error, [shape.node], [shape.response_key])
-        return {
-            "data": None,
-            "errors": [e.formatted for e in _error_codes._process_errors([located])],
-        }
+        return {"data": None, "errors": errors_format([located])}

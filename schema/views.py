@@ -154,19 +154,15 @@ class ChatWSConsumer(GraphQLWSConsumer):
             # Hold this subscription (or handler) until the client reads: what it misses
             # meanwhile is read from the database later, not buffered here.
             await pressure.drained()
-        if (
-            text_data is not None
-            and bytes_data is None
-            and not close
-            and pressure is not None
-            and pressure.write_text(text_data)
-        ):
+        if text_data is not None and bytes_data is None and not close:
+            await self.send_unpaused(text_data)
             return
         await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
     async def send_unpaused(self, text: str) -> None:
         """Send a text frame the caller knows may be written now (``write_paused`` is
-        false): the hub's direct deliveries, without the layers of ``send``."""
+        false): straight to daphne's transport when possible (see schema/backpressure.py),
+        else as the ASGI message Channels' ``send`` would make."""
         pressure = self.write_pressure
         if pressure is None or not pressure.write_text(text):
             await self.base_send({"type": "websocket.send", "text": text})
