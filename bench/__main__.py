@@ -156,7 +156,6 @@ def run_one(design: str, scenario: str, config: dict[str, Any], servers: Servers
     servers.reset()
     daphne, port = start_daphne(app, layer, servers)
     server = psutil.Process(daphne.pid)
-    others = servers.processes()
     args = [
         sys.executable, "-m", "bench.client", "--design", design,
         "--base", f"ws://127.0.0.1:{port}", "--mode", config["mode"],
@@ -177,6 +176,9 @@ def run_one(design: str, scenario: str, config: dict[str, Any], servers: Servers
             elif profiler is not None:
                 profile_stop(profiler)
                 profiler = None
+            # Listed at each mark: PostgreSQL's backends for daphne's connections are
+            # forked after daphne starts.
+            others = servers.processes()
             marks[line.split()[1]] = {
                 "daphne_cpu": cpu_seconds([server]),
                 "redis_cpu": cpu_seconds(others["redis"]),
