@@ -24,7 +24,10 @@ from chat.db import in_thread
 from chat.events import (
     MEMBER_REMOVED_EVENT_TYPE,
     MESSAGE_EVENT_TYPE,
+    MESSAGES_EVENT_TYPE,
     MessageEvent,
+    MessagePayload,
+    MessagesEvent,
     message_from_payload,
     room_group_name,
 )
@@ -282,7 +285,7 @@ class RoomHub:
                 await asyncio.sleep(0.5)
                 continue
             try:
-                if event.get("type") == MESSAGE_EVENT_TYPE:
+                if event.get("type") in (MESSAGE_EVENT_TYPE, MESSAGES_EVENT_TYPE):
                     await self.dispatch(event)  # type: ignore[arg-type]
                 elif event.get("type") == MEMBER_REMOVED_EVENT_TYPE:
                     for subscriber in tuple(self._rooms.get(event["room"], ())):
@@ -299,17 +302,27 @@ class RoomHub:
                 # live delivery for the whole process; the resync covers what it carried.
                 logger.exception("room hub could not handle an event")
 
-    async def dispatch(self, event: MessageEvent) -> None:
-        subscribers = self._rooms.get(event["room"])
-        if not subscribers:
+    async def dispatch(self, event: MessageEvent | MessagesEvent) -> None:
+        room = event["room"]
+        if not self._rooms.get(room):
             return
         published_at = event.get("published_at")
         if published_at is not None:
             # Once per event per process, not per subscriber (see chat.metrics).
             DELIVERY_LATENCY.observe(time.time() - published_at)
-        message = message_from_payload(event["message"])
+        if event["type"] == MESSAGES_EVENT_TYPE:
+            for payload in event["messages"]:
+                await self._dispatch_one(room, payload)
+        else:
+            await self._dispatch_one(room, event["message"])
+
+    async def _dispatch_one(self, room: str, payload: MessagePayload) -> None:
+        subscribers = self._rooms.get(room)
+        if not subscribers:
+            return
+        message = message_from_payload(payload)
         seq = message.seq
-        self.note_seen(event["room"], seq)
+        self.note_seen(room, seq)
         delivered = 0
         for subscriber in tuple(subscribers):
             direct = subscriber.direct

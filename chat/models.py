@@ -53,6 +53,17 @@ class Message(models.Model):
         return f"{self.room_id}#{self.seq}"
 
 
+# Message's concrete fields in their declaration order, for Message.from_db.
+MESSAGE_FIELDS = ("id", "room_id", "seq", "author_id", "text", "created_at")
+
+
+def message_with_relations(message: Message, *, room: Room, author: models.Model) -> Message:
+    """Cache ``room`` and ``author`` on ``message`` as select_related would."""
+    Message.room.field.set_cached_value(message, room)
+    Message.author.field.set_cached_value(message, author)
+    return message
+
+
 class AuthToken(models.Model):
     """A bearer token; only its SHA-256 digest is stored."""
 

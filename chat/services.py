@@ -2,31 +2,41 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import re
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connections, transaction
+from django.db import DatabaseError, IntegrityError, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 from django.db.models import F
 from django.utils import timezone
 
 from chat import events
-from chat.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
-from chat.models import AuthToken, Message, Room
+from chat.errors import ChatError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from chat.models import MESSAGE_FIELDS, AuthToken, Message, Room, message_with_relations
 from chat.ratelimit import send_rate_check
 from chat.selectors import room_get, room_is_visible, token_digest
 
 __all__ = [
     "MAX_TEXT_LENGTH",
     "ROOM_NAME_RE",
+    "Post",
     "message_create",
     "message_text_check",
+    "messages_create",
     "room_access_check",
     "room_create",
     "room_get_or_create",
@@ -155,98 +165,211 @@ def _room_seq_bump(*, name: str) -> int:
     )
 
 
-# PostgreSQL: check access, bump the seq and insert in one statement, one round trip and
-# no explicit transaction. The UPDATE holds the room's row lock until the statement
-# commits, so concurrent posters, in any process, get consecutive seqs. A private room
-# the author is not a member of matches no row, like a missing one (see message_create).
-_INSERT_NEXT_SEQ = """
-WITH room AS (
-    UPDATE chat_room SET last_seq = last_seq + 1, last_activity_at = clock_timestamp()
-    WHERE name = %(room)s AND (NOT is_private OR EXISTS (
-        SELECT 1 FROM chat_room_members AS m
-        WHERE m.room_id = chat_room.id AND m.user_id = %(author)s
-    ))
-    RETURNING id, last_seq, created_at, is_private, created_by_id
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One ``sendMessage``. ``log_context`` is the poster's (its socket's connection id),
+    for the log line, which a batch writes from another context."""
+
+    room_name: str
+    author: User
+    text: str
+    log_context: contextvars.Context | None = None
+
+
+# PostgreSQL: check access, bump the seqs and insert a batch of posts in one statement, one
+# round trip and no explicit transaction. The rooms' rows are locked in id order (so that
+# batches of other processes cannot deadlock with this one) until the statement commits,
+# so concurrent posters, in any process, get consecutive seqs; within the batch, a room's
+# seqs follow the posts' order. A post to a missing room, or to a private one its author is
+# not a member of, gets no row (see messages_create).
+_INSERT_BATCH = """
+WITH post AS (
+    SELECT * FROM unnest(%(rooms)s::text[], %(authors)s::bigint[], %(texts)s::text[])
+        WITH ORDINALITY AS p(room, author, text, ord)
+),
+target AS MATERIALIZED (
+    SELECT id, name, is_private FROM chat_room
+    WHERE name IN (SELECT room FROM post) ORDER BY id FOR UPDATE
+),
+allowed AS (
+    SELECT p.ord, p.author, p.text, t.id AS room_id,
+        row_number() OVER (PARTITION BY t.id ORDER BY p.ord) AS n
+    FROM post AS p JOIN target AS t ON t.name = p.room
+    WHERE NOT t.is_private OR EXISTS (
+        SELECT 1 FROM chat_room_members AS m WHERE m.room_id = t.id AND m.user_id = p.author
+    )
+),
+bumped AS (
+    UPDATE chat_room AS r SET last_seq = r.last_seq + c.n, last_activity_at = clock_timestamp()
+    FROM (SELECT room_id, max(n) AS n FROM allowed GROUP BY room_id) AS c
+    WHERE r.id = c.room_id
+    RETURNING r.id, r.last_seq - c.n AS base, r.created_at, r.is_private, r.created_by_id
+),
+inserted AS (
+    INSERT INTO chat_message (room_id, seq, author_id, text, created_at)
+    SELECT a.room_id, b.base + a.n, a.author, a.text, clock_timestamp()
+    FROM allowed AS a JOIN bumped AS b ON b.id = a.room_id ORDER BY a.ord
+    RETURNING id, room_id, seq, created_at
 )
-INSERT INTO chat_message (room_id, seq, author_id, text, created_at)
-SELECT id, last_seq, %(author)s, %(text)s, clock_timestamp() FROM room
-RETURNING id, room_id, seq, created_at,
-    (SELECT created_at FROM room), (SELECT is_private FROM room), (SELECT created_by_id FROM room)
+SELECT a.ord, i.id, i.room_id, i.seq, i.created_at, b.created_at, b.is_private, b.created_by_id
+FROM inserted AS i
+    JOIN bumped AS b ON b.id = i.room_id
+    JOIN allowed AS a ON a.room_id = i.room_id AND b.base + a.n = i.seq
 """
 
+_ROOM_FIELDS = ("id", "name", "created_at", "last_seq", "is_private", "created_by_id")
 
-def _message_insert(*, room_name: str, author: User, text: str) -> Message | None:
-    """Insert the message with the room's next seq; None if the room does not exist or
-    is private and ``author`` is not a member."""
+
+class _PreparedCursor(psycopg.Cursor[Any]):
+    """Server-side binding, prepared on first use (Django turns psycopg's automatic
+    preparation off and binds parameters client-side, so PostgreSQL would parse and plan
+    the statement on every batch)."""
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        return super().execute(query, params, prepare=True)
+
+
+def _prepared_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
+    """A Django cursor (query logging, execute wrappers) over a _PreparedCursor.
+
+    For the statement every post runs (measured, one post: 0.34 ms with Django's
+    client-side binding, 0.13 ms prepared).
+    """
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        return connection._prepare_cursor(_PreparedCursor(connection.connection))  # type: ignore[attr-defined,no-any-return]
+
+
+def _messages_insert(posts: Sequence[Post]) -> list[Message | None]:
+    """PostgreSQL: insert each post with its room's next seq, all in one statement; None
+    for a post whose room does not exist or is private and its author not a member."""
     connection = connections[Message.objects.db]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(_INSERT_NEXT_SEQ, {"room": room_name, "author": author.pk, "text": text})
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        message_id, room_id, seq, created_at, room_created_at, private, created_by_id = row
-        room = Room(
-            pk=room_id,
-            name=room_name,
-            created_at=room_created_at,
-            last_seq=seq,
-            is_private=private,
-            created_by_id=created_by_id,
+    with _prepared_cursor(connection) as cursor:
+        cursor.execute(
+            _INSERT_BATCH,
+            {
+                "rooms": [post.room_name for post in posts],
+                "authors": [post.author.pk for post in posts],
+                "texts": [post.text for post in posts],
+            },
         )
-        return Message(
-            pk=message_id, room=room, seq=seq, author=author, text=text, created_at=created_at
+        rows = cursor.fetchall()
+    messages: list[Message | None] = [None] * len(posts)
+    for ord_, message_id, room_id, seq, created_at, room_created, private, creator in rows:
+        post = posts[ord_ - 1]
+        # As the ORM builds rows (from_db): keyword construction costs three times as much.
+        room = Room.from_db(
+            connection.alias,
+            _ROOM_FIELDS,
+            (room_id, post.room_name, room_created, seq, private, creator),
         )
+        message = Message.from_db(
+            connection.alias,
+            MESSAGE_FIELDS,
+            (message_id, room_id, seq, post.author.pk, post.text, created_at),
+        )
+        messages[ord_ - 1] = message_with_relations(message, room=room, author=post.author)
+    return messages
+
+
+def _message_insert(post: Post) -> Message | None:
+    """Insert one post with its room's next seq; None as for _messages_insert."""
+    if connections[Message.objects.db].vendor == "postgresql":
+        return _messages_insert([post])[0]
     # Elsewhere (SQLite): the UPDATE takes the write lock until commit.
-    if not room_is_visible(name=room_name, user=author):
+    if not room_is_visible(name=post.room_name, user=post.author):
         return None
     with transaction.atomic():
-        if not _room_seq_bump(name=room_name):
+        if not _room_seq_bump(name=post.room_name):
             return None
-        room = Room.objects.get(name=room_name)
+        room = Room.objects.get(name=post.room_name)
         return Message.objects.create(
             room=room,
             seq=room.last_seq,
-            author=author,
-            text=text,
+            author=post.author,
+            text=post.text,
             # Taken under the lock, so created_at grows with seq.
             created_at=timezone.now(),
         )
 
 
-def message_create(*, room_name: str, author: User, text: str) -> Message:
-    """Persist a message with the room's next seq and publish it after commit.
+def _post_check(post: Post) -> Post:
+    """Validate and rate-limit; return the post with its text trimmed."""
+    room_name_check(post.room_name)
+    text = message_text_check(post.text)
+    send_rate_check(user_id=post.author.pk)
+    return replace(post, text=text)
 
-    Every attempt counts towards the author's rate limit, refused ones included: the
-    access check is part of the insert, so that a post is one round trip.
-    """
-    room_name_check(room_name)
-    text = message_text_check(text)
-    send_rate_check(user_id=author.pk)
-    message = _message_insert(room_name=room_name, author=author, text=text)
+
+def _message_insert_refused(post: Post) -> Message:
+    """A post the insert refused: a missing room (created now: public rooms are made by
+    their first post) or a private one the author may not post to."""
+    room_access_check(name=post.room_name, user=post.author)
+    room_get_or_create(name=post.room_name)
+    message = _message_insert(post)
     if message is None:
-        # A missing room (created now: public rooms are made by their first post) or a
-        # private one the author may not post to.
-        room_access_check(name=room_name, user=author)
-        room_get_or_create(name=room_name)
-        message = _message_insert(room_name=room_name, author=author, text=text)
-        if message is None:
-            # Someone created it as a private room in between.
-            raise Forbidden("You are not a member of this room.")
-    logger.info(
-        "message posted",
-        extra={
-            "event": "message.posted",
-            "room": room_name,
-            "seq": message.seq,
-            "message_id": message.pk,
-            "user_id": author.pk,
-        },
-    )
+        # Someone created it as a private room in between.
+        raise Forbidden("You are not a member of this room.")
+    return message
+
+
+def messages_create(posts: Sequence[Post]) -> list[Message | Exception]:
+    """Persist posts, each as message_create does, publishing each after commit; on
+    PostgreSQL, all that pass their checks in one statement.
+
+    Each result is the post's message, or the error that refused it: one post's error
+    is its own, never its batch's. Every attempt counts towards the author's rate limit,
+    refused ones included: the access check is part of the insert, so that a post is one
+    round trip.
+    """
+    results: list[Message | Exception | None] = [None] * len(posts)
+    checked: dict[int, Post] = {}
+    for index, post in enumerate(posts):
+        try:
+            checked[index] = _post_check(post)
+        except ChatError as error:
+            results[index] = error
+    batch: list[Message | None] | None = None
+    if len(checked) > 1 and connections[Message.objects.db].vendor == "postgresql":
+        # On failure, each post on its own (below), so that a bad post fails alone.
+        with contextlib.suppress(DatabaseError):
+            batch = _messages_insert(list(checked.values()))
+    for position, (index, post) in enumerate(checked.items()):
+        try:
+            message = batch[position] if batch is not None else _message_insert(post)
+            if message is None:
+                message = _message_insert_refused(post)
+        except Exception as error:
+            results[index] = error
+            continue
+        results[index] = message
+        _message_posted(post, message)
+    return [result for result in results if result is not None]
+
+
+def _message_posted(post: Post, message: Message) -> None:
+    extra = {
+        "event": "message.posted",
+        "room": post.room_name,
+        "seq": message.seq,
+        "message_id": message.pk,
+        "user_id": post.author.pk,
+    }
+    if post.log_context is None:
+        logger.info("message posted", extra=extra)
+    else:
+        post.log_context.run(logger.info, "message posted", extra=extra)
     event = events.message_event_build(message)
     # Immediate in autocommit; after the caller's commit inside an atomic block.
     transaction.on_commit(lambda: events.event_publish_sync(event), robust=True)
-    return message
+
+
+def message_create(*, room_name: str, author: User, text: str) -> Message:
+    """Persist a message with the room's next seq and publish it after commit."""
+    result = messages_create([Post(room_name=room_name, author=author, text=text)])[0]
+    if isinstance(result, Exception):
+        raise result
+    return result
 
 
 def user_register(*, username: str, password: str) -> User:

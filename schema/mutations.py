@@ -8,6 +8,7 @@ from chat import services
 from chat.db import in_thread
 from chat.errors import Unauthenticated
 from chat.models import Message
+from chat.posting import message_post
 from schema.context import ChatContext, ChatInfo
 from schema.types import AuthPayload, MessageType, RoomType
 
@@ -99,4 +100,4 @@ class Mutation:
 async def message_send(context: ChatContext, *, room: str, text: str) -> Message:
     """``sendMessage``; also called by the websocket fast path (schema/posting.py)."""
     user = _signed_in_user(context, "Sign in to send messages.")
-    return await in_thread(services.message_create)(room_name=room, author=user, text=text)
+    return await message_post(room_name=room, author=user, text=text)
