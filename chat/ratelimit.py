@@ -6,13 +6,14 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 
 import redis
 from django.conf import settings
 
 from chat.errors import RateLimited
 
-__all__ = ["send_rate_check"]
+__all__ = ["send_rate_check", "send_rate_check_many"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def _redis() -> redis.Redis | None:
     return client
 
 
-def _count(key: str, bucket: int, window: int) -> int:
+def _counts(keys: list[str], bucket: int, window: int) -> list[int]:
     client = _redis()
     if client is None:
         # Embedded default: one process, so an in-process count is the whole truth.
@@ -43,30 +44,47 @@ def _count(key: str, bucket: int, window: int) -> int:
             if _local_window[0] != bucket:
                 _local.clear()
                 _local_window[0] = bucket
-            _local[key] += 1
-            return _local[key]
-    pipe = client.pipeline()
-    pipe.incr(key)
-    pipe.expire(key, window + 1)
-    count, _ = pipe.execute()
-    return int(count)
+            counts = []
+            for key in keys:
+                _local[key] += 1
+                counts.append(_local[key])
+            return counts
+    # One round trip for a whole batch of posts.
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.incr(key)
+        pipe.expire(key, window + 1)
+    replies = pipe.execute()
+    return [int(count) for count in replies[::2]]
 
 
-def send_rate_check(*, user_id: int) -> None:
-    """Raise RateLimited past CHAT_RATE_LIMIT posts per window (fixed windows).
+def send_rate_check_many(user_ids: Sequence[int]) -> list[RateLimited | None]:
+    """For posts by ``user_ids`` (one entry a post), the error of each post past
+    CHAT_RATE_LIMIT posts per window (fixed windows), else None.
 
-    With Redis unreachable the check lets the post through: posting must keep working
+    With Redis unreachable the check lets the posts through: posting must keep working
     without Redis, and the database is the record either way.
     """
     limit, window = settings.CHAT["RATE_LIMIT"]
-    if limit <= 0:
-        return
+    if limit <= 0 or not user_ids:
+        return [None] * len(user_ids)
     bucket = int(time.time() // window)
-    key = f"{settings.CHAT['REDIS_PREFIX']}:rate:send:{user_id}:{bucket}"
+    prefix = f"{settings.CHAT['REDIS_PREFIX']}:rate:send"
     try:
-        count = _count(key, bucket, window)
+        counts = _counts([f"{prefix}:{user_id}:{bucket}" for user_id in user_ids], bucket, window)
     except redis.RedisError:
         logger.warning("rate limit check skipped: Redis unavailable")
-        return
-    if count > limit:
-        raise RateLimited(f"Too many messages: at most {limit} every {window} seconds.")
+        return [None] * len(user_ids)
+    return [
+        RateLimited(f"Too many messages: at most {limit} every {window} seconds.")
+        if count > limit
+        else None
+        for count in counts
+    ]
+
+
+def send_rate_check(*, user_id: int) -> None:
+    """Raise RateLimited past CHAT_RATE_LIMIT posts per window (see send_rate_check_many)."""
+    error = send_rate_check_many([user_id])[0]
+    if error is not None:
+        raise error

@@ -27,7 +27,7 @@ from django.utils import timezone
 from chat import events
 from chat.errors import ChatError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from chat.models import MESSAGE_FIELDS, AuthToken, Message, Room, message_with_relations
-from chat.ratelimit import send_rate_check
+from chat.ratelimit import send_rate_check_many
 from chat.selectors import room_get, room_is_visible, token_digest
 
 __all__ = [
@@ -294,11 +294,9 @@ def _message_insert(post: Post) -> Message | None:
 
 
 def _post_check(post: Post) -> Post:
-    """Validate and rate-limit; return the post with its text trimmed."""
+    """Validate; return the post with its text trimmed."""
     room_name_check(post.room_name)
-    text = message_text_check(post.text)
-    send_rate_check(user_id=post.author.pk)
-    return replace(post, text=text)
+    return replace(post, text=message_text_check(post.text))
 
 
 def _message_insert_refused(post: Post) -> Message:
@@ -318,9 +316,9 @@ def messages_create(posts: Sequence[Post]) -> list[Message | Exception]:
     PostgreSQL, all that pass their checks in one statement.
 
     Each result is the post's message, or the error that refused it: one post's error
-    is its own, never its batch's. Every attempt counts towards the author's rate limit,
-    refused ones included: the access check is part of the insert, so that a post is one
-    round trip.
+    is its own, never its batch's. Every valid attempt counts towards its author's rate
+    limit (one Redis round trip for the batch), refused ones included: the access check is
+    part of the insert, so that a batch is one statement.
     """
     results: list[Message | Exception | None] = [None] * len(posts)
     checked: dict[int, Post] = {}
@@ -329,6 +327,11 @@ def messages_create(posts: Sequence[Post]) -> list[Message | Exception]:
             checked[index] = _post_check(post)
         except ChatError as error:
             results[index] = error
+    limited = send_rate_check_many([post.author.pk for post in checked.values()])
+    for index, refusal in zip(list(checked), limited, strict=True):
+        if refusal is not None:
+            results[index] = refusal
+            del checked[index]
     batch: list[Message | None] | None = None
     if len(checked) > 1 and connections[Message.objects.db].vendor == "postgresql":
         # On failure, each post on its own (below), so that a bad post fails alone.

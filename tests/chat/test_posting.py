@@ -101,6 +101,30 @@ def test_each_refused_post_of_a_batch_fails_alone() -> None:
 
 
 @pytest.mark.embedded
+def test_each_post_of_a_batch_counts_towards_its_authors_rate_limit(settings: Any) -> None:
+    settings.CHAT = {**settings.CHAT, "RATE_LIMIT": (2, 3600)}
+    alice, bob = factories.member("alice").user, factories.member("bob").user
+    results = services.messages_create(
+        [
+            Post("a", alice, "1"),
+            # Invalid posts are not counted.
+            Post("a", alice, "  "),
+            Post("a", alice, "2"),
+            Post("a", bob, "b"),
+            Post("a", alice, "3"),
+        ]
+    )
+    assert [r.seq if isinstance(r, Message) else (type(r).__name__, str(r)) for r in results] == [
+        1,
+        ("InvalidInput", "Message text must not be empty."),
+        2,
+        3,
+        ("RateLimited", "Too many messages: at most 2 every 3600 seconds."),
+    ]
+    assert rows() == [("a", 1, "alice", "1"), ("a", 2, "alice", "2"), ("a", 3, "bob", "b")]
+
+
+@pytest.mark.embedded
 def test_a_post_that_breaks_the_statement_does_not_take_its_batch_with_it() -> None:
     alice = factories.member("alice").user
     services.message_create(room_name="a", author=alice, text="a1")
