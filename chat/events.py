@@ -19,7 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from chat.loops import loop_local
 from chat.mailbox import Mailbox
 from chat.metrics import MESSAGES_PUBLISHED, PUBLISH_FAILURES
-from chat.models import MESSAGE_FIELDS, Message, Room, message_with_relations
+from chat.models import Message, Room, message_with_relations, model_restore
 
 __all__ = [
     "MEMBER_REMOVED_EVENT_TYPE",
@@ -100,10 +100,6 @@ def member_removed_event_build(*, room: Room, user: AbstractBaseUser) -> MemberR
     return {"type": MEMBER_REMOVED_EVENT_TYPE, "room": room.name, "user_id": user.pk}
 
 
-_AUTHOR_FIELDS = ("id", "username")
-_ROOM_FIELDS = ("id", "name", "created_at", "last_seq", "is_private", "created_by_id")
-
-
 def room_group_name(room_name: str) -> str:
     """Return the channel-layer group of a room (names are already Channels-safe)."""
     return f"chat.room.{room_name}"
@@ -135,44 +131,41 @@ def message_event_build(message: Message) -> MessageEvent:
 def message_from_payload(payload: MessagePayload) -> Message:
     """Rebuild an unsaved, fully cached Message (with room and author) from an event.
 
-    As the ORM builds instances from rows (``from_db``): a third of the cost of keyword
-    construction, once per event per process. The author has only id and username; the
-    room has no ``last_activity_at`` (both deferred: reading them would query).
+    As the ORM builds instances from rows, once per event per process. The author has only
+    id and username; the room has no ``last_activity_at`` (both deferred: reading them
+    would query).
     """
     db = Message.objects.db
-    author = get_user_model().from_db(
-        db, _AUTHOR_FIELDS, (payload["author_id"], payload["author_username"])
+    author = model_restore(
+        get_user_model(), db, {"id": payload["author_id"], "username": payload["author_username"]}
     )
-    room = Room.from_db(
+    room = model_restore(
+        Room,
         db,
-        _ROOM_FIELDS,
-        (
-            payload["room_id"],
-            payload["room_name"],
-            datetime.fromisoformat(payload["room_created_at"]),
+        {
+            "id": payload["room_id"],
+            "name": payload["room_name"],
+            "created_at": datetime.fromisoformat(payload["room_created_at"]),
             # The room's lastSeq as of this message.
-            payload["seq"],
+            "last_seq": payload["seq"],
             # .get: events from a process still on the previous version lack these.
-            payload.get("room_private", False),
-            payload.get("room_created_by_id"),
-        ),
+            "is_private": payload.get("room_private", False),
+            "created_by_id": payload.get("room_created_by_id"),
+        },
     )
-    return message_with_relations(
-        Message.from_db(
-            db,
-            MESSAGE_FIELDS,
-            (
-                payload["id"],
-                payload["room_id"],
-                payload["seq"],
-                payload["author_id"],
-                payload["text"],
-                datetime.fromisoformat(payload["created_at"]),
-            ),
-        ),
-        room=room,
-        author=author,
+    message = model_restore(
+        Message,
+        db,
+        {
+            "id": payload["id"],
+            "room_id": payload["room_id"],
+            "seq": payload["seq"],
+            "author_id": payload["author_id"],
+            "text": payload["text"],
+            "created_at": datetime.fromisoformat(payload["created_at"]),
+        },
     )
+    return message_with_relations(message, room=room, author=author)
 
 
 async def event_publish(event: Event) -> None:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from django.conf import settings
 from django.db import models
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 
@@ -55,6 +58,23 @@ class Message(models.Model):
 
 # Message's concrete fields in their declaration order, for Message.from_db.
 MESSAGE_FIELDS = ("id", "room_id", "seq", "author_id", "text", "created_at")
+
+
+M = TypeVar("M", bound=models.Model)
+
+
+def model_restore(model: type[M], db: str, values: dict[str, Any]) -> M:
+    """The instance ``model.from_db`` makes of a row of ``values`` (attname: value; the
+    fields left out are deferred, as there), without running ``Model.__init__``: the hub
+    builds three per event, and ``__init__`` was most of their cost. These models have
+    no pre_init/post_init receivers, the one thing this skips
+    (tests/chat/test_services.py compares the two)."""
+    instance = model.__new__(model)
+    instance.__dict__.update(values)
+    state = instance._state = ModelState()
+    state.adding = False
+    state.db = db
+    return instance
 
 
 def message_with_relations(message: Message, *, room: Room, author: models.Model) -> Message:

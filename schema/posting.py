@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from graphql import FieldNode, OperationDefinitionNode, OperationType, located_error
+from graphql import (
+    FieldNode,
+    NamedTypeNode,
+    NonNullTypeNode,
+    OperationDefinitionNode,
+    OperationType,
+    VariableNode,
+    located_error,
+)
 
 from schema.execution import errors_format, root_field, root_field_arguments
 from schema.mutations import message_send
@@ -36,6 +44,34 @@ class _Shape:
     node: FieldNode
     response_key: str
     render: Renderer
+    # (room's, text's) variable, when the arguments need no coercion (_plain_variables).
+    variables: tuple[str, str] | None
+
+
+def _plain_variables(operation: OperationDefinitionNode, node: FieldNode) -> tuple[str, str] | None:
+    """The names of the room and text variables when the operation declares just those
+    two, as ``String!`` with no default or directive, and passes them straight to
+    ``sendMessage``: then string values are the coerced arguments as they are."""
+    definitions = operation.variable_definitions or ()
+    for definition in definitions:
+        kind = definition.type
+        if (
+            definition.default_value is not None
+            or definition.directives
+            or not isinstance(kind, NonNullTypeNode)
+            or not isinstance(kind.type, NamedTypeNode)
+            or kind.type.name.value != "String"
+        ):
+            return None
+    arguments = {argument.name.value: argument.value for argument in node.arguments or ()}
+    room, text = arguments.get("room"), arguments.get("text")
+    if len(arguments) != 2 or not isinstance(room, VariableNode):
+        return None
+    if not isinstance(text, VariableNode) or room.name.value == text.name.value:
+        return None
+    if {room.name.value, text.name.value} != {d.variable.name.value for d in definitions}:
+        return None
+    return room.name.value, text.name.value
 
 
 @dataclass(frozen=True)
@@ -59,6 +95,7 @@ def _shape(schema: Schema, query: str, operation_name: str | None) -> _Shape | N
         node=node,
         response_key=node.alias.value if node.alias else _FIELD,
         render=render,
+        variables=_plain_variables(operation, node),
     )
 
 
@@ -69,6 +106,10 @@ def plan_post(
     shape = _shape(schema, query, operation_name)
     if shape is None:
         return None
+    if shape.variables is not None and variables is not None:
+        room, text = variables.get(shape.variables[0]), variables.get(shape.variables[1])
+        if isinstance(room, str) and isinstance(text, str):
+            return PostPlan(shape=shape, room=room, text=text)
     arguments = root_field_arguments(schema, shape.operation, shape.node, variables)
     if arguments is None:
         return None

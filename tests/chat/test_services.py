@@ -2,8 +2,12 @@ from __future__ import annotations
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import signals
+from django.utils import timezone
 
+from chat import models as services_models
 from chat import services
 from chat.hub import get_hub
 from chat.models import Message, Room
@@ -52,3 +56,27 @@ def test_message_create_counts_seq_per_room(
     other = services.message_create(room_name="b", author=author, text="1")
     assert (second.seq, other.seq) == (2, 1)
     assert Room.objects.get(name="a").last_seq == 2
+
+
+def test_model_restore_builds_what_from_db_builds() -> None:
+    created = timezone.now()
+    values = {"id": 5, "room_id": 2, "seq": 7, "author_id": 3, "text": "hi", "created_at": created}
+    restored = services_models.model_restore(Message, "default", values)
+    loaded = Message.from_db("default", list(values), list(values.values()))
+    assert {k: v for k, v in restored.__dict__.items() if k != "_state"} == {
+        k: v for k, v in loaded.__dict__.items() if k != "_state"
+    }
+    assert (restored._state.adding, restored._state.db) == (False, "default")
+    assert (loaded._state.adding, loaded._state.db) == (False, "default")
+    user = services_models.model_restore(User, "default", {"id": 3, "username": "bob"})
+    loaded_user = User.from_db("default", ["id", "username"], [3, "bob"])
+    assert user.get_deferred_fields() == loaded_user.get_deferred_fields()
+    assert (user.pk, user.get_username()) == (3, "bob")
+    # What model_restore skips: nothing listens to these models' init signals.
+    for model in (Message, Room, User):
+        assert not signals.pre_init.has_listeners(model)
+        assert not signals.post_init.has_listeners(model)
+    # services builds messages with from_db from MESSAGE_FIELDS, in this order.
+    assert services_models.MESSAGE_FIELDS == tuple(
+        field.attname for field in Message._meta.concrete_fields
+    )

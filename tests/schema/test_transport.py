@@ -197,6 +197,13 @@ SINGLE_OPERATIONS: list[tuple[str, dict[str, object] | None, str | None, bool]] 
     (POST, {"room": 5, "text": "hi"}, None, True),
     (POST, {"room": "a"}, None, True),
     (POST, {"room": "a", "text": "hi", "extra": 1}, None, True),
+    (
+        POST.replace("$room: String!", '$room: String! = "b"'),
+        {"text": "defaulted room"},
+        None,
+        True,
+    ),
+    (POST.replace("$text: String!", "$text: String"), {"room": "a", "text": "hi"}, None, True),
     (f"{POST} query Me {{ me {{ username }} }}", None, "Me", True),
     (
         f"{POST.replace('mutation', 'mutation Post')} query Me {{ me {{ username }} }}",
@@ -287,6 +294,8 @@ async def test_queries_and_mutations_match_strawberrys_path(
         ["GRAPHQL_VALIDATION_FAILED"],
         ["GRAPHQL_VALIDATION_FAILED"],
         [],
+        [],  # the room's default
+        ["GRAPHQL_VALIDATION_FAILED"],  # a nullable variable where String! is expected
         ["GRAPHQL_VALIDATION_FAILED"],  # an anonymous operation beside another: an error frame
         [],
         [],
@@ -296,7 +305,7 @@ async def test_queries_and_mutations_match_strawberrys_path(
         [],
         ["FORBIDDEN"],
     ]
-    assert direct[11][0]["payload"] == {
+    assert direct[13][0]["payload"] == {
         "data": {
             "p": {
                 "__typename": "Message",
@@ -306,8 +315,8 @@ async def test_queries_and_mutations_match_strawberrys_path(
             }
         }
     }
-    assert direct[7][0]["type"] == "error"
-    assert direct[8][0]["payload"] == {"data": {"me": {"username": "alice"}}}
-    # Each path persisted its five good posts (an unused variable is ignored), nothing else.
+    assert direct[9][0]["type"] == "error"
+    assert direct[10][0]["payload"] == {"data": {"me": {"username": "alice"}}}
+    # Each path persisted its six good posts (an unused variable is ignored), nothing else.
     texts = await sync_to_async(lambda: list(Message.objects.values_list("text", flat=True)))()
-    assert texts == ["hi", "hi", "lit", "x", "y"] * 2
+    assert texts == ["hi", "hi", "lit", "x", "y"] * 2 + ["defaulted room"] * 2
