@@ -56,18 +56,14 @@ class Message(models.Model):
         return f"{self.room_id}#{self.seq}"
 
 
-# Message's concrete fields in their declaration order, for Message.from_db.
-MESSAGE_FIELDS = ("id", "room_id", "seq", "author_id", "text", "created_at")
-
-
 M = TypeVar("M", bound=models.Model)
 
 
 def model_restore(model: type[M], db: str, values: dict[str, Any]) -> M:
     """The instance ``model.from_db`` makes of a row of ``values`` (attname: value; the
     fields left out are deferred, as there), without running ``Model.__init__``: the hub
-    builds three per event, and ``__init__`` was most of their cost. These models have
-    no pre_init/post_init receivers, the one thing this skips
+    builds three per event and the insert two per post, and ``__init__`` was most of their
+    cost. These models have no pre_init/post_init receivers, the one thing this skips
     (tests/chat/test_services.py compares the two)."""
     instance = model.__new__(model)
     instance.__dict__.update(values)

@@ -13,7 +13,7 @@ from django.conf import settings
 
 from chat.errors import RateLimited
 
-__all__ = ["send_rate_check", "send_rate_check_many"]
+__all__ = ["send_rate_check_many"]
 
 logger = logging.getLogger(__name__)
 
@@ -81,10 +81,3 @@ def send_rate_check_many(user_ids: Sequence[int]) -> list[RateLimited | None]:
         else None
         for count in counts
     ]
-
-
-def send_rate_check(*, user_id: int) -> None:
-    """Raise RateLimited past CHAT_RATE_LIMIT posts per window (see send_rate_check_many)."""
-    error = send_rate_check_many([user_id])[0]
-    if error is not None:
-        raise error

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from chat import events
 from chat.errors import ChatError, Forbidden, InvalidInput, NotFound, Unauthenticated
-from chat.models import MESSAGE_FIELDS, AuthToken, Message, Room, message_with_relations
+from chat.models import AuthToken, Message, Room, message_with_relations, model_restore
 from chat.ratelimit import send_rate_check_many
 from chat.selectors import room_get, room_is_visible, token_digest
 
@@ -217,8 +217,6 @@ FROM inserted AS i
     JOIN allowed AS a ON a.room_id = i.room_id AND b.base + a.n = i.seq
 """
 
-_ROOM_FIELDS = ("id", "name", "created_at", "last_seq", "is_private", "created_by_id")
-
 
 class _PreparedCursor(psycopg.Cursor[Any]):
     """Server-side binding, prepared on first use (Django turns psycopg's automatic
@@ -257,16 +255,29 @@ def _messages_insert(posts: Sequence[Post]) -> list[Message | None]:
     messages: list[Message | None] = [None] * len(posts)
     for ord_, message_id, room_id, seq, created_at, room_created, private, creator in rows:
         post = posts[ord_ - 1]
-        # As the ORM builds rows (from_db): keyword construction costs three times as much.
-        room = Room.from_db(
+        room = model_restore(
+            Room,
             connection.alias,
-            _ROOM_FIELDS,
-            (room_id, post.room_name, room_created, seq, private, creator),
+            {
+                "id": room_id,
+                "name": post.room_name,
+                "created_at": room_created,
+                "last_seq": seq,
+                "is_private": private,
+                "created_by_id": creator,
+            },
         )
-        message = Message.from_db(
+        message = model_restore(
+            Message,
             connection.alias,
-            MESSAGE_FIELDS,
-            (message_id, room_id, seq, post.author.pk, post.text, created_at),
+            {
+                "id": message_id,
+                "room_id": room_id,
+                "seq": seq,
+                "author_id": post.author.pk,
+                "text": post.text,
+                "created_at": created_at,
+            },
         )
         messages[ord_ - 1] = message_with_relations(message, room=room, author=post.author)
     return messages

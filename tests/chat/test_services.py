@@ -76,7 +76,3 @@ def test_model_restore_builds_what_from_db_builds() -> None:
     for model in (Message, Room, User):
         assert not signals.pre_init.has_listeners(model)
         assert not signals.post_init.has_listeners(model)
-    # services builds messages with from_db from MESSAGE_FIELDS, in this order.
-    assert services_models.MESSAGE_FIELDS == tuple(
-        field.attname for field in Message._meta.concrete_fields
-    )
