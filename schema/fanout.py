@@ -33,7 +33,7 @@ from chat.errors import ChatError
 from chat.models import Message
 from chat.services import room_name_check
 from schema.execution import operation_execute, root_field, root_field_arguments
-from schema.render import NotRenderable, Renderer, selection_compile
+from schema.render import NotRenderable, Renderer, response_key, selection_compile
 
 if TYPE_CHECKING:
     from strawberry import Schema
@@ -86,7 +86,7 @@ def plan_message_added(
         room=room,
         after_seq=after_seq,
         key=(query, operation_name, json.dumps(variables or {}, sort_keys=True)),
-        response_key=node.alias.value if node.alias else _FIELD,
+        response_key=response_key(node),
         render=_renderer(schema, query, operation_name),
     )
 

@@ -26,7 +26,7 @@ from graphql import (
 
 from schema.execution import errors_format, root_field, root_field_arguments
 from schema.mutations import message_send
-from schema.render import Renderer, selection_compile
+from schema.render import Renderer, response_key, selection_compile
 
 if TYPE_CHECKING:
     from strawberry import Schema
@@ -93,7 +93,7 @@ def _shape(schema: Schema, query: str, operation_name: str | None) -> _Shape | N
     return _Shape(
         operation=operation,
         node=node,
-        response_key=node.alias.value if node.alias else _FIELD,
+        response_key=response_key(node),
         render=render,
         variables=_plain_variables(operation, node),
     )

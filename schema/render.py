@@ -31,7 +31,7 @@ from graphql import (
     is_leaf_type,
 )
 
-__all__ = ["NotRenderable", "Renderer", "selection_compile"]
+__all__ = ["NotRenderable", "Renderer", "response_key", "selection_compile"]
 
 Renderer = Callable[[Any], dict[str, Any]]
 
@@ -59,6 +59,11 @@ RENDERABLE: dict[str, dict[str, str]] = {
 
 class NotRenderable(Exception):
     """This object cannot be rendered (execute the selection instead)."""
+
+
+def response_key(node: FieldNode) -> str:
+    """The key of a field in the response: its alias, else its name."""
+    return node.alias.value if node.alias else node.name.value
 
 
 def _pk(source: Any) -> Any:
@@ -127,7 +132,7 @@ def _compile(
     # (response key, read the value from the source, turn it into the result)
     steps: list[tuple[str, Callable[[Any], Any], Callable[[Any], Any]]] = []
     for node in fields:
-        key = node.alias.value if node.alias else node.name.value
+        key = response_key(node)
         name = node.name.value
         if node.arguments or any(key == seen for seen, _, _ in steps):
             # Repeated keys merge their sub-selections in the executor: not here.
