@@ -22,14 +22,19 @@ from chat.metrics import MESSAGES_PUBLISHED, PUBLISH_FAILURES
 from chat.models import Message, Room, message_with_relations, model_restore
 
 __all__ = [
+    "ACCESS_CHANGED_EVENT_TYPE",
+    "ACCESS_GROUP",
     "MEMBER_REMOVED_EVENT_TYPE",
     "MESSAGES_EVENT_TYPE",
     "MESSAGE_EVENT_TYPE",
+    "AccessChangedEvent",
     "Event",
     "MemberRemovedEvent",
     "MessageEvent",
     "MessagePayload",
     "MessagesEvent",
+    "access_changed_event_build",
+    "event_group_name",
     "event_publish",
     "event_publish_sync",
     "events_merge",
@@ -62,6 +67,8 @@ class MessagePayload(TypedDict):
     room_created_at: str
     room_private: NotRequired[bool]
     room_created_by_id: NotRequired[int | None]
+    # Room.access_version as of this message (absent: 0, from a previous version).
+    room_access_version: NotRequired[int]
 
 
 class MessageEvent(TypedDict):
@@ -88,16 +95,59 @@ class MemberRemovedEvent(TypedDict):
     user_id: int
 
 
+class AccessChangedEvent(TypedDict):
+    """Someone may have lost access: every process re-checks what it serves.
+
+    With ``room``: the room's ``access_version`` is now ``access_version``; it goes to the
+    room's group, in order with the room's messages. Without: the sockets authenticated by
+    ``credential`` (chat.access.credential_key), or every socket of ``user_id``, end; it goes
+    to ACCESS_GROUP, which every process joins.
+    """
+
+    type: Literal["chat.access"]
+    room: NotRequired[str]
+    access_version: NotRequired[int]
+    user_id: NotRequired[int]
+    credential: NotRequired[str]
+
+
+ACCESS_CHANGED_EVENT_TYPE: Literal["chat.access"] = "chat.access"
+ACCESS_GROUP = "chat.access"
 MEMBER_REMOVED_EVENT_TYPE: Literal["chat.member_removed"] = "chat.member_removed"
 MESSAGES_EVENT_TYPE: Literal["chat.messages"] = "chat.messages"
 # Messages in one chat.messages event at most.
 MAX_MESSAGES_PER_EVENT = 50
 
-Event = MessageEvent | MessagesEvent | MemberRemovedEvent
+Event = MessageEvent | MessagesEvent | MemberRemovedEvent | AccessChangedEvent
+# What ORM code publishes (chat.messages are made by merging chat.message events).
+PublishedEvent = MessageEvent | MemberRemovedEvent | AccessChangedEvent
 
 
 def member_removed_event_build(*, room: Room, user: AbstractBaseUser) -> MemberRemovedEvent:
     return {"type": MEMBER_REMOVED_EVENT_TYPE, "room": room.name, "user_id": user.pk}
+
+
+def access_changed_event_build(
+    *,
+    room: Room | None = None,
+    user_id: int | None = None,
+    credential: str | None = None,
+) -> AccessChangedEvent:
+    event: AccessChangedEvent = {"type": ACCESS_CHANGED_EVENT_TYPE}
+    if room is not None:
+        event["room"] = room.name
+        event["access_version"] = room.access_version
+    if user_id is not None:
+        event["user_id"] = user_id
+    if credential is not None:
+        event["credential"] = credential
+    return event
+
+
+def event_group_name(event: Event) -> str:
+    """Return the group an event goes to: its room's, else every process's."""
+    room = event.get("room")
+    return room_group_name(room) if isinstance(room, str) else ACCESS_GROUP
 
 
 def room_group_name(room_name: str) -> str:
@@ -124,6 +174,7 @@ def message_event_build(message: Message) -> MessageEvent:
             "room_created_at": room.created_at.isoformat(),
             "room_private": room.is_private,
             "room_created_by_id": room.created_by_id,
+            "room_access_version": room.access_version,
         },
     }
 
@@ -190,16 +241,16 @@ async def events_publish(events: list[Event]) -> None:
         return
     now = time.time()
     for event in events:
-        if event["type"] != MEMBER_REMOVED_EVENT_TYPE:
+        if event["type"] in (MESSAGE_EVENT_TYPE, MESSAGES_EVENT_TYPE):
             event["published_at"] = now
     if len(events) == 1 or not isinstance(layer, RedisPubSubChannelLayer):
         for event in events:
-            await _publish_guarded([event], layer.group_send(room_group_name(event["room"]), event))
+            await _publish_guarded([event], layer.group_send(event_group_name(event), event))
         return
     loop_layer = layer._get_layer()
     shards: dict[Any, list[tuple[str, Event]]] = {}
     for event in events:
-        channel = loop_layer._get_group_channel_name(room_group_name(event["room"]))
+        channel = loop_layer._get_group_channel_name(event_group_name(event))
         shards.setdefault(loop_layer._get_shard(channel), []).append((channel, event))
     for shard, items in shards.items():
         await _publish_guarded([event for _, event in items], _shard_publish(layer, shard, items))
@@ -226,8 +277,8 @@ async def _publish_guarded(events: list[Event], publish: Coroutine[Any, Any, Non
             logger.exception(
                 "publish of %s failed for room %s",
                 event["type"],
-                event["room"],
-                extra={"event": "publish.failed", "room": event["room"]},
+                event.get("room"),
+                extra={"event": "publish.failed", "room": event.get("room")},
             )
         return
     for event in events:
@@ -237,7 +288,7 @@ async def _publish_guarded(events: list[Event], publish: Coroutine[Any, Any, Non
             MESSAGES_PUBLISHED.inc(len(event["messages"]))
 
 
-def events_merge(events: list[MessageEvent | MemberRemovedEvent]) -> list[Event]:
+def events_merge(events: list[PublishedEvent]) -> list[Event]:
     """Fold the message events of each room into chat.messages events, keeping each
     room's events in order: a publish is a Redis round trip, and a receive a parse, per
     event in every process, so a burst of posts to a room costs one of each."""
@@ -245,7 +296,7 @@ def events_merge(events: list[MessageEvent | MemberRemovedEvent]) -> list[Event]
     # Per room, the position in ``merged`` of the event its next message joins.
     open_: dict[str, int] = {}
     for event in events:
-        room = event["room"]
+        room = event.get("room", "")
         position = open_.get(room)
         if event["type"] != MESSAGE_EVENT_TYPE:
             # The room's later messages go after it.
@@ -273,17 +324,19 @@ class _Publisher:
     """Publishes one event loop's events in order, one at a time, from its own task."""
 
     def __init__(self) -> None:
-        self._queue: Mailbox[MessageEvent | MemberRemovedEvent] = Mailbox(MAX_PENDING_PUBLISHES)
+        self._queue: Mailbox[MessageEvent | MemberRemovedEvent | AccessChangedEvent] = Mailbox(
+            MAX_PENDING_PUBLISHES
+        )
         self._task: asyncio.Task[None] | None = None
 
-    def put(self, event: MessageEvent | MemberRemovedEvent) -> None:
+    def put(self, event: PublishedEvent) -> None:
         """Queue ``event`` (on the loop's thread)."""
         try:
             self._queue.put_nowait(event)
         except asyncio.QueueFull:
             # Redis has been unreachable for a while: drop it, the resync delivers it.
             PUBLISH_FAILURES.inc()
-            logger.error("publish queue full; event for room %s dropped", event["room"])
+            logger.error("publish queue full; event for room %s dropped", event.get("room"))
             return
         if self._task is None:
             self._task = asyncio.create_task(self._run(), context=contextvars.Context())
@@ -302,7 +355,7 @@ class _Publisher:
 _publisher = loop_local(_Publisher)
 
 
-def event_publish_sync(event: MessageEvent | MemberRemovedEvent) -> None:
+def event_publish_sync(event: PublishedEvent) -> None:
     """Publish ``event`` from ORM code (an on_commit hook) without waiting for Redis.
 
     ORM calls run in chat.db's few threads: waiting there for the publish (up to its

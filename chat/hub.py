@@ -22,9 +22,11 @@ from django.conf import settings
 
 from chat.db import in_thread
 from chat.events import (
+    ACCESS_CHANGED_EVENT_TYPE,
     MEMBER_REMOVED_EVENT_TYPE,
     MESSAGE_EVENT_TYPE,
     MESSAGES_EVENT_TYPE,
+    AccessChangedEvent,
     MessageEvent,
     MessagePayload,
     MessagesEvent,
@@ -42,7 +44,7 @@ from chat.metrics import (
     SUBSCRIPTIONS_ACTIVE,
 )
 from chat.models import Message
-from chat.selectors import room_last_seqs, room_private_member_ids
+from chat.selectors import room_access_members, room_last_seqs_and_access
 
 __all__ = ["RoomHub", "Subscriber", "get_hub"]
 
@@ -66,8 +68,10 @@ class Subscriber:
 
     __slots__ = (
         "_delivered",
+        "access_version",
         "delivering",
         "direct",
+        "forbidden",
         "last_seq",
         "overflowed",
         "queue",
@@ -77,12 +81,18 @@ class Subscriber:
         "user_id",
     )
 
-    def __init__(self, room: str, user_id: int | None, capacity: int) -> None:
+    def __init__(
+        self, room: str, user_id: int | None, capacity: int, access_version: int = 0
+    ) -> None:
         self.room = room
         self.user_id = user_id
         self.registered_at = time.monotonic()
-        # Set when the user was removed from the room: the reader ends the subscription.
+        # The room's access version at which this user's access was last checked.
+        self.access_version = access_version
+        # Set when the user was removed from the room: the reader ends the subscription
+        # (with FORBIDDEN if ``forbidden``: they lost access, rather than left).
         self.revoked = False
+        self.forbidden = False
         # None in the queue only wakes the reader up (see nudge).
         self.queue: Mailbox[Message | None] = Mailbox(maxsize=capacity)
         self.overflowed = False
@@ -121,8 +131,9 @@ class Subscriber:
                 self._delivered = asyncio.get_running_loop().create_future()
             await self._delivered
 
-    def revoke(self) -> None:
+    def revoke(self, *, forbidden: bool = False) -> None:
         self.revoked = True
+        self.forbidden = self.forbidden or forbidden
         self.direct = None
         self.nudge()
 
@@ -144,6 +155,11 @@ class RoomHub:
         # previous resync check.
         self._seen: dict[str, int] = {}
         self._committed: dict[str, int] = {}
+        # Per room, an access version at which every local subscriber's access is known
+        # good (the lowest of theirs): an event at a higher one is held until re-checked.
+        self._verified: dict[str, int] = {}
+        # Called with every access notice that names no room (credentials, users).
+        self.access_listeners: list[Callable[[AccessChangedEvent], None]] = []
         # Serialises joins and leaves so a group is never left while someone is joining it.
         self._lock = asyncio.Lock()
 
@@ -153,9 +169,14 @@ class RoomHub:
         return {room: len(subs) for room, subs in self._rooms.items()}
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, room: str, user_id: int | None) -> AsyncIterator[Subscriber]:
-        """Register a subscriber; the room's group is joined before this returns."""
-        subscriber = Subscriber(room, user_id, settings.CHAT["SUBSCRIBER_BUFFER"])
+    async def subscribe(
+        self, room: str, user_id: int | None, access_version: int = 0
+    ) -> AsyncIterator[Subscriber]:
+        """Register a subscriber whose access was checked at ``access_version``; the
+        room's group is joined before this returns."""
+        subscriber = Subscriber(
+            room, user_id, settings.CHAT["SUBSCRIBER_BUFFER"], access_version=access_version
+        )
         async with self._lock:
             await self._start()
             subscribers = self._rooms.get(room)
@@ -164,6 +185,7 @@ class RoomHub:
                 await self._layer.group_add(room_group_name(room), self._channel)
                 subscribers = self._rooms[room] = set()
             subscribers.add(subscriber)
+            self._access_note(subscriber)
             SUBSCRIPTIONS_ACTIVE.inc()
         logger.info(
             "subscription started",
@@ -205,6 +227,7 @@ class RoomHub:
             SUBSCRIPTIONS_ACTIVE.dec()
             if not subscribers:
                 del self._rooms[subscriber.room]
+                self._verified.pop(subscriber.room, None)
                 self._seen.pop(subscriber.room, None)
                 self._committed.pop(subscriber.room, None)
                 assert self._channel is not None
@@ -241,20 +264,15 @@ class RoomHub:
             rooms = list(self._rooms)
             if not rooms:
                 continue
-            started = time.monotonic()
             try:
-                committed = await in_thread(room_last_seqs)(names=rooms)
-                members = await in_thread(room_private_member_ids)(names=rooms)
+                states = await in_thread(room_last_seqs_and_access)(names=rooms)
+                # Access notices lost (Redis down) with no message since: re-check now.
+                for room, (_, version) in states.items():
+                    await self._access_ensure(room, version)
             except Exception:
                 logger.exception("room hub resync failed")
                 continue
-            # A member removed while their removal event was lost (Redis down) is
-            # still subscribed here: end it now.
-            for room, member_ids in members.items():
-                for subscriber in tuple(self._rooms.get(room, ())):
-                    # One that joined after the read may have been invited after it.
-                    if subscriber.user_id not in member_ids and subscriber.registered_at < started:
-                        subscriber.revoke()
+            committed = {room: seq for room, (seq, _) in states.items()}
             for room in rooms:
                 if self._committed.get(room, 0) > self._seen.get(room, 0):
                     RESYNC_RECOVERIES.inc()
@@ -291,6 +309,8 @@ class RoomHub:
                     for subscriber in tuple(self._rooms.get(event["room"], ())):
                         if subscriber.user_id == event["user_id"]:
                             subscriber.revoke()
+                elif event.get("type") == ACCESS_CHANGED_EVENT_TYPE:
+                    await self._access_changed(event)  # type: ignore[arg-type]
             except asyncio.CancelledError:
                 task = asyncio.current_task()
                 if task is not None and task.cancelling():
@@ -320,6 +340,14 @@ class RoomHub:
         subscribers = self._rooms.get(room)
         if not subscribers:
             return
+        # The only access cost of an event: a room whose access narrowed since its
+        # subscribers were checked is re-checked (once per process) before delivery.
+        if payload.get("room_access_version", 0) > self._verified.get(room, 0):
+            if not await self._access_ensure(room, payload["room_access_version"]):
+                return
+            subscribers = self._rooms.get(room)
+            if not subscribers:
+                return
         message = message_from_payload(payload)
         seq = message.seq
         self.note_seen(room, seq)
@@ -349,6 +377,55 @@ class RoomHub:
         if delivered:
             # One increment per event, whatever the fan-out.
             DELIVERIES_LIVE.inc(delivered)
+
+    def _access_note(self, subscriber: Subscriber) -> None:
+        verified = self._verified.get(subscriber.room)
+        if verified is None or subscriber.access_version < verified:
+            self._verified[subscriber.room] = subscriber.access_version
+
+    async def _access_changed(self, event: AccessChangedEvent) -> None:
+        room = event.get("room")
+        if room is None:
+            for listener in tuple(self.access_listeners):
+                listener(event)
+            return
+        await self._access_ensure(room, event.get("access_version", 0))
+
+    async def _access_ensure(self, room: str, version: int) -> bool:
+        """Make sure every local subscriber of ``room`` may read it at ``version``;
+        end the subscriptions of those who may not. False if that could not be checked:
+        the subscribers then read the room from the database, which checks access."""
+        if version <= self._verified.get(room, version):
+            return True
+        subscribers = tuple(self._rooms.get(room, ()))
+        try:
+            current, allowed = await in_thread(room_access_members)(
+                name=room,
+                user_ids={s.user_id for s in subscribers if s.user_id is not None},
+            )
+        except Exception:
+            logger.exception("access check failed for room %s", room)
+            for subscriber in subscribers:
+                subscriber.direct = None
+                subscriber.nudge()
+            return False
+        for subscriber in subscribers:
+            if allowed is not None and subscriber.user_id not in allowed:
+                subscriber.revoke(forbidden=True)
+                logger.info(
+                    "subscription cut off",
+                    extra={"event": "access.revoked", "room": room, "user_id": subscriber.user_id},
+                )
+            elif subscriber.access_version < current:
+                subscriber.access_version = current
+        # Subscribers that registered during the read keep the (older) version they
+        # were checked at.
+        remaining = [s.access_version for s in self._rooms.get(room, ()) if not s.revoked]
+        if remaining:
+            self._verified[room] = min(remaining)
+        else:
+            self._verified.pop(room, None)
+        return True
 
 
 def _hub_create() -> RoomHub:

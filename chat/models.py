@@ -18,6 +18,10 @@ class Room(models.Model):
     last_activity_at = models.DateTimeField(default=timezone.now)
     # Private rooms are visible to their members only; public ones to everyone.
     is_private = models.BooleanField(default=False)
+    # Bumped whenever someone may lose access (made private, a member removed or leaving):
+    # every message event carries it, so a process re-checks its subscribers' access
+    # before delivering the first event at a newer version (see chat.hub).
+    access_version = models.PositiveIntegerField(default=0)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="chat_rooms", blank=True
     )

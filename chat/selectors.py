@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AnonymousUser, User
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from chat.models import AuthToken, Message, Room
@@ -15,10 +15,13 @@ from chat.models import AuthToken, Message, Room
 __all__ = [
     "MessagePage",
     "RoomPage",
+    "room_access_members",
+    "room_access_version_get",
     "room_get",
     "room_is_visible",
     "room_last_seq",
     "room_last_seqs",
+    "room_last_seqs_and_access",
     "room_list",
     "room_member_list",
     "room_message_list",
@@ -66,6 +69,37 @@ def room_is_visible(*, name: str, user: User | AnonymousUser) -> bool:
     return user.is_authenticated and private.filter(members=user).exists()
 
 
+def room_access_version_get(*, name: str, user: User | AnonymousUser) -> int | None:
+    """Return the room's access version if ``user`` may read it (0 for a missing room,
+    which is public until created), else None."""
+    room = Room.objects.filter(name=name).values_list("pk", "is_private", "access_version")
+    found = room.first()
+    if found is None:
+        return 0
+    room_id, private, version = found
+    if not private:
+        return int(version)
+    if not user.is_authenticated:
+        return None
+    member = Room.members.through.objects.filter(room_id=room_id, user_id=user.pk).exists()
+    return int(version) if member else None
+
+
+def room_access_members(*, name: str, user_ids: set[int]) -> tuple[int, set[int] | None]:
+    """Return the room's access version and which of ``user_ids`` may read it (None:
+    everyone, the room being public or missing).
+
+    The version is read first: if access changes between the two reads, the members are
+    newer than the version, and the next event's version triggers another check.
+    """
+    found = Room.objects.filter(name=name).values_list("pk", "is_private", "access_version")
+    row = found.first()
+    if row is None or not row[1]:
+        return (int(row[2]) if row else 0), None
+    members = Room.members.through.objects.filter(room_id=row[0], user_id__in=user_ids)
+    return int(row[2]), set(members.values_list("user_id", flat=True))
+
+
 def room_member_list(*, room: Room) -> list[User]:
     return list(room.members.order_by("username"))
 
@@ -79,6 +113,12 @@ def room_last_seq(*, name: str) -> int:
 def room_last_seqs(*, names: list[str]) -> dict[str, int]:
     """Return the highest seq of each of the named rooms that exists."""
     return dict(Room.objects.filter(name__in=names).values_list("name", "last_seq"))
+
+
+def room_last_seqs_and_access(*, names: list[str]) -> dict[str, tuple[int, int]]:
+    """Return the highest seq and the access version of each of the named rooms that exists."""
+    rows = Room.objects.filter(name__in=names).values_list("name", "last_seq", "access_version")
+    return {name: (seq, version) for name, seq, version in rows}
 
 
 def room_private_member_ids(*, names: list[str]) -> dict[str, set[int]]:
@@ -96,10 +136,22 @@ def room_private_member_ids(*, names: list[str]) -> dict[str, set[int]]:
     return members
 
 
-def room_message_list(*, room_name: str, after_seq: int, limit: int) -> list[Message]:
-    """Return up to ``limit`` messages with ``seq > after_seq``, in seq order."""
+def room_message_list(
+    *, room_name: str, after_seq: int, limit: int, viewer_id: int | None
+) -> list[Message]:
+    """Return up to ``limit`` messages with ``seq > after_seq``, in seq order; none if the
+    room is private and ``viewer_id`` (None: anonymous) not a member.
+
+    Access is part of the read: a subscriber catching up from the database reads nothing
+    of a room it lost access to, even before its process has noticed.
+    """
+    visible = Q(room__is_private=False)
+    if viewer_id is not None:
+        visible |= Exists(
+            Room.members.through.objects.filter(room_id=OuterRef("room_id"), user_id=viewer_id)
+        )
     return list(
-        Message.objects.filter(room__name=room_name, seq__gt=after_seq)
+        Message.objects.filter(visible, room__name=room_name, seq__gt=after_seq)
         .select_related("author", "room")
         .order_by("seq")[:limit]
     )

@@ -28,7 +28,7 @@ from chat import events
 from chat.errors import ChatError, Forbidden, InvalidInput, NotFound, Unauthenticated
 from chat.models import AuthToken, Message, Room, message_with_relations, model_restore
 from chat.ratelimit import send_rate_check_many
-from chat.selectors import room_get, room_is_visible, token_digest
+from chat.selectors import room_access_version_get, room_get, room_is_visible, token_digest
 
 __all__ = [
     "MAX_TEXT_LENGTH",
@@ -45,6 +45,7 @@ __all__ = [
     "room_leave",
     "room_member_remove",
     "room_name_check",
+    "room_subscribe_check",
     "token_create",
     "token_revoke",
     "user_authenticate",
@@ -82,13 +83,28 @@ def room_access_check(*, name: str, user: User | AnonymousUser) -> None:
         raise Forbidden("You are not a member of this room.")
 
 
+def room_subscribe_check(*, name: str, user: User | AnonymousUser) -> int:
+    """Raise FORBIDDEN unless ``user`` may subscribe to the room; return the room's access
+    version the check held at (the hub re-checks at any later one)."""
+    version = room_access_version_get(name=name, user=user)
+    if version is None:
+        raise Forbidden("You are not a member of this room.")
+    return version
+
+
 def room_create(*, name: str, private: bool, creator: User) -> Room:
     """Create a room with ``creator`` as its first member."""
     room_name_check(name)
     try:
         with transaction.atomic():
-            room = Room.objects.create(name=name, is_private=private, created_by=creator)
+            # Private: version 1, so that every process re-checks the subscribers it had
+            # on this name while it did not exist (and was public) before the next event.
+            room = Room.objects.create(
+                name=name, is_private=private, created_by=creator, access_version=int(private)
+            )
             room.members.add(creator)
+            if private:
+                _access_changed_publish(room=room)
     except IntegrityError as error:
         raise InvalidInput("That room name is taken.") from error
     return room
@@ -124,8 +140,10 @@ def room_member_remove(*, name: str, username: str, remover: User) -> Room:
         raise NotFound("No such member.")
     if member.pk == remover.pk:
         raise InvalidInput("Use leaveRoom to leave a room.")
-    room.members.remove(member)
-    _member_removed_publish(room=room, user=member)
+    with transaction.atomic():
+        room.members.remove(member)
+        _access_version_bump(room)
+        _access_changed_publish(room=room)
     return room
 
 
@@ -141,14 +159,30 @@ def room_join(*, name: str, user: User) -> Room:
 def room_leave(*, name: str, user: User) -> None:
     """Leave a room; the user's live subscriptions to it end (in every process)."""
     room = _visible_room(name=name, user=user)
-    room.members.remove(user)
-    _member_removed_publish(room=room, user=user)
+    with transaction.atomic():
+        room.members.remove(user)
+        _access_version_bump(room)
+        _member_removed_publish(room=room, user=user)
 
 
 def _member_removed_publish(*, room: Room, user: User) -> None:
-    # If this event is lost (Redis down), each process's hub still ends the
-    # subscriptions at its next resync, which re-reads private rooms' members.
+    # The leaver's subscriptions complete. If this event is lost, the access version
+    # bumped with it still has their process re-check before the room's next event.
     event = events.member_removed_event_build(room=room, user=user)
+    transaction.on_commit(lambda: events.event_publish_sync(event), robust=True)
+
+
+def _access_version_bump(room: Room) -> None:
+    """Bump the room's access version (in the caller's transaction): the messages posted
+    after it carry the new one, and every process re-checks its subscribers' access
+    before delivering them, even if the notice sent with it is lost."""
+    Room.objects.filter(pk=room.pk).update(access_version=F("access_version") + 1)
+    room.refresh_from_db(fields=["access_version"])
+
+
+def _access_changed_publish(*, room: Room) -> None:
+    """Tell every process, after commit, that the room's access narrowed."""
+    event = events.access_changed_event_build(room=room)
     transaction.on_commit(lambda: events.event_publish_sync(event), robust=True)
 
 
@@ -203,7 +237,8 @@ bumped AS (
     UPDATE chat_room AS r SET last_seq = r.last_seq + c.n, last_activity_at = clock_timestamp()
     FROM (SELECT room_id, max(n) AS n FROM allowed GROUP BY room_id) AS c
     WHERE r.id = c.room_id
-    RETURNING r.id, r.last_seq - c.n AS base, r.created_at, r.is_private, r.created_by_id
+    RETURNING r.id, r.last_seq - c.n AS base, r.created_at, r.is_private, r.created_by_id,
+        r.access_version
 ),
 inserted AS (
     INSERT INTO chat_message (room_id, seq, author_id, text, created_at)
@@ -211,7 +246,8 @@ inserted AS (
     FROM allowed AS a JOIN bumped AS b ON b.id = a.room_id ORDER BY a.ord
     RETURNING id, room_id, seq, created_at
 )
-SELECT a.ord, i.id, i.room_id, i.seq, i.created_at, b.created_at, b.is_private, b.created_by_id
+SELECT a.ord, i.id, i.room_id, i.seq, i.created_at, b.created_at, b.is_private, b.created_by_id,
+    b.access_version
 FROM inserted AS i
     JOIN bumped AS b ON b.id = i.room_id
     JOIN allowed AS a ON a.room_id = i.room_id AND b.base + a.n = i.seq
@@ -253,7 +289,7 @@ def _messages_insert(posts: Sequence[Post]) -> list[Message | None]:
         )
         rows = cursor.fetchall()
     messages: list[Message | None] = [None] * len(posts)
-    for ord_, message_id, room_id, seq, created_at, room_created, private, creator in rows:
+    for ord_, message_id, room_id, seq, created_at, room_created, private, creator, access in rows:
         post = posts[ord_ - 1]
         room = model_restore(
             Room,
@@ -265,6 +301,7 @@ def _messages_insert(posts: Sequence[Post]) -> list[Message | None]:
                 "last_seq": seq,
                 "is_private": private,
                 "created_by_id": creator,
+                "access_version": access,
             },
         )
         message = model_restore(

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from prometheus_client import Counter
 
 from chat.db import in_thread
+from chat.errors import Forbidden
 from chat.hub import Deliver, Subscriber, get_hub
 from chat.metrics import DELIVERIES_BACKFILL, DELIVERIES_LIVE, DELIVERIES_REPLAY
 from chat.models import Message
@@ -25,7 +26,10 @@ async def _backfill(
     room_name = subscriber.room
     while not subscriber.revoked:
         page = await in_thread(room_message_list)(
-            room_name=room_name, after_seq=after_seq, limit=BACKFILL_PAGE
+            room_name=room_name,
+            after_seq=after_seq,
+            limit=BACKFILL_PAGE,
+            viewer_id=subscriber.user_id,
         )
         for message in page:
             if subscriber.revoked:
@@ -45,6 +49,7 @@ async def message_stream(
     room_name: str,
     after_seq: int | None,
     user_id: int | None = None,
+    access_version: int = 0,
     direct: Deliver | None = None,
 ) -> AsyncIterator[Message]:
     """Yield every message of the room with seq > ``after_seq`` (default: from now), in order.
@@ -60,15 +65,17 @@ async def message_stream(
     the hub as they arrive, while this generator is caught up and waiting; the caller must
     send what is yielded and what ``direct`` gets the same way.
 
-    The stream ends when ``user_id`` is removed from the room. Access is checked by the
-    caller before it starts (chat.services.room_access_check).
+    The stream ends when ``user_id`` leaves the room, and raises Forbidden when they lose
+    access to it (removed, or the room made private). Access is checked by the caller
+    before it starts (chat.services.room_subscribe_check, which gives ``access_version``);
+    the hub re-checks it whenever the room's access version moves past that.
     """
     if after_seq is None:
         # Read the start position before joining, so that once the hub lists this
         # subscriber, every message committed later is certain to be delivered.
         after_seq = await in_thread(room_last_seq)(name=room_name)
     hub = get_hub()
-    async with hub.subscribe(room_name, user_id) as subscriber:
+    async with hub.subscribe(room_name, user_id, access_version) as subscriber:
         last = after_seq
         async for message in _backfill(subscriber, last, DELIVERIES_REPLAY):
             yield message
@@ -90,7 +97,7 @@ async def message_stream(
             await subscriber.wait_delivery()
             last = max(last, subscriber.last_seq)
             if subscriber.revoked:
-                return
+                break
             if live is None or live.seq <= last:
                 continue
             if live.seq > last + 1:
@@ -102,3 +109,5 @@ async def message_stream(
             DELIVERIES_LIVE.inc()
             yield live
             last = live.seq
+        if subscriber.forbidden:
+            raise Forbidden("You are not a member of this room.")

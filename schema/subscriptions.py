@@ -6,7 +6,7 @@ import strawberry
 
 from chat.db import in_thread
 from chat.errors import InvalidInput
-from chat.services import room_access_check, room_name_check
+from chat.services import room_name_check, room_subscribe_check
 from chat.streams import message_stream
 from schema.context import ChatInfo
 from schema.types import MessageType
@@ -20,7 +20,8 @@ class Subscription:
         description="Every message posted to the room from now on. With `afterSeq`, first "
         "the stored messages with a greater seq, then live ones: no gap, no duplicate. "
         "In these payloads `room.lastSeq` is the room's lastSeq as of that message. "
-        "Completes when you leave the room."
+        "Completes when you leave the room; ends with a FORBIDDEN error when you lose "
+        "access to it (removed, or the room made private)."
     )
     async def message_added(
         self, info: ChatInfo, room: str, after_seq: int | None = None
@@ -29,7 +30,9 @@ class Subscription:
         if after_seq is not None and after_seq < 0:
             raise InvalidInput("`afterSeq` must be 0 or more.")
         user = info.context.user
-        await in_thread(room_access_check)(name=room, user=user)
+        version = await in_thread(room_subscribe_check)(name=room, user=user)
         user_id = user.pk if user.is_authenticated else None
-        async for message in message_stream(room_name=room, after_seq=after_seq, user_id=user_id):
+        async for message in message_stream(
+            room_name=room, after_seq=after_seq, user_id=user_id, access_version=version
+        ):
             yield message  # type: ignore[misc]

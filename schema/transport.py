@@ -26,9 +26,10 @@ from chat.db import in_thread
 from chat.errors import Forbidden
 from chat.loops import loop_local
 from chat.models import Message
-from chat.services import room_access_check
+from chat.services import room_subscribe_check
 from chat.streams import message_stream
 from schema.context import ChatContext
+from schema.errors import error_record
 from schema.execution import document_prepare, operation_execute, operation_get
 from schema.fanout import next_payload, plan_message_added, ready_payload
 from schema.posting import plan_post, post_payload
@@ -179,7 +180,7 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
             return
         user = self.context.user
         try:
-            await in_thread(room_access_check)(name=plan.room, user=user)
+            version = await in_thread(room_subscribe_check)(name=plan.room, user=user)
         except Forbidden:
             # Strawberry's path reports the refusal exactly as for any other resolver error.
             await super().run_operation(operation)
@@ -209,11 +210,26 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
 
         try:
             stream = message_stream(
-                room_name=plan.room, after_seq=plan.after_seq, user_id=user_id, direct=send_now
+                room_name=plan.room,
+                after_seq=plan.after_seq,
+                user_id=user_id,
+                access_version=version,
+                direct=send_now,
             )
-            async with aclosing(stream) as messages:  # type: ignore[type-var]
-                async for message in messages:
-                    await send(message)
+            try:
+                async with aclosing(stream) as messages:  # type: ignore[type-var]
+                    async for message in messages:
+                        await send(message)
+            except Forbidden as error:
+                # Access lost: as Strawberry's path reports a resolver error.
+                error_record(error.code, "messageAdded")
+                payload = {
+                    "data": None,
+                    "errors": [{"message": error.message, "extensions": {"code": error.code}}],
+                }
+                await operation.send_operation_message(
+                    {"id": operation.id, "type": "next", "payload": payload}  # type: ignore[typeddict-item]
+                )
             await operation.send_operation_message({"id": operation.id, "type": "complete"})
         except Exception as error:
             await self.handle_task_exception(error)

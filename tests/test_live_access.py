@@ -1,0 +1,209 @@
+"""Live authorization of subscriptions: access is re-checked before the next event."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import websockets
+from django.conf import settings
+from django.db import connection
+from django.test import override_settings
+from websockets.typing import Subprotocol
+
+from chat import services
+from chat.hub import get_hub
+from tests import factories
+from tests.conftest import GraphQLHttp, GraphQLSocket, wait_for
+from tests.daphne import Daphne, daphne_env, start_daphne
+from tests.servers import PostgresServer, RedisServer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SUB = 'subscription { messageAdded(room: "plans2027") { seq text } }'
+CREATE = 'mutation { createRoom(name: "plans2027", private: true) { name } }'
+SEND = 'mutation($t: String!) { sendMessage(room: "plans2027", text: $t) { seq text } }'
+FORBIDDEN = {"message": "You are not a member of this room.", "extensions": {"code": "FORBIDDEN"}}
+NEXT = {"graphql-transport-ws": "next", "graphql-ws": "data"}
+
+
+def cut_off(protocol: str, op_id: str = "1") -> list[dict[str, Any]]:
+    """The frames that end a subscription whose user lost access to its room."""
+    return [
+        {"id": op_id, "type": NEXT[protocol], "payload": {"data": None, "errors": [FORBIDDEN]}},
+        {"id": op_id, "type": "complete"},
+    ]
+
+
+@pytest.fixture
+def access_notices_lost(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every "access changed" notice is lost, as when the channel layer drops a publish."""
+    monkeypatch.setattr(services, "_access_changed_publish", lambda **kwargs: None, raising=False)
+
+
+async def outsiders(
+    sockets: list[GraphQLSocket], bob: factories.Member
+) -> list[tuple[GraphQLSocket, str]]:
+    """A signed-in non-member and an anonymous socket on each protocol, subscribed to
+    plans2027 while it does not exist (a missing room is public)."""
+    opened = []
+    for protocol in NEXT:
+        for payload in ({"authToken": bob.token}, {}):
+            socket = GraphQLSocket(protocol)
+            sockets.append(socket)
+            await socket.connect(payload)
+            await socket.subscribe("1", SUB)
+            opened.append((socket, protocol))
+    await wait_for(lambda: get_hub().rooms == {"plans2027": len(opened)})
+    return opened
+
+
+@pytest.mark.parametrize("notices", ["delivered", "lost"])
+async def test_room_created_private_cuts_off_outsiders_already_subscribed(
+    request: pytest.FixtureRequest,
+    notices: str,
+    sockets: list[GraphQLSocket],
+    alice: factories.Member,
+    bob: factories.Member,
+) -> None:
+    if notices == "lost":
+        request.getfixturevalue("access_notices_lost")
+    # A resync far away: what cuts them off is not the periodic backstop.
+    with override_settings(CHAT={**settings.CHAT, "RESYNC_SECONDS": 3600}):
+        subscribed = await outsiders(sockets, bob)
+        owner = GraphQLHttp(alice.token)
+        assert await owner(CREATE) == {"data": {"createRoom": {"name": "plans2027"}}}
+        member = GraphQLSocket()
+        sockets.append(member)
+        await member.connect({"authToken": alice.token})
+        await member.subscribe("m", SUB)
+        for n in (1, 2):
+            assert await owner(SEND, {"t": f"secret {n}"}) == {
+                "data": {"sendMessage": {"seq": n, "text": f"secret {n}"}}
+            }
+        # The member gets both: they have been dispatched in this process.
+        for n in (1, 2):
+            assert await member.receive() == {
+                "id": "m",
+                "type": "next",
+                "payload": {"data": {"messageAdded": {"seq": n, "text": f"secret {n}"}}},
+            }
+        for socket, protocol in subscribed:
+            assert [await socket.receive(), await socket.receive()] == cut_off(protocol)
+            await socket.assert_silent()
+        assert get_hub().rooms == {"plans2027": 1}
+
+
+async def test_member_removed_with_the_notice_lost_gets_not_one_more_message(
+    access_notices_lost: None,
+    sockets: list[GraphQLSocket],
+    alice: factories.Member,
+    bob: factories.Member,
+) -> None:
+    owner = GraphQLHttp(alice.token)
+    await owner(CREATE)
+    await owner('mutation { inviteToRoom(room: "plans2027", username: "bob") { name } }')
+    with override_settings(CHAT={**settings.CHAT, "RESYNC_SECONDS": 3600}):
+        removed = GraphQLSocket()
+        sockets.append(removed)
+        await removed.connect({"authToken": bob.token})
+        await removed.subscribe("1", SUB)
+        await wait_for(lambda: get_hub().rooms == {"plans2027": 1})
+        assert await owner(SEND, {"t": "before"}) == {
+            "data": {"sendMessage": {"seq": 1, "text": "before"}}
+        }
+        assert (await removed.receive())["payload"] == {
+            "data": {"messageAdded": {"seq": 1, "text": "before"}}
+        }
+        remove = 'mutation { removeFromRoom(room: "plans2027", username: "bob") { name } }'
+        assert await owner(remove) == {"data": {"removeFromRoom": {"name": "plans2027"}}}
+        await owner(SEND, {"t": "after"})
+        assert [await removed.receive(), await removed.receive()] == cut_off("graphql-transport-ws")
+        await wait_for(lambda: get_hub().rooms == {})
+
+
+async def test_lost_notice_with_no_later_message_takes_effect_at_the_resync(
+    access_notices_lost: None,
+    sockets: list[GraphQLSocket],
+    alice: factories.Member,
+    bob: factories.Member,
+) -> None:
+    with override_settings(CHAT={**settings.CHAT, "RESYNC_SECONDS": 0.2}):
+        subscribed = await outsiders(sockets, bob)
+        await GraphQLHttp(alice.token)(CREATE)
+        for socket, protocol in subscribed:
+            assert [await socket.receive(), await socket.receive()] == cut_off(protocol)
+        await wait_for(lambda: get_hub().rooms == {})
+
+
+# Two daphne processes on one Redis and PostgreSQL.
+
+
+@pytest.fixture(scope="module")
+def daphnes(
+    django_db_setup: None, redis_server: RedisServer, postgres_server: PostgresServer
+) -> Iterator[tuple[Daphne, Daphne]]:
+    env = daphne_env(
+        redis_server,
+        postgres_server,
+        connection.settings_dict["NAME"],
+        CHAT_RESYNC_SECONDS="3600",
+        CHAT_KEEPALIVE_SECONDS="0",
+    )
+    pair = (start_daphne(env), start_daphne(env))
+    yield pair
+    for daphne in pair:
+        daphne.stop()
+
+
+async def ws_subscribe(daphne: Daphne, payload: dict[str, Any], op_id: str) -> Any:
+    ws = await websockets.connect(daphne.ws_url, subprotocols=[Subprotocol("graphql-transport-ws")])
+    await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+    assert json.loads(await ws.recv()) == {"type": "connection_ack"}
+    await ws.send(
+        json.dumps({"id": op_id, "type": "subscribe", "payload": {"query": SUB, "variables": {}}})
+    )
+    return ws
+
+
+async def test_outsiders_on_two_processes_receive_nothing_of_a_room_made_private(
+    daphnes: tuple[Daphne, Daphne],
+    redis_server: RedisServer,
+    alice: factories.Member,
+    bob: factories.Member,
+) -> None:
+    from tests.test_scale_out import group_subscribers
+
+    opened = []
+    try:
+        for daphne in daphnes:
+            for payload in ({"authToken": bob.token}, {}):
+                opened.append(await ws_subscribe(daphne, payload, "1"))
+        await wait_for(lambda: group_subscribers(redis_server, "plans2027") == 2)
+        process_a, process_b = daphnes
+        created = await asyncio.to_thread(process_a.post, CREATE, {}, alice.token)
+        assert created == {"data": {"createRoom": {"name": "plans2027"}}}
+        # The owner listens on both processes: once they have the post, so would have
+        # the outsiders.
+        members = [
+            await ws_subscribe(daphne, {"authToken": alice.token}, "m") for daphne in daphnes
+        ]
+        await wait_for(lambda: group_subscribers(redis_server, "plans2027") == 2)
+        sent = await asyncio.to_thread(process_b.post, SEND, {"t": "secret"}, alice.token)
+        assert sent == {"data": {"sendMessage": {"seq": 1, "text": "secret"}}}
+        for ws in members:
+            assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == {
+                "id": "m",
+                "type": "next",
+                "payload": {"data": {"messageAdded": {"seq": 1, "text": "secret"}}},
+            }
+        for ws in opened:
+            for frame in cut_off("graphql-transport-ws"):
+                assert json.loads(await asyncio.wait_for(ws.recv(), 10)) == frame
+        opened += members
+    finally:
+        for ws in opened:
+            await ws.close()
