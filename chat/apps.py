@@ -8,5 +8,8 @@ class ChatConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Registers its system check, which runs before the middleware is ever loaded.
+        # chat.signals connects the receivers that close the sockets of revoked
+        # credentials; project.middleware registers its system check, which runs before
+        # the middleware is ever loaded.
+        import chat.signals  # noqa: F401
         import project.middleware  # noqa: F401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import hashlib
 import logging
 import time
 from collections.abc import Coroutine
@@ -43,6 +44,8 @@ __all__ = [
     "message_event_build",
     "message_from_payload",
     "room_group_name",
+    "session_credential_key",
+    "token_credential_key",
 ]
 
 logger = logging.getLogger(__name__)
@@ -142,6 +145,17 @@ def access_changed_event_build(
     if credential is not None:
         event["credential"] = credential
     return event
+
+
+def token_credential_key(digest: str) -> str:
+    """The key of a bearer token (by its stored digest) in access notices."""
+    return f"token:{digest}"
+
+
+def session_credential_key(session_key: str) -> str:
+    """The key of a session in access notices: hashed, since notices travel through
+    Redis and a session key is a credential."""
+    return f"session:{hashlib.sha256(session_key.encode()).hexdigest()}"
 
 
 def event_group_name(event: Event) -> str:

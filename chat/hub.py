@@ -23,6 +23,7 @@ from django.conf import settings
 from chat.db import in_thread
 from chat.events import (
     ACCESS_CHANGED_EVENT_TYPE,
+    ACCESS_GROUP,
     MEMBER_REMOVED_EVENT_TYPE,
     MESSAGE_EVENT_TYPE,
     MESSAGES_EVENT_TYPE,
@@ -160,6 +161,7 @@ class RoomHub:
         self._verified: dict[str, int] = {}
         # Called with every access notice that names no room (credentials, users).
         self.access_listeners: list[Callable[[AccessChangedEvent], None]] = []
+        self._access_joined = False
         # Serialises joins and leaves so a group is never left while someone is joining it.
         self._lock = asyncio.Lock()
 
@@ -377,6 +379,15 @@ class RoomHub:
         if delivered:
             # One increment per event, whatever the fan-out.
             DELIVERIES_LIVE.inc(delivered)
+
+    async def access_listen(self) -> None:
+        """Receive the access notices that name no room (see chat.credentials)."""
+        async with self._lock:
+            await self._start()
+            if not self._access_joined:
+                assert self._channel is not None
+                await self._layer.group_add(ACCESS_GROUP, self._channel)
+                self._access_joined = True
 
     def _access_note(self, subscriber: Subscriber) -> None:
         verified = self._verified.get(subscriber.room)

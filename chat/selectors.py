@@ -6,7 +6,9 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.sessions.models import Session
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -15,6 +17,7 @@ from chat.models import AuthToken, Message, Room
 __all__ = [
     "MessagePage",
     "RoomPage",
+    "credentials_valid",
     "room_access_members",
     "room_access_version_get",
     "room_get",
@@ -28,6 +31,7 @@ __all__ = [
     "room_message_page",
     "room_private_member_ids",
     "room_visible_q",
+    "token_credential_get",
     "token_digest",
     "token_user_get",
 ]
@@ -47,6 +51,46 @@ def token_user_get(*, raw: str) -> User | None:
     if token is None or not token.user.is_active:
         return None
     return token.user
+
+
+def credentials_valid(
+    *, token_digests: set[str], session_keys: set[str], user_ids: set[int]
+) -> tuple[set[str], set[str] | None, set[int]]:
+    """Return which of these token digests and session keys are still valid, and which
+    users active (sessions: None when the session engine cannot be queried in bulk)."""
+    now = timezone.now()
+    tokens = set(
+        AuthToken.objects.filter(
+            digest__in=token_digests, revoked_at__isnull=True, expires_at__gt=now
+        ).values_list("digest", flat=True)
+    )
+    sessions: set[str] | None = None
+    if settings.SESSION_ENGINE in _DB_SESSION_ENGINES:
+        sessions = set(
+            Session.objects.filter(session_key__in=session_keys, expire_date__gt=now).values_list(
+                "session_key", flat=True
+            )
+        )
+    users = set(User.objects.filter(pk__in=user_ids, is_active=True).values_list("pk", flat=True))
+    return tokens, sessions, users
+
+
+_DB_SESSION_ENGINES = {
+    "django.contrib.sessions.backends.db",
+    "django.contrib.sessions.backends.cached_db",
+}
+
+
+def token_credential_get(*, raw: str) -> tuple[User, datetime] | None:
+    """Return the active user a live token belongs to and when it expires, or None."""
+    token = (
+        AuthToken.objects.select_related("user")
+        .filter(digest=token_digest(raw), revoked_at__isnull=True, expires_at__gt=timezone.now())
+        .first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    return token.user, token.expires_at
 
 
 def room_visible_q(*, user: User | AnonymousUser) -> Q:

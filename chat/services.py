@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -34,6 +35,7 @@ __all__ = [
     "MAX_TEXT_LENGTH",
     "ROOM_NAME_RE",
     "Post",
+    "credential_notice",
     "message_create",
     "message_text_check",
     "messages_create",
@@ -46,6 +48,7 @@ __all__ = [
     "room_member_remove",
     "room_name_check",
     "room_subscribe_check",
+    "session_logout",
     "token_create",
     "token_revoke",
     "user_authenticate",
@@ -467,6 +470,30 @@ def token_create(*, user: User) -> str:
 
 
 def token_revoke(*, raw: str) -> None:
-    AuthToken.objects.filter(digest=token_digest(raw), revoked_at__isnull=True).update(
+    """Revoke a bearer token; the sockets it authenticated close (in every process)."""
+    digest = token_digest(raw)
+    AuthToken.objects.filter(digest=digest, revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+    credential_notice(credential=events.token_credential_key(digest))
+
+
+def session_logout(*, session: SessionBase) -> None:
+    """End a browser session (logout over its websocket); its sockets close everywhere."""
+    key = session.session_key
+    session.flush()
+    if key:
+        credential_notice(credential=events.session_credential_key(key))
+
+
+def credential_notice(*, credential: str | None = None, user_id: int | None = None) -> None:
+    """Close, after commit and in every process, the sockets authenticated by
+    ``credential`` (a chat.credentials key) or by any credential of ``user_id``."""
+    _credential_notice_publish(credential=credential, user_id=user_id)
+
+
+def _credential_notice_publish(*, credential: str | None, user_id: int | None) -> None:
+    # If this notice is lost, each process's periodic credential check (every
+    # CHAT_RESYNC_SECONDS) still finds the credential invalid.
+    event = events.access_changed_event_build(credential=credential, user_id=user_id)
+    transaction.on_commit(lambda: events.event_publish_sync(event), robust=True)

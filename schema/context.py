@@ -9,6 +9,9 @@ from django.contrib.auth.models import AnonymousUser, User
 from strawberry.types import Info
 
 if TYPE_CHECKING:
+    import asyncio
+
+    from django.contrib.sessions.backends.base import SessionBase
     from django.http import HttpRequest, HttpResponse
 
 __all__ = ["ChatContext", "ChatInfo"]
@@ -24,6 +27,11 @@ class ChatContext:
     response: HttpResponse | None = None
     # Websocket only: the connection_init payload.
     connection_params: dict[str, Any] | None = None
+    # Websocket only: the session that authenticated a cookie socket.
+    session: SessionBase | None = None
+    # Websocket only: the task running this socket's logout, whose answer goes out
+    # before the socket closes.
+    logout_task: asyncio.Task[Any] | None = None
 
     @property
     def is_authenticated(self) -> bool:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 import strawberry
 from django.contrib.auth import alogin, alogout
 from django.contrib.auth.models import User
@@ -44,14 +46,20 @@ class Mutation:
         return await _signed_in(info.context, user)
 
     @strawberry.mutation(
-        description="Revoke the bearer token of this request and end the browser session."
+        description="Revoke the bearer token of this request and end the browser session; "
+        "every socket they authenticated closes (4403)."
     )
     async def logout(self, info: ChatInfo) -> bool:
         context = info.context
         if not context.is_authenticated:
             raise Unauthenticated("Not signed in.")
+        if context.request is None:
+            # A websocket: it closes (4403) once this answer is out.
+            context.logout_task = asyncio.current_task()
         if context.token is not None:
             await in_thread(services.token_revoke)(raw=context.token)
+        elif context.session is not None:
+            await in_thread(services.session_logout)(session=context.session)
         if context.request is not None:
             await alogout(context.request)
         return True

@@ -41,10 +41,30 @@ __all__ = ["GraphQLTransportWSHandler", "GraphQLWSHandler"]
 
 logger = logging.getLogger(__name__)
 
+SESSION_ENDED = {"message": "Your session has ended.", "extensions": {"code": "UNAUTHENTICATED"}}
+
 
 class GraphQLWSHandler(BaseGraphQLWSHandler[ChatContext, None]):
     """Legacy graphql-ws: a refused connection_init closes with 4403, as on
     graphql-transport-ws (Strawberry's default is 1011, which clients retry)."""
+
+    async def handle(self) -> None:
+        self.view.protocol_handler = self  # type: ignore[attr-defined]
+        await super().handle()
+
+    async def credential_revoked(self) -> None:
+        """The socket's credential was revoked: end its operations with UNAUTHENTICATED
+        (the socket closes next)."""
+        for operation_id in list(self.tasks):
+            await self.send_message(
+                {
+                    "type": "data",
+                    "id": operation_id,
+                    "payload": {"data": None, "errors": [SESSION_ENDED]},
+                }
+            )
+            # Its task sends "complete" as it is cancelled.
+            await self.cleanup_operation(operation_id)
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         payload = message.get("payload")
@@ -102,6 +122,16 @@ _pinger = loop_local(_Pinger)
 class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]):
     """graphql-transport-ws with server pings and the messageAdded fast path
     (see schema/fanout.py)."""
+
+    async def handle(self) -> None:
+        self.view.protocol_handler = self  # type: ignore[attr-defined]
+        await super().handle()
+
+    async def credential_revoked(self) -> None:
+        """The socket's credential was revoked: stop its operations (the socket closes
+        with 4403 next)."""
+        for operation_id in list(self.operations):
+            await self.cleanup_operation(operation_id)
 
     async def handle_connection_init(self, message: transport_ws.ConnectionInitMessage) -> None:
         await super().handle_connection_init(message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import logging
@@ -21,10 +22,11 @@ from strawberry.django.views import AsyncGraphQLView
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
+from chat.credentials import LiveCredential, credential_register, credential_unregister
 from chat.db import in_thread
 from chat.mailbox import Mailbox
 from chat.metrics import WEBSOCKETS_OPEN
-from chat.selectors import token_user_get
+from chat.selectors import token_credential_get, token_digest, token_user_get
 from project.logs import connection_id
 from schema.backpressure import WritePressure, write_pressure_attach, write_through_enable
 from schema.context import ChatContext
@@ -124,6 +126,13 @@ class ChatWSConsumer(GraphQLWSConsumer):
 
     opened_at: float | None = None
     server_close_code: int | None = None
+    # What authenticated this socket (indexed in chat.credentials), and whether it has
+    # been revoked: the socket is then closing, and nothing it sends is executed.
+    live_credential: LiveCredential | None = None
+    credential_revoked: bool = False
+    chat_context: ChatContext | None = None
+    # The protocol handler serving this socket (set by it, see schema/transport.py).
+    protocol_handler: Any = None
 
     def __init__(self, **kwargs: Any) -> None:
         chat = settings.CHAT
@@ -183,6 +192,9 @@ class ChatWSConsumer(GraphQLWSConsumer):
         # frame, in a thread hop of its own; chat.db.in_thread does that check in the
         # hop each ORM call makes anyway. (Only websocket.* messages reach this consumer:
         # it has no channel-layer channel.)
+        if self.credential_revoked and message["type"] == "websocket.receive":
+            # Closed for a revoked credential: frames still in flight are not executed.
+            return
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
@@ -211,6 +223,9 @@ class ChatWSConsumer(GraphQLWSConsumer):
         await super().close(code, reason)
 
     async def websocket_disconnect(self, message: Any) -> None:
+        if self.live_credential is not None:
+            credential_unregister(self.live_credential)
+            self.live_credential = None
         if self.write_pressure is not None:
             # autobahn unregisters our producer before dropping a connection (ping
             # timeout), so Twisted never calls stopProducing: release the writers here.
@@ -238,7 +253,53 @@ class ChatWSConsumer(GraphQLWSConsumer):
         return True
 
     async def get_context(self, request: Any, response: Any) -> ChatContext:  # type: ignore[override]
-        return ChatContext(user=self.scope.get("user") or ChatContext().user)
+        user = self.scope.get("user") or ChatContext().user
+        session = self.scope.get("session")
+        context = self.chat_context = ChatContext(user=user, session=session)
+        if user.is_authenticated and session is not None and session.session_key:
+            # A cookie socket: it lives as long as its session does.
+            await self._credential_set(
+                LiveCredential(
+                    user_id=user.pk,
+                    session_key=session.session_key,
+                    expires_at=session.get_expiry_date().timestamp(),
+                )
+            )
+        return context
+
+    async def _credential_set(self, credential: LiveCredential) -> None:
+        if self.live_credential is not None:
+            credential_unregister(self.live_credential)
+        credential.on_revoked = self._credential_revoked
+        self.live_credential = credential
+        await credential_register(credential)
+
+    def _credential_revoked(self) -> None:
+        """Called by chat.credentials (in the hub's or the timer's context): end every
+        operation and close with 4403."""
+        if self.credential_revoked:
+            return
+        self.credential_revoked = True
+        self.live_credential = None
+        context = self.chat_context
+        if context is not None:
+            logout = context.logout_task
+            context.user, context.token, context.session = ChatContext().user, None, None
+            context.logout_task = logout
+        asyncio.get_running_loop().create_task(self._close_revoked())
+
+    async def _close_revoked(self) -> None:
+        context = self.chat_context
+        logout = context.logout_task if context is not None else None
+        if logout is not None and logout is not asyncio.current_task() and not logout.done():
+            # The socket's own logout: let its answer go out first.
+            await asyncio.wait([logout], timeout=5)
+        handler = self.protocol_handler
+        if handler is not None:
+            with contextlib.suppress(Exception):
+                await handler.credential_revoked()
+        with contextlib.suppress(Exception):
+            await self.close(code=4403, reason="Forbidden")
 
     async def on_ws_connect(self, context: ChatContext) -> UnsetType:  # type: ignore[override]
         params = context.connection_params or {}
@@ -246,9 +307,16 @@ class ChatWSConsumer(GraphQLWSConsumer):
         if token is None or (token == context.token and context.is_authenticated):
             # No token (anonymous or session cookie), or already checked.
             return UNSET
-        user = await in_thread(token_user_get)(raw=token) if isinstance(token, str) else None
-        if user is None:
+        found = await in_thread(token_credential_get)(raw=token) if isinstance(token, str) else None
+        if found is None:
             raise ConnectionRejectionError({"message": "Invalid or expired token."})
+        user, expires_at = found
         context.user = user
         context.token = token
+        context.session = None
+        await self._credential_set(
+            LiveCredential(
+                user_id=user.pk, token_digest=token_digest(token), expires_at=expires_at.timestamp()
+            )
+        )
         return UNSET

@@ -175,8 +175,8 @@ async def test_member_removed_while_redis_is_down_is_still_cut_off(
     alice: factories.Member,
     bob: factories.Member,
 ) -> None:
-    """The removal event is lost with Redis down; the hub's resync, which re-reads the
-    members of private rooms, ends the removed member's subscription all the same."""
+    """The removal event is lost with Redis down; the hub's resync, which compares the
+    rooms' access versions, ends the removed member's subscription all the same."""
     owner = GraphQLHttp(alice.token)
     await owner('mutation { createRoom(name: "vault", private: true) { name } }')
     await owner('mutation { inviteToRoom(room: "vault", username: "bob") { name } }')
@@ -192,6 +192,19 @@ async def test_member_removed_while_redis_is_down_is_still_cut_off(
         try:
             remove = 'mutation { removeFromRoom(room: "vault", username: "bob") { name } }'
             assert await owner(remove) == {"data": {"removeFromRoom": {"name": "vault"}}}
+            assert await member.receive() == {
+                "id": "1",
+                "type": "next",
+                "payload": {
+                    "data": None,
+                    "errors": [
+                        {
+                            "message": "You are not a member of this room.",
+                            "extensions": {"code": "FORBIDDEN"},
+                        }
+                    ],
+                },
+            }
             assert await member.receive() == {"id": "1", "type": "complete"}
             await wait_for(lambda: get_hub().rooms == {})
         finally:

@@ -143,7 +143,7 @@ async def test_join_a_public_room_lists_you_as_member(alice: factories.Member) -
 REMOVE = 'mutation($u: String!) { removeFromRoom(room: "secret", username: $u) { name members { username } createdBy { username } } }'  # noqa: E501
 
 
-async def test_creator_removes_a_member_whose_subscription_completes(
+async def test_creator_removes_a_member_whose_subscription_ends_forbidden(
     secret: None, alice: factories.Member, bob: factories.Member, sockets: list[GraphQLSocket]
 ) -> None:
     invite = 'mutation { inviteToRoom(room: "secret", username: "bob") { name } }'
@@ -183,6 +183,11 @@ async def test_creator_removes_a_member_whose_subscription_completes(
                 "createdBy": {"username": "alice"},
             }
         }
+    }
+    assert await member.receive() == {
+        "id": "s",
+        "type": "next",
+        "payload": {"data": None, "errors": [FORBIDDEN]},
     }
     assert await member.receive() == {"id": "s", "type": "complete"}
     await wait_for(lambda: get_hub().rooms == {})

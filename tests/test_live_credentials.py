@@ -1,0 +1,252 @@
+"""Credentials on open sockets: logout, revocation, expiry and deactivation close them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import websockets
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connection
+from django.test import override_settings
+from django.utils import timezone
+from websockets.typing import Subprotocol
+
+from chat import services
+from chat.models import AuthToken, Message
+from tests import factories
+from tests.conftest import GraphQLHttp, GraphQLSocket
+from tests.daphne import Daphne, daphne_env, start_daphne
+from tests.schema.test_auth import LOGIN, ME, post
+from tests.servers import PostgresServer, RedisServer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SUB = 'subscription { messageAdded(room: "lobby") { seq text } }'
+SEND = 'mutation($t: String!) { sendMessage(room: "lobby", text: $t) { seq text } }'
+CLOSED = {"type": "websocket.close", "code": 4403, "reason": "Forbidden"}
+ENDED = {"message": "Your session has ended.", "extensions": {"code": "UNAUTHENTICATED"}}
+TOKEN_REFUSED = (
+    401,
+    {
+        "errors": [
+            {"message": "Invalid or expired token.", "extensions": {"code": "UNAUTHENTICATED"}}
+        ]
+    },
+)
+
+
+async def subscribed(
+    sockets: list[GraphQLSocket],
+    protocol: str = "graphql-transport-ws",
+    payload: dict[str, Any] | None = None,
+    headers: Any = None,
+) -> GraphQLSocket:
+    socket = GraphQLSocket(protocol, headers=headers)
+    sockets.append(socket)
+    ack = await socket.connect(payload)
+    assert ack == {"type": "connection_ack"}
+    await socket.subscribe("1", SUB)
+    return socket
+
+
+async def assert_cut_off(socket: GraphQLSocket) -> None:
+    """Closed with 4403; on legacy graphql-ws, its operation ends with UNAUTHENTICATED first."""
+    if socket.protocol == "graphql-ws":
+        assert await socket.receive() == {
+            "id": "1",
+            "type": "data",
+            "payload": {"data": None, "errors": [ENDED]},
+        }
+        assert await socket.receive() == {"id": "1", "type": "complete"}
+    assert await socket.receive_close() == CLOSED
+
+
+async def assert_dead(socket: GraphQLSocket) -> None:
+    """Nothing sent on it is executed any more."""
+    await socket.send(
+        {
+            "id": "2",
+            "type": "subscribe" if socket.protocol == "graphql-transport-ws" else "start",
+            "payload": {"query": SEND, "variables": {"t": "after"}},
+        }
+    )
+    await socket.assert_silent()
+    assert not await sync_to_async(Message.objects.filter(text="after").exists)()
+
+
+@pytest.fixture
+def credential_notices_lost(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every credential notice is lost, as when the channel layer drops a publish."""
+    monkeypatch.setattr(
+        services, "_credential_notice_publish", lambda **kwargs: None, raising=False
+    )
+
+
+@pytest.mark.parametrize("notices", ["delivered", "lost"])
+async def test_token_revoked_over_http_closes_every_socket_it_authenticated(
+    request: pytest.FixtureRequest,
+    notices: str,
+    sockets: list[GraphQLSocket],
+    alice: factories.Member,
+    bob: factories.Member,
+) -> None:
+    resync = 3600.0
+    if notices == "lost":
+        request.getfixturevalue("credential_notices_lost")
+        resync = 0.2
+    with override_settings(
+        CHAT={**settings.CHAT, "RESYNC_SECONDS": resync, "KEEPALIVE_SECONDS": 0}
+    ):
+        token = {"authToken": alice.token}
+        revoked = [
+            await subscribed(sockets, protocol, token)
+            for protocol in ("graphql-transport-ws", "graphql-ws")
+        ]
+        other = await subscribed(sockets, payload={"authToken": bob.token})
+        assert await GraphQLHttp(alice.token)("mutation { logout }") == {"data": {"logout": True}}
+        for socket in revoked:
+            await assert_cut_off(socket)
+            await assert_dead(socket)
+        assert await GraphQLHttp(alice.token).post(ME) == TOKEN_REFUSED
+        # Bob's socket is untouched.
+        assert await GraphQLHttp(bob.token)(SEND, {"t": "still here"}) == {
+            "data": {"sendMessage": {"seq": 1, "text": "still here"}}
+        }
+        assert await other.receive() == {
+            "id": "1",
+            "type": "next",
+            "payload": {"data": {"messageAdded": {"seq": 1, "text": "still here"}}},
+        }
+
+
+async def login_session() -> tuple[str, str]:
+    _, cookies = await post(LOGIN, {"u": "alice", "p": factories.PASSWORD})
+    csrf = cookies["csrftoken"]
+    return f"sessionid={cookies['sessionid']}; csrftoken={csrf}", csrf
+
+
+async def test_http_logout_closes_the_cookie_sockets_of_that_session(
+    sockets: list[GraphQLSocket], alice: factories.Member
+) -> None:
+    session, csrf = await login_session()
+    headers = [(b"host", b"localhost"), (b"cookie", session.encode())]
+    cut = [
+        await subscribed(sockets, protocol, headers=headers)
+        for protocol in ("graphql-transport-ws", "graphql-ws")
+    ]
+    # A token socket of the same user is another credential: it stays.
+    token_socket = await subscribed(sockets, payload={"authToken": alice.token})
+    assert (await post("mutation { logout }", cookie=session, csrf=csrf))[0] == {
+        "data": {"logout": True}
+    }
+    for socket in cut:
+        await assert_cut_off(socket)
+        await assert_dead(socket)
+    await token_socket.assert_silent()
+
+
+@pytest.mark.parametrize("credential", ["token", "session"])
+async def test_logout_over_a_websocket_revokes_what_authenticated_it_and_closes_it(
+    credential: str, sockets: list[GraphQLSocket], alice: factories.Member
+) -> None:
+    if credential == "token":
+        socket = await subscribed(sockets, payload={"authToken": alice.token})
+    else:
+        session, csrf = await login_session()
+        headers = [(b"host", b"localhost"), (b"cookie", session.encode())]
+        socket = await subscribed(sockets, headers=headers)
+    await socket.subscribe("out", "mutation { logout }")
+    assert await socket.receive() == {
+        "id": "out",
+        "type": "next",
+        "payload": {"data": {"logout": True}},
+    }
+    assert await socket.receive() == {"id": "out", "type": "complete"}
+    assert await socket.receive_close() == CLOSED
+    await assert_dead(socket)
+    if credential == "token":
+        assert await GraphQLHttp(alice.token).post(ME) == TOKEN_REFUSED
+    else:
+        assert (await post(ME, cookie=session, csrf=csrf))[0] == {"data": {"me": None}}
+
+
+async def test_deactivated_user_sockets_close(
+    sockets: list[GraphQLSocket], alice: factories.Member
+) -> None:
+    socket = await subscribed(sockets, payload={"authToken": alice.token})
+    legacy = await subscribed(sockets, "graphql-ws", payload={"authToken": alice.token})
+
+    def deactivate() -> None:
+        # As the admin does.
+        alice.user.is_active = False
+        alice.user.save()
+
+    await sync_to_async(deactivate)()
+    await assert_cut_off(socket)
+    await assert_cut_off(legacy)
+    await assert_dead(socket)
+
+
+async def test_token_expiring_while_open_closes_the_socket(
+    sockets: list[GraphQLSocket], alice: factories.Member
+) -> None:
+    with override_settings(CHAT={**settings.CHAT, "RESYNC_SECONDS": 3600, "KEEPALIVE_SECONDS": 0}):
+        await sync_to_async(AuthToken.objects.filter(user=alice.user).update)(
+            expires_at=timezone.now() + timedelta(seconds=1)
+        )
+        socket = await subscribed(sockets, payload={"authToken": alice.token})
+        assert await socket.receive_close(timeout=5) == CLOSED
+        await assert_dead(socket)
+
+
+# Two daphne processes on one Redis and PostgreSQL.
+
+
+@pytest.fixture(scope="module")
+def daphnes(
+    django_db_setup: None, redis_server: RedisServer, postgres_server: PostgresServer
+) -> Iterator[tuple[Daphne, Daphne]]:
+    env = daphne_env(
+        redis_server,
+        postgres_server,
+        connection.settings_dict["NAME"],
+        CHAT_RESYNC_SECONDS="3600",
+        CHAT_KEEPALIVE_SECONDS="0",
+    )
+    pair = (start_daphne(env), start_daphne(env))
+    yield pair
+    for daphne in pair:
+        daphne.stop()
+
+
+async def test_token_revoked_on_one_process_closes_its_sockets_on_every_process(
+    daphnes: tuple[Daphne, Daphne], alice: factories.Member
+) -> None:
+    opened = []
+    try:
+        for daphne in daphnes:
+            ws = await websockets.connect(
+                daphne.ws_url, subprotocols=[Subprotocol("graphql-transport-ws")]
+            )
+            opened.append(ws)
+            await ws.send(
+                json.dumps({"type": "connection_init", "payload": {"authToken": alice.token}})
+            )
+            assert json.loads(await ws.recv()) == {"type": "connection_ack"}
+        result = await asyncio.to_thread(daphnes[0].post, "mutation { logout }", {}, alice.token)
+        assert result == {"data": {"logout": True}}
+        for ws in opened:
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 5)
+            assert closed.value.rcvd is not None
+            # (daphne does not pass the reason on.)
+            assert closed.value.rcvd.code == 4403
+    finally:
+        for ws in opened:
+            await ws.close()
