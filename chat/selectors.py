@@ -191,9 +191,8 @@ def room_message_list(
     """
     visible = Q(room__is_private=False)
     if viewer_id is not None:
-        visible |= Exists(
-            Room.members.through.objects.filter(room_id=OuterRef("room_id"), user_id=viewer_id)
-        )
+        member = Room.members.through.objects.filter(room_id=OuterRef("room_id"), user_id=viewer_id)
+        visible |= Q(Exists(member))
     return list(
         Message.objects.filter(visible, room__name=room_name, seq__gt=after_seq)
         .select_related("author", "room")

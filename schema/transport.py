@@ -9,7 +9,7 @@ import contextvars
 import json
 import logging
 from contextlib import aclosing
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from graphql import DocumentNode, OperationType
@@ -41,7 +41,11 @@ __all__ = ["GraphQLTransportWSHandler", "GraphQLWSHandler"]
 
 logger = logging.getLogger(__name__)
 
-SESSION_ENDED = {"message": "Your session has ended.", "extensions": {"code": "UNAUTHENTICATED"}}
+# What the operations of a legacy graphql-ws socket get when its credential is revoked.
+SESSION_ENDED: dict[str, Any] = {
+    "data": None,
+    "errors": [{"message": "Your session has ended.", "extensions": {"code": "UNAUTHENTICATED"}}],
+}
 
 
 class GraphQLWSHandler(BaseGraphQLWSHandler[ChatContext, None]):
@@ -56,13 +60,8 @@ class GraphQLWSHandler(BaseGraphQLWSHandler[ChatContext, None]):
         """The socket's credential was revoked: end its operations with UNAUTHENTICATED
         (the socket closes next)."""
         for operation_id in list(self.tasks):
-            await self.send_message(
-                {
-                    "type": "data",
-                    "id": operation_id,
-                    "payload": {"data": None, "errors": [SESSION_ENDED]},
-                }
-            )
+            ended: Any = {"type": "data", "id": operation_id, "payload": SESSION_ENDED}
+            await self.send_message(ended)
             # Its task sends "complete" as it is cancelled.
             await self.cleanup_operation(operation_id)
 
@@ -253,13 +252,13 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
             except Forbidden as error:
                 # Access lost: as Strawberry's path reports a resolver error.
                 error_record(error.code, "messageAdded")
-                payload = {
-                    "data": None,
-                    "errors": [{"message": error.message, "extensions": {"code": error.code}}],
+                errors = [{"message": error.message, "extensions": {"code": error.code}}]
+                refused: Any = {
+                    "id": operation.id,
+                    "type": "next",
+                    "payload": {"data": None, "errors": errors},
                 }
-                await operation.send_operation_message(
-                    {"id": operation.id, "type": "next", "payload": payload}  # type: ignore[typeddict-item]
-                )
+                await operation.send_operation_message(refused)
             await operation.send_operation_message({"id": operation.id, "type": "complete"})
         except Exception as error:
             await self.handle_task_exception(error)

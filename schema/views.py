@@ -13,6 +13,7 @@ from typing import Any
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware, get_token
@@ -256,7 +257,7 @@ class ChatWSConsumer(GraphQLWSConsumer):
         user = self.scope.get("user") or ChatContext().user
         session = self.scope.get("session")
         context = self.chat_context = ChatContext(user=user, session=session)
-        if user.is_authenticated and session is not None and session.session_key:
+        if isinstance(user, User) and session is not None and session.session_key:
             # A cookie socket: it lives as long as its session does.
             await self._credential_set(
                 LiveCredential(
