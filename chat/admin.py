@@ -1,15 +1,26 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from chat.models import AuthToken, Message, Room
+from chat.services import room_access_narrowed
 
 
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
     list_display = ["name", "last_seq", "created_at", "last_activity_at"]
     search_fields = ["name"]
-    readonly_fields = ["last_seq"]
+    readonly_fields = ["last_seq", "access_version"]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        if change:
+            # Made private or members removed here: live subscriptions are re-checked
+            # (any edit counts: cheaper than diffing, and rare).
+            room_access_narrowed(room=form.instance)
 
 
 @admin.register(Message)

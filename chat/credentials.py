@@ -65,6 +65,8 @@ class _Index:
         self._timer_at: float | None = None
         self._check: asyncio.Task[None] | None = None
         self._listening = False
+        # Entries of the expiry heap whose socket has gone.
+        self._stale = 0
 
     async def add(self, credential: LiveCredential) -> None:
         self._by_key.setdefault(credential.key, set()).add(credential)
@@ -78,27 +80,43 @@ class _Index:
                 self._check_loop(), name="chat-credentials", context=contextvars.Context()
             )
         if not self._listening:
-            self._listening = True
             hub = get_hub()
-            hub.access_listeners.append(self.notice)
-            await hub.access_listen()
+            try:
+                await hub.access_listen()
+            except Exception:
+                # Redis down: the periodic check still applies; the next socket retries.
+                logger.exception("could not join the access notice group")
+            else:
+                self._listening = True
+                hub.access_listeners.append(self.notice)
 
     def discard(self, credential: LiveCredential) -> None:
+        if credential.on_revoked is _closed:
+            return
         _holder_discard(self._by_key, credential.key, credential)
         _holder_discard(self._by_user, credential.user_id, credential)
-        # Its expiry entry stays in the heap until due: dropped then (revoked or gone).
+        # Let the socket go now; its expiry entry is dropped when due or compacted away
+        # (tokens live for weeks, sockets come and go).
+        credential.on_revoked = _closed
+        if credential.expires_at is not None:
+            self._stale += 1
+            if self._stale > 64 and self._stale * 2 > len(self._expiries):
+                self._expiries = [e for e in self._expiries if e[2].on_revoked is not _closed]
+                heapq.heapify(self._expiries)
+                self._stale = 0
 
     def revoke(self, credential: LiveCredential, reason: str) -> None:
         if credential.revoked:
             return
         credential.revoked = True
+        on_revoked = credential.on_revoked
         self.discard(credential)
         logger.info(
             "socket credential revoked",
             extra={"event": "credential.revoked", "user_id": credential.user_id, "reason": reason},
         )
         try:
-            credential.on_revoked()
+            on_revoked()
         except Exception:
             logger.exception("closing a socket whose credential was revoked failed")
 
@@ -132,8 +150,10 @@ class _Index:
         now = time.time()
         while self._expiries and self._expiries[0][0] <= now:
             _, _, credential = heapq.heappop(self._expiries)
-            if not credential.revoked and credential in self._by_key.get(credential.key, ()):
+            if credential.on_revoked is not _closed:
                 self.revoke(credential, "expired")
+            # Now closed either way, and out of the heap.
+            self._stale -= 1
         self._arm()
 
     async def _check_loop(self) -> None:
@@ -169,6 +189,10 @@ class _Index:
                 self.revoke(credential, "no longer valid")
             elif credential.expires_at is not None and credential.expires_at <= started:
                 self.revoke(credential, "expired")
+
+
+def _closed() -> None:
+    """The ``on_revoked`` of a credential whose socket has gone."""
 
 
 def _holder_discard(

@@ -40,6 +40,7 @@ __all__ = [
     "message_text_check",
     "messages_create",
     "room_access_check",
+    "room_access_narrowed",
     "room_create",
     "room_get_or_create",
     "room_invite",
@@ -145,8 +146,7 @@ def room_member_remove(*, name: str, username: str, remover: User) -> Room:
         raise InvalidInput("Use leaveRoom to leave a room.")
     with transaction.atomic():
         room.members.remove(member)
-        _access_version_bump(room)
-        _access_changed_publish(room=room)
+        room_access_narrowed(room=room)
     return room
 
 
@@ -164,7 +164,8 @@ def room_leave(*, name: str, user: User) -> None:
     room = _visible_room(name=name, user=user)
     with transaction.atomic():
         room.members.remove(user)
-        _access_version_bump(room)
+        if room.is_private:
+            _access_version_bump(room)
         _member_removed_publish(room=room, user=user)
 
 
@@ -181,6 +182,15 @@ def _access_version_bump(room: Room) -> None:
     before delivering them, even if the notice sent with it is lost."""
     Room.objects.filter(pk=room.pk).update(access_version=F("access_version") + 1)
     room.refresh_from_db(fields=["access_version"])
+
+
+def room_access_narrowed(*, room: Room) -> None:
+    """Record that some may have lost access to the room (made private, members removed,
+    in the admin or here): every process re-checks its subscribers of it before
+    delivering its next event, and at once when the notice arrives."""
+    with transaction.atomic():
+        _access_version_bump(room)
+        _access_changed_publish(room=room)
 
 
 def _access_changed_publish(*, room: Room) -> None:

@@ -9,13 +9,16 @@ from typing import Any
 
 import pytest
 import websockets
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import connection
-from django.test import override_settings
+from django.test import Client, override_settings
 from websockets.typing import Subprotocol
 
 from chat import services
 from chat.hub import get_hub
+from chat.models import Room
 from tests import factories
 from tests.conftest import GraphQLHttp, GraphQLSocket, wait_for
 from tests.daphne import Daphne, daphne_env, start_daphne
@@ -207,3 +210,46 @@ async def test_outsiders_on_two_processes_receive_nothing_of_a_room_made_private
     finally:
         for ws in opened:
             await ws.close()
+
+
+async def test_room_made_private_in_the_admin_cuts_off_outsiders(
+    sockets: list[GraphQLSocket], alice: factories.Member, bob: factories.Member
+) -> None:
+    owner = GraphQLHttp(alice.token)
+    townhall = 'mutation($t: String!) { sendMessage(room: "townhall", text: $t) { seq } }'
+    assert await owner(townhall, {"t": "open"}) == {"data": {"sendMessage": {"seq": 1}}}
+    outsider = GraphQLSocket()
+    sockets.append(outsider)
+    await outsider.connect({"authToken": bob.token})
+    await outsider.subscribe("1", 'subscription { messageAdded(room: "townhall") { seq } }')
+    await wait_for(lambda: get_hub().rooms == {"townhall": 1})
+
+    def make_private() -> None:
+        admin = User.objects.create_superuser("root", password=factories.PASSWORD)
+        client = Client()
+        client.force_login(admin)
+        room = Room.objects.get(name="townhall")
+        form = client.get(f"/admin/chat/room/{room.pk}/change/").context["adminform"].form
+        data = {name: value for name, value in form.initial.items() if value is not None}
+        data.update(
+            {
+                "created_at_0": room.created_at.strftime("%Y-%m-%d"),
+                "created_at_1": room.created_at.strftime("%H:%M:%S"),
+                "last_activity_at_0": room.last_activity_at.strftime("%Y-%m-%d"),
+                "last_activity_at_1": room.last_activity_at.strftime("%H:%M:%S"),
+                "is_private": "on",
+                "members": [str(alice.user.pk)],
+                "created_by": "",
+            }
+        )
+        response = client.post(f"/admin/chat/room/{room.pk}/change/", data)
+        assert response.status_code == 302, response.content
+        assert Room.objects.get(name="townhall").is_private
+
+    with override_settings(CHAT={**settings.CHAT, "RESYNC_SECONDS": 3600}):
+        await sync_to_async(make_private)()
+        assert await owner(townhall, {"t": "closed"}) == {"data": {"sendMessage": {"seq": 2}}}
+        assert [await outsider.receive(), await outsider.receive()] == cut_off(
+            "graphql-transport-ws"
+        )
+        await outsider.assert_silent()
