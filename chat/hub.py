@@ -254,7 +254,8 @@ class RoomHub:
     async def _resync_loop(self) -> None:
         """Catch up rooms whose events the layer lost (pub/sub drops messages while a
         Redis connection is down, and a publish can fail after commit), and end the
-        subscriptions of users no longer members of a private room.
+        subscriptions of users who lost access to a room whose access notice was lost
+        and no message has come since (the same query reads the rooms' access versions).
 
         A seq that was committed at the previous check and still has not arrived is
         lost, not in flight: the room's subscribers are nudged to read the database. So

@@ -29,7 +29,6 @@ __all__ = [
     "room_member_list",
     "room_message_list",
     "room_message_page",
-    "room_private_member_ids",
     "room_visible_q",
     "token_credential_get",
     "token_digest",
@@ -163,21 +162,6 @@ def room_last_seqs_and_access(*, names: list[str]) -> dict[str, tuple[int, int]]
     """Return the highest seq and the access version of each of the named rooms that exists."""
     rows = Room.objects.filter(name__in=names).values_list("name", "last_seq", "access_version")
     return {name: (seq, version) for name, seq, version in rows}
-
-
-def room_private_member_ids(*, names: list[str]) -> dict[str, set[int]]:
-    """Return the member ids of each of the named rooms that is private."""
-    members: dict[str, set[int]] = {
-        name: set()
-        for name in Room.objects.filter(name__in=names, is_private=True).values_list(
-            "name", flat=True
-        )
-    }
-    if members:
-        memberships = Room.members.through.objects.filter(room__name__in=list(members))
-        for name, user_id in memberships.values_list("room__name", "user_id"):
-            members[name].add(user_id)
-    return members
 
 
 def room_message_list(

@@ -134,6 +134,7 @@ class ChatWSConsumer(GraphQLWSConsumer):
     chat_context: ChatContext | None = None
     # The protocol handler serving this socket (set by it, see schema/transport.py).
     protocol_handler: Any = None
+    _revoked_close_task: asyncio.Task[None] | None = None
 
     def __init__(self, **kwargs: Any) -> None:
         chat = settings.CHAT
@@ -287,7 +288,8 @@ class ChatWSConsumer(GraphQLWSConsumer):
             logout = context.logout_task
             context.user, context.token, context.session = ChatContext().user, None, None
             context.logout_task = logout
-        asyncio.get_running_loop().create_task(self._close_revoked())
+        # Held here: the loop keeps only a weak reference to a task.
+        self._revoked_close_task = asyncio.get_running_loop().create_task(self._close_revoked())
 
     async def _close_revoked(self) -> None:
         context = self.chat_context
