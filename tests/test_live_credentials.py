@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
+from unittest.mock import ANY
 
 import pytest
 import websockets
@@ -225,28 +228,90 @@ def daphnes(
         daphne.stop()
 
 
-async def test_token_revoked_on_one_process_closes_its_sockets_on_every_process(
+def http(daphne: Daphne, query: str, headers: dict[str, str]) -> tuple[int, Any, Any]:
+    """POST to a daphne process: status, body and response headers."""
+    request = urllib.request.Request(
+        daphne.http_url,
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json", "Host": "localhost", **headers},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read()), response.headers
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read()), error.headers
+
+
+async def ws_open(daphne: Daphne, payload: dict[str, Any], cookie: str | None = None) -> Any:
+    headers = {"Cookie": cookie} if cookie else None
+    ws = await websockets.connect(
+        daphne.ws_url,
+        subprotocols=[Subprotocol("graphql-transport-ws")],
+        additional_headers=headers,
+    )
+    await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+    assert json.loads(await ws.recv()) == {"type": "connection_ack"}
+    return ws
+
+
+async def assert_closed_4403(ws: Any) -> None:
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await asyncio.wait_for(ws.recv(), 5)
+    assert closed.value.rcvd is not None
+    # (daphne does not pass the reason on.)
+    assert closed.value.rcvd.code == 4403
+
+
+async def test_logout_on_one_process_closes_its_sockets_on_every_process(
     daphnes: tuple[Daphne, Daphne], alice: factories.Member
 ) -> None:
+    process_a, process_b = daphnes
+    status, _, headers = await asyncio.to_thread(
+        http,
+        process_a,
+        f'mutation {{ login(username: "alice", password: "{factories.PASSWORD}") {{ token }} }}',
+        {},
+    )
+    assert status == 200
+    cookies = dict(value.split(";", 1)[0].split("=", 1) for value in headers.get_all("Set-Cookie"))
+    session = f"sessionid={cookies['sessionid']}; csrftoken={cookies['csrftoken']}"
     opened = []
     try:
-        for daphne in daphnes:
-            ws = await websockets.connect(
-                daphne.ws_url, subprotocols=[Subprotocol("graphql-transport-ws")]
-            )
-            opened.append(ws)
-            await ws.send(
-                json.dumps({"type": "connection_init", "payload": {"authToken": alice.token}})
-            )
-            assert json.loads(await ws.recv()) == {"type": "connection_ack"}
-        result = await asyncio.to_thread(daphnes[0].post, "mutation { logout }", {}, alice.token)
-        assert result == {"data": {"logout": True}}
-        for ws in opened:
-            with pytest.raises(websockets.ConnectionClosed) as closed:
-                await asyncio.wait_for(ws.recv(), 5)
-            assert closed.value.rcvd is not None
-            # (daphne does not pass the reason on.)
-            assert closed.value.rcvd.code == 4403
+        token_sockets = [await ws_open(daphne, {"authToken": alice.token}) for daphne in daphnes]
+        cookie_socket = await ws_open(process_b, {}, cookie=session)
+        opened += [*token_sockets, cookie_socket]
+        bearer = {"Authorization": f"Bearer {alice.token}"}
+        assert await asyncio.to_thread(http, process_a, "mutation { logout }", bearer) == (
+            200,
+            {"data": {"logout": True}},
+            ANY,
+        )
+        for ws in token_sockets:
+            await assert_closed_4403(ws)
+        assert (await asyncio.to_thread(http, process_b, ME, bearer))[:2] == TOKEN_REFUSED
+        # The session is another credential: its socket stays until it logs out.
+        await cookie_socket.send(
+            json.dumps({"id": "q", "type": "subscribe", "payload": {"query": ME}})
+        )
+        assert json.loads(await asyncio.wait_for(cookie_socket.recv(), 5)) == {
+            "id": "q",
+            "type": "next",
+            "payload": {"data": {"me": {"id": str(alice.user.pk), "username": "alice"}}},
+        }
+        assert json.loads(await asyncio.wait_for(cookie_socket.recv(), 5)) == {
+            "id": "q",
+            "type": "complete",
+        }
+        by_cookie = {"Cookie": session, "X-CSRFToken": cookies["csrftoken"]}
+        assert (await asyncio.to_thread(http, process_a, "mutation { logout }", by_cookie))[:2] == (
+            200,
+            {"data": {"logout": True}},
+        )
+        await assert_closed_4403(cookie_socket)
+        assert (await asyncio.to_thread(http, process_b, ME, by_cookie))[:2] == (
+            200,
+            {"data": {"me": None}},
+        )
     finally:
         for ws in opened:
             await ws.close()
