@@ -15,6 +15,7 @@ from chat.models import AuthToken, Message, Room
 __all__ = [
     "MessagePage",
     "RoomPage",
+    "room_exists",
     "room_get",
     "room_is_visible",
     "room_last_seq",
@@ -56,6 +57,10 @@ def room_visible_q(*, user: User | AnonymousUser) -> Q:
 def room_get(*, name: str, user: User | AnonymousUser) -> Room | None:
     """Return the room if ``user`` may see it; a private room of others looks missing."""
     return Room.objects.filter(room_visible_q(user=user), name=name).distinct().first()
+
+
+def room_exists(*, name: str) -> bool:
+    return Room.objects.filter(name=name).exists()
 
 
 def room_is_visible(*, name: str, user: User | AnonymousUser) -> bool:

@@ -18,6 +18,7 @@ django_asgi_app = ChatASGIHandler()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 
+from project.connlimit import SocketsPerAddressLimit  # noqa: E402
 from project.logs import install_log_context  # noqa: E402
 from project.origin import AllowedHostsOrNoOriginValidator  # noqa: E402
 from project.wsauth import SessionAuthRoute  # noqa: E402
@@ -36,7 +37,9 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": AllowedHostsOrNoOriginValidator(
-            SessionAuthRoute("/graphql/", ChatWSConsumer.as_asgi(schema=schema))
+            SocketsPerAddressLimit(
+                SessionAuthRoute("/graphql/", ChatWSConsumer.as_asgi(schema=schema))
+            )
         ),
     }
 )

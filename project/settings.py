@@ -210,6 +210,14 @@ CHAT: dict[str, Any] = {
     # Header a trusted proxy (load balancer) writes the client's address to, e.g.
     # X-Forwarded-For; unset: the socket's peer address (see project/clientip.py).
     "CLIENT_IP_HEADER": os.environ.get("CHAT_CLIENT_IP_HEADER", "").strip(),
+    # Open websockets per client address, in each process (project/connlimit.py); 0: no cap.
+    "MAX_SOCKETS_PER_IP": _env_int("CHAT_MAX_SOCKETS_PER_IP", 100),
+    # Live subscriptions per socket to rooms that do not exist (each holds a Redis
+    # subscription); 0: no cap.
+    "MAX_UNKNOWN_ROOM_SUBSCRIPTIONS": _env_int("CHAT_MAX_UNKNOWN_ROOM_SUBSCRIPTIONS", 5),
+    # Seconds a client has to send a whole request (line, headers, body) from its first
+    # byte, or from connecting (project/readtimeout.py); 0: only Twisted's 60 s idle timeout.
+    "REQUEST_READ_TIMEOUT_SECONDS": _env_float("CHAT_REQUEST_READ_TIMEOUT_SECONDS", 20),
     # GET /metrics (Prometheus text format); 0 answers 404 there.
     "METRICS_ENABLED": _env_bool("CHAT_METRICS_ENABLED", True),
 }

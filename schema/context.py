@@ -24,6 +24,8 @@ class ChatContext:
     response: HttpResponse | None = None
     # Websocket only: the connection_init payload.
     connection_params: dict[str, Any] | None = None
+    # Websocket only: live subscriptions to rooms that did not exist when they started.
+    unknown_room_subscriptions: int = 0
 
     @property
     def is_authenticated(self) -> bool:

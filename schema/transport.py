@@ -23,7 +23,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
 
 from chat.db import in_thread
-from chat.errors import Forbidden
+from chat.errors import Forbidden, TooManyUnknownRooms
 from chat.loops import loop_local
 from chat.models import Message
 from chat.services import room_access_check
@@ -32,6 +32,7 @@ from schema.context import ChatContext
 from schema.execution import document_prepare, operation_execute, operation_get
 from schema.fanout import next_payload, plan_message_added, ready_payload
 from schema.posting import plan_post, post_payload
+from schema.subscriptions import unknown_room_release, unknown_room_take
 
 if TYPE_CHECKING:
     from schema.views import ChatWSConsumer
@@ -208,6 +209,12 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
             return True
 
         try:
+            counted = await unknown_room_take(self.context, plan.room)
+        except TooManyUnknownRooms:
+            # Reported by Strawberry's path, as the refusal above.
+            await super().run_operation(operation)
+            return
+        try:
             stream = message_stream(
                 room_name=plan.room, after_seq=plan.after_seq, user_id=user_id, direct=send_now
             )
@@ -219,3 +226,6 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
             await self.handle_task_exception(error)
             await operation.send_operation_message({"id": operation.id, "type": "complete"})
             raise
+        finally:
+            if counted:
+                unknown_room_release(self.context)
