@@ -3,15 +3,19 @@ HTTP clients that trickle their request (issue 11, item 8)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import socket
 import time
 from collections.abc import Iterator
 
 import pytest
+import websockets
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
 from django.test import override_settings
+from websockets.typing import Subprotocol
 
 from chat.hub import get_hub
 from chat.models import Room
@@ -70,19 +74,22 @@ async def test_sockets_per_client_address_are_capped(sockets: list[GraphQLSocket
 
 
 UNKNOWN_ROOMS_REFUSED = {
-    "message": "Too many subscriptions to rooms that do not exist on this connection "
-    "(at most 2).",
+    "message": "Too many subscriptions to rooms that do not exist on this connection (at most 2).",
     "extensions": {"code": "TOO_MANY_UNKNOWN_ROOMS"},
 }
 
 
 @pytest.mark.embedded
-@pytest.mark.parametrize(("protocol", "done"), [("graphql-transport-ws", "next"), ("graphql-ws", "data")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("protocol", "done"), [("graphql-transport-ws", "next"), ("graphql-ws", "data")]
+)
 async def test_subscriptions_to_rooms_that_do_not_exist_are_capped_per_socket(
     sockets: list[GraphQLSocket], protocol: str, done: str
 ) -> None:
     await sync_to_async(Room.objects.get_or_create)(name="real")
-    with override_settings(CHAT={**settings.CHAT, "MAX_UNKNOWN_ROOM_SUBSCRIPTIONS": 2, "KEEPALIVE_SECONDS": 0}):
+    with override_settings(
+        CHAT={**settings.CHAT, "MAX_UNKNOWN_ROOM_SUBSCRIPTIONS": 2, "KEEPALIVE_SECONDS": 0}
+    ):
         socket = GraphQLSocket(protocol)
         sockets.append(socket)
         await socket.connect()
@@ -154,13 +161,16 @@ def closed_while_trickling(port: int, request: bytes, give_up_after: float) -> b
     return None
 
 
+TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+
+
 def test_a_client_trickling_its_request_headers_is_closed(trickle_daphne: Daphne) -> None:
     # Twisted's own timeout is an idle one (60 s), reset by every byte. The margin here
     # is for a loaded machine; the server closes after CHAT_REQUEST_READ_TIMEOUT_SECONDS.
     sent = closed_while_trickling(
         trickle_daphne.port, b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: ", 20
     )
-    assert sent == b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n"
+    assert sent == TIMED_OUT
 
 
 def test_a_client_trickling_a_websocket_handshake_is_closed(trickle_daphne: Daphne) -> None:
@@ -169,7 +179,7 @@ def test_a_client_trickling_a_websocket_handshake_is_closed(trickle_daphne: Daph
         b"Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\nX-Slow: "
     )
     sent = closed_while_trickling(trickle_daphne.port, handshake, 20)
-    assert sent == b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n"
+    assert sent == TIMED_OUT
 
 
 def test_an_idle_keep_alive_connection_gets_the_full_deadline_for_its_next_request(
@@ -184,3 +194,22 @@ def test_an_idle_keep_alive_connection_gets_the_full_deadline_for_its_next_reque
             # Idle longer than the read deadline: a load balancer's pooled connection
             # must not be closed for that (it times idle connections out itself).
             time.sleep(1.5)
+
+
+async def test_a_websocket_outlives_the_read_deadline(trickle_daphne: Daphne) -> None:
+    async with websockets.connect(
+        trickle_daphne.ws_url, subprotocols=[Subprotocol("graphql-transport-ws")]
+    ) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(await ws.recv()) == ACK
+        await asyncio.sleep(1.5)  # past the 1 s read deadline
+        await ws.send(
+            json.dumps(
+                {"id": "1", "type": "subscribe", "payload": {"query": "{ me { username } }"}}
+            )
+        )
+        assert json.loads(await ws.recv()) == {
+            "id": "1",
+            "type": "next",
+            "payload": {"data": {"me": None}},
+        }
