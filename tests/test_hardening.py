@@ -382,9 +382,9 @@ async def test_websocket_origin_must_match_scheme_host_and_port(
         (b"localhost:80", b"http://localhost"),
         (b"localhost:8000", None),  # not a browser
     ]
-    for host, origin in accepted:
-        socket = await socket_as(sockets, victim_cookie, host, origin)
-        assert socket is not None, (host, origin)
+    for host, maybe_origin in accepted:
+        socket = await socket_as(sockets, victim_cookie, host, maybe_origin)
+        assert socket is not None, (host, maybe_origin)
         assert await me(socket) == alice
 
 
