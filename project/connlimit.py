@@ -28,7 +28,7 @@ class SocketsPerAddressLimit:
     A refused socket is accepted and closed at once with 4429 and a reason, rather than
     refused at the handshake: browsers report a refused handshake as 1006 without a
     reason, which graphql-ws clients retry as a network error, while 4429 ("too many
-    requests") is final for them and shows the reason.
+    requests") is final for them. (daphne 4.2 drops the close reason; other servers send it.)
     """
 
     def __init__(self, inner: Any) -> None:

@@ -125,11 +125,13 @@ def trickle_daphne(
     django_db_setup: None, redis_server: RedisServer, postgres_server: PostgresServer
 ) -> Iterator[Daphne]:
     # Started as bin/serve starts it (no extra options): the deadline is the app's setting.
+    # Its tests use at most one socket at a time but the cap's own.
     env = daphne_env(
         redis_server,
         postgres_server,
         connection.settings_dict["NAME"],
         CHAT_REQUEST_READ_TIMEOUT_SECONDS="1",
+        CHAT_MAX_SOCKETS_PER_IP="2",
     )
     daphne = start_daphne(env)
     yield daphne
@@ -213,3 +215,54 @@ async def test_a_websocket_outlives_the_read_deadline(trickle_daphne: Daphne) ->
             "type": "next",
             "payload": {"data": {"me": None}},
         }
+
+
+async def test_daphne_caps_sockets_by_peer_address(trickle_daphne: Daphne) -> None:
+    protocols = [Subprotocol("graphql-transport-ws")]
+    async with (
+        websockets.connect(trickle_daphne.ws_url, subprotocols=protocols) as first,
+        websockets.connect(trickle_daphne.ws_url, subprotocols=protocols) as second,
+    ):
+        for ws in (first, second):
+            await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+            assert json.loads(await ws.recv()) == ACK
+        async with websockets.connect(trickle_daphne.ws_url, subprotocols=protocols) as third:
+            assert third.subprotocol == "graphql-transport-ws"
+            with pytest.raises(websockets.ConnectionClosedError) as closed:
+                await third.recv()
+            # daphne 4.2 sends no close reason (ASGI's "reason" is dropped).
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 4429
+
+
+@pytest.mark.embedded
+def test_the_read_deadline_hook_is_active_on_the_pinned_twisted() -> None:
+    from twisted.web.http import HTTPChannel
+
+    import project.asgi  # noqa: F401  (installs it)
+
+    assert HTTPChannel._chat_read_deadline is True  # type: ignore[attr-defined]
+
+
+@pytest.mark.embedded
+def test_the_read_deadline_hook_stays_off_when_twisted_changed(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from twisted.web import http
+
+    from project.readtimeout import request_read_timeout_install
+
+    class Changed:
+        def connectionMade(self) -> None: ...
+
+    monkeypatch.setattr(http, "HTTPChannel", Changed)
+    try:
+        assert request_read_timeout_install(5) is False
+    finally:
+        monkeypatch.undo()
+        request_read_timeout_install(settings.CHAT["REQUEST_READ_TIMEOUT_SECONDS"])
+    assert [r.getMessage() for r in caplog.records if r.name == "project.readtimeout"] == [
+        "request read timeout not installed: twisted.web.http.HTTPChannel lacks "
+        "dataReceived, allContentReceived, requestDone, connectionLost"
+    ]
+    assert not hasattr(Changed, "_chat_read_deadline")
