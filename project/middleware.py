@@ -121,10 +121,14 @@ class ContentSecurityPolicyMiddleware(_Inline, MiddlewareMixin):
     def process_response(
         self, request: HttpRequest, response: HttpResponseBase
     ) -> HttpResponseBase:
-        if "Content-Security-Policy" not in response and response.get(
-            "Content-Type", ""
-        ).startswith("text/html"):
-            response["Content-Security-Policy"] = content_security_policy(request)
+        if "Content-Security-Policy" in response or not response.get("Content-Type", "").startswith(
+            "text/html"
+        ):
+            return response
+        # Django's DEBUG error pages are made of inline styles and scripts.
+        if settings.DEBUG and response.status_code >= 400:
+            return response
+        response["Content-Security-Policy"] = content_security_policy(request)
         return response
 
 

@@ -322,6 +322,12 @@ async def test_pages_carry_a_content_security_policy() -> None:
     )
     with override_settings(CHAT={**settings.CHAT, "GRAPHIQL": False}):
         assert (await get("/graphql/"))["status"] == 404
+    # Error pages too, except Django's DEBUG ones, which are inline styles and scripts.
+    response = await get("/chat/no/such/page/")
+    assert (response["status"], response["Content-Security-Policy"]) == (404, CSP)
+    with override_settings(DEBUG=True):
+        response = await get("/chat/no/such/page/")
+    assert (response["status"], "Content-Security-Policy" in response) == (404, False)
 
 
 # --- Websocket Origin: scheme, host and port ------------------------------------------------
