@@ -146,6 +146,9 @@ def start_daphne(app: str, layer: str, servers: Servers) -> tuple[subprocess.Pop
         "DJANGO_SECRET_KEY": "bench",
         # The benchmark posts as fast as accepted, from one user.
         "CHAT_RATE_LIMIT": "0",
+        # Thousands of clients from 127.0.0.1, subscribed to rooms before their first post.
+        "CHAT_MAX_SOCKETS_PER_IP": "0",
+        "CHAT_MAX_UNKNOWN_ROOM_SUBSCRIPTIONS": "0",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app],

@@ -8,6 +8,7 @@ __all__ = [
     "InvalidInput",
     "NotFound",
     "RateLimited",
+    "TooManyUnknownRooms",
     "Unauthenticated",
 ]
 
@@ -38,3 +39,7 @@ class NotFound(ChatError):
 
 class RateLimited(ChatError):
     code = "RATE_LIMITED"
+
+
+class TooManyUnknownRooms(ChatError):
+    code = "TOO_MANY_UNKNOWN_ROOMS"

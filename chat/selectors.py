@@ -20,6 +20,7 @@ __all__ = [
     "credentials_valid",
     "room_access_members",
     "room_access_version_get",
+    "room_exists",
     "room_get",
     "room_is_visible",
     "room_last_seq",
@@ -102,6 +103,10 @@ def room_visible_q(*, user: User | AnonymousUser) -> Q:
 def room_get(*, name: str, user: User | AnonymousUser) -> Room | None:
     """Return the room if ``user`` may see it; a private room of others looks missing."""
     return Room.objects.filter(room_visible_q(user=user), name=name).distinct().first()
+
+
+def room_exists(*, name: str) -> bool:
+    return Room.objects.filter(name=name).exists()
 
 
 def room_is_visible(*, name: str, user: User | AnonymousUser) -> bool:

@@ -1,25 +1,106 @@
-"""Websocket origin check against ALLOWED_HOSTS that lets non-browser clients in."""
+"""Websocket origin check: the page must be of the site's own origin (scheme, host and
+port) or a trusted one; non-browser clients, which send no Origin, are let in."""
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import ParseResult
+from urllib.parse import urlsplit
 
-from channels.security.websocket import OriginValidator
+from channels.security.websocket import WebsocketDenier
 from django.conf import settings
+from django.http.request import split_domain_port, validate_host
 
-__all__ = ["AllowedHostsOrNoOriginValidator"]
+__all__ = ["AllowedHostsOrNoOriginValidator", "origin_allowed"]
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+Origin = tuple[str, str, int]
 
 
-class AllowedHostsOrNoOriginValidator(OriginValidator):
-    """Like Channels' AllowedHostsOriginValidator, but a handshake without an Origin
-    header is allowed: browsers always send one, so its absence means a native or
-    server-side client (Apollo on Node, mobile apps), which no page can impersonate."""
+def _origin(value: str) -> Origin | None:
+    """(scheme, host, port) of a serialised origin; None for "null" and anything odd."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+        return None
+    if parts.path or parts.query or parts.fragment or parts.username is not None:
+        return None
+    return parts.scheme, parts.hostname.lower(), port or _DEFAULT_PORTS[parts.scheme]
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope.get("headers") or ():
+        if key.lower() == name:
+            return str(value.decode("latin1"))
+    return None
+
+
+def _is_secure(scope: dict[str, Any]) -> bool:
+    """As Django's ``request.is_secure()``: TLS at daphne, or the trusted proxy's header."""
+    if scope.get("scheme") in ("wss", "https"):
+        return True
+    proxy = getattr(settings, "SECURE_PROXY_SSL_HEADER", None)
+    if not proxy:
+        return False
+    name, secure_value = proxy
+    value = _header(scope, name.removeprefix("HTTP_").lower().replace("_", "-").encode())
+    return value is not None and value.split(",", 1)[0].strip() == secure_value
+
+
+def _own_origin(scope: dict[str, Any]) -> Origin | None:
+    """The origin this socket was opened on: the scheme of the connection (as the client
+    or our TLS proxy saw it) and the Host header, if it is one of ALLOWED_HOSTS."""
+    host = _header(scope, b"host")
+    if not host:
+        return None
+    domain, port = split_domain_port(host)
+    if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
+        return None
+    scheme = "https" if _is_secure(scope) else "http"
+    return scheme, domain.strip("[]"), int(port) if port else _DEFAULT_PORTS[scheme]
+
+
+def _trusted(origin: Origin) -> bool:
+    """In CSRF_TRUSTED_ORIGINS, where ``https://*.example.com`` is any subdomain."""
+    scheme, host, port = origin
+    for entry in settings.CSRF_TRUSTED_ORIGINS:
+        wildcard = "://*." in entry
+        trusted = _origin(entry.replace("://*.", "://", 1))
+        if trusted is None or trusted[0] != scheme or trusted[2] != port:
+            continue
+        if host == trusted[1] or (wildcard and host.endswith("." + trusted[1])):
+            return True
+    return False
+
+
+def origin_allowed(scope: dict[str, Any]) -> bool:
+    """True without an Origin header, else if it is the socket's own origin or trusted."""
+    value = _header(scope, b"origin")
+    if value is None:
+        return True
+    origin = _origin(value.strip())
+    if origin is None:
+        return False
+    return origin == _own_origin(scope) or _trusted(origin)
+
+
+class AllowedHostsOrNoOriginValidator:
+    """Refuse (403 at the handshake) a websocket whose Origin is not ``origin_allowed``.
+
+    A browser always sends Origin and sends the victim's cookies whatever page opened the
+    socket, so a page of any other origin (another port or scheme of the same host
+    included) is refused. No Origin means a native or server-side client (Apollo on Node,
+    mobile apps), which no page can impersonate. Channels' AllowedHostsOriginValidator
+    compares the host alone.
+    """
 
     def __init__(self, application: Any) -> None:
-        super().__init__(application, settings.ALLOWED_HOSTS)
+        self.application = application
 
-    def valid_origin(self, parsed_origin: ParseResult | None) -> bool:
-        if parsed_origin is None:
-            return True
-        return bool(self.validate_origin(parsed_origin))
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        if scope["type"] == "websocket" and not origin_allowed(scope):
+            return await WebsocketDenier()(scope, receive, send)
+        return await self.application(scope, receive, send)

@@ -55,6 +55,25 @@ if not SECRET_KEY:
 
 ALLOWED_HOSTS = _env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
 
+# Behind a proxy that terminates TLS: the header it sets on HTTPS requests, e.g.
+# X-Forwarded-Proto (its value must then be "https"). Only set it when that proxy always
+# writes (overwrites) the header: a client could send it too.
+_proxy_ssl_header = os.environ.get("DJANGO_SECURE_PROXY_SSL_HEADER", "").strip()
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+# Origins other than the site's own allowed to send credentialed requests: unsafe HTTP
+# requests (Django's CSRF check) and websockets (project/origin.py), e.g.
+# https://chat.example.com,https://*.example.com
+CSRF_TRUSTED_ORIGINS = _env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
+# Cookies only over HTTPS and HSTS on HTTPS responses: on by default with DEBUG off.
+# Turn DJANGO_SECURE_COOKIES off only for a production-like run over plain HTTP.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = _env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+# SecurityMiddleware sends HSTS only on requests it sees as HTTPS (TLS at daphne, or
+# SECURE_PROXY_SSL_HEADER): a year by default with DEBUG off; 0 sends none.
+SECURE_HSTS_SECONDS = _env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = _env_bool("DJANGO_HSTS_PRELOAD", False)
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -71,6 +90,7 @@ INSTALLED_APPS = [
 # Django's standard stack, with hooks run on the event loop (see project/middleware.py).
 MIDDLEWARE = [
     "project.middleware.SecurityMiddleware",
+    "project.middleware.ContentSecurityPolicyMiddleware",
     # Before anything else touches the request: static files (the chat UI's and GraphiQL's
     # assets) need no session or CSRF, and are served by the app under daphne too.
     "project.static.StaticFilesMiddleware",
@@ -210,8 +230,28 @@ CHAT: dict[str, Any] = {
     # Header a trusted proxy (load balancer) writes the client's address to, e.g.
     # X-Forwarded-For; unset: the socket's peer address (see project/clientip.py).
     "CLIENT_IP_HEADER": os.environ.get("CHAT_CLIENT_IP_HEADER", "").strip(),
-    # GET /metrics (Prometheus text format); 0 answers 404 there.
-    "METRICS_ENABLED": _env_bool("CHAT_METRICS_ENABLED", True),
+    # Open websockets per client address, in each process (project/connlimit.py); 0: no cap.
+    "MAX_SOCKETS_PER_IP": _env_int("CHAT_MAX_SOCKETS_PER_IP", 100),
+    # Live subscriptions per socket to rooms that do not exist (each holds a Redis
+    # subscription); 0: no cap.
+    "MAX_UNKNOWN_ROOM_SUBSCRIPTIONS": _env_int("CHAT_MAX_UNKNOWN_ROOM_SUBSCRIPTIONS", 5),
+    # Seconds a client has to send a whole request (line, headers, body) from its first
+    # byte, or from connecting (project/readtimeout.py); 0: only Twisted's 60 s idle timeout.
+    "REQUEST_READ_TIMEOUT_SECONDS": _env_float("CHAT_REQUEST_READ_TIMEOUT_SECONDS", 20),
+    # GET /metrics (Prometheus text format) asks for `Authorization: Bearer <token>` when
+    # CHAT_METRICS_TOKEN is set (401 without it). Enabled by default with a token or in
+    # DEBUG: production without a token answers 404 unless CHAT_METRICS_ENABLED=1 says
+    # the endpoint is only reachable from a private network.
+    "METRICS_TOKEN": os.environ.get("CHAT_METRICS_TOKEN", "").strip(),
+    "METRICS_ENABLED": _env_bool(
+        "CHAT_METRICS_ENABLED", DEBUG or bool(os.environ.get("CHAT_METRICS_TOKEN", "").strip())
+    ),
+    # Developer aids, on in DEBUG and off in production by default (README "Security and
+    # reliability"): GraphiQL at GET /graphql/, introspection (__schema, __type) on every
+    # path, and "Did you mean ...?" suggestions in error messages.
+    "GRAPHIQL": _env_bool("CHAT_GRAPHIQL", DEBUG),
+    "INTROSPECTION": _env_bool("CHAT_INTROSPECTION", DEBUG),
+    "SUGGESTIONS": _env_bool("CHAT_SUGGESTIONS", DEBUG),
 }
 
 # DJANGO_LOG_FORMAT: "text" (default, for a terminal) or "json" (one JSON object a line,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import ValidationCache
+from strawberry.extensions import AddValidationRules, ValidationCache
 
 from schema.errors import ErrorCodes
+from schema.introspection import IntrospectionSwitch
 from schema.limits import depth_limiter, max_tokens_limiter
 from schema.mutations import Mutation
 from schema.queries import Query
@@ -22,6 +23,7 @@ schema = strawberry.Schema(
     extensions=[
         lambda: depth_limiter,
         max_tokens_limiter,
+        lambda: AddValidationRules([IntrospectionSwitch]),
         lambda: ValidationCache(maxsize=512),
         ErrorCodes,
     ],

@@ -32,6 +32,8 @@ class ChatContext:
     # Websocket only: the task running this socket's logout, whose answer goes out
     # before the socket closes.
     logout_task: asyncio.Task[Any] | None = None
+    # Websocket only: live subscriptions to rooms that did not exist when they started.
+    unknown_room_subscriptions: int = 0
 
     @property
     def is_authenticated(self) -> bool:

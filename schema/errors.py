@@ -14,6 +14,7 @@ from strawberry.extensions import MaskErrors
 
 from chat.errors import ChatError
 from chat.metrics import GRAPHQL_ERRORS
+from schema.introspection import suggestions_strip
 
 __all__ = ["DATABASE_UNAVAILABLE", "ErrorCodes", "error_record"]
 
@@ -62,6 +63,7 @@ class ErrorCodes(MaskErrors):
                 masked.extensions = {"code": "INTERNAL_SERVER_ERROR"}
                 processed.append(masked)
         for error in processed:
+            error.message = suggestions_strip(error.message)
             path = ".".join(str(key) for key in error.path) if error.path else None
             error_record(str((error.extensions or {}).get("code")), path)
         return processed

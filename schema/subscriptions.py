@@ -3,15 +3,41 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 
 import strawberry
+from django.conf import settings
 
 from chat.db import in_thread
-from chat.errors import InvalidInput
+from chat.errors import InvalidInput, TooManyUnknownRooms
+from chat.selectors import room_exists
 from chat.services import room_name_check, room_subscribe_check
 from chat.streams import message_stream
-from schema.context import ChatInfo
+from schema.context import ChatContext, ChatInfo
 from schema.types import MessageType
 
-__all__ = ["Subscription"]
+__all__ = ["Subscription", "unknown_room_release", "unknown_room_take"]
+
+
+async def unknown_room_take(context: ChatContext, room: str) -> bool:
+    """Take one of the socket's few slots for subscriptions to rooms that do not exist;
+    False (nothing taken) for a room that exists. Give it back with ``unknown_room_release``.
+
+    Anyone may subscribe to a room before it exists (public rooms are created on first
+    post), and each such subscription holds a Redis subscription: a socket gets
+    ``MAX_UNKNOWN_ROOM_SUBSCRIPTIONS`` of them; rooms that exist are not counted.
+    """
+    limit = settings.CHAT["MAX_UNKNOWN_ROOM_SUBSCRIPTIONS"]
+    if limit <= 0 or await in_thread(room_exists)(name=room):
+        return False
+    if context.unknown_room_subscriptions >= limit:
+        raise TooManyUnknownRooms(
+            "Too many subscriptions to rooms that do not exist on this connection "
+            f"(at most {limit})."
+        )
+    context.unknown_room_subscriptions += 1
+    return True
+
+
+def unknown_room_release(context: ChatContext) -> None:
+    context.unknown_room_subscriptions -= 1
 
 
 @strawberry.type
@@ -32,7 +58,13 @@ class Subscription:
         user = info.context.user
         version = await in_thread(room_subscribe_check)(name=room, user=user)
         user_id = user.pk if user.is_authenticated else None
-        async for message in message_stream(
-            room_name=room, after_seq=after_seq, user_id=user_id, access_version=version
-        ):
-            yield message  # type: ignore[misc]
+        counted = await unknown_room_take(info.context, room)
+        try:
+            stream = message_stream(
+                room_name=room, after_seq=after_seq, user_id=user_id, access_version=version
+            )
+            async for message in stream:
+                yield message  # type: ignore[misc]
+        finally:
+            if counted:
+                unknown_room_release(info.context)

@@ -23,7 +23,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
 
 from chat.db import in_thread
-from chat.errors import Forbidden
+from chat.errors import Forbidden, TooManyUnknownRooms
 from chat.loops import loop_local
 from chat.models import Message
 from chat.services import room_subscribe_check
@@ -33,6 +33,7 @@ from schema.errors import error_record
 from schema.execution import document_prepare, operation_execute, operation_get
 from schema.fanout import next_payload, plan_message_added, ready_payload
 from schema.posting import plan_post, post_payload
+from schema.subscriptions import unknown_room_release, unknown_room_take
 
 if TYPE_CHECKING:
     from schema.views import ChatWSConsumer
@@ -238,6 +239,12 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
             return True
 
         try:
+            counted = await unknown_room_take(self.context, plan.room)
+        except TooManyUnknownRooms:
+            # Reported by Strawberry's path, as the refusal above.
+            await super().run_operation(operation)
+            return
+        try:
             stream = message_stream(
                 room_name=plan.room,
                 after_seq=plan.after_seq,
@@ -264,3 +271,6 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
             await self.handle_task_exception(error)
             await operation.send_operation_message({"id": operation.id, "type": "complete"})
             raise
+        finally:
+            if counted:
+                unknown_room_release(self.context)

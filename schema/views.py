@@ -15,7 +15,7 @@ from channels.exceptions import StopConsumer
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware, get_token
 from django.template.loader import render_to_string
 from strawberry.channels import GraphQLWSConsumer
@@ -29,6 +29,7 @@ from chat.mailbox import Mailbox
 from chat.metrics import WEBSOCKETS_OPEN
 from chat.selectors import token_credential_get, token_digest, token_user_get
 from project.logs import connection_id
+from project.middleware import content_security_policy
 from schema.backpressure import WritePressure, write_pressure_attach, write_through_enable
 from schema.context import ChatContext
 from schema.errors import DATABASE_UNAVAILABLE, error_record
@@ -106,8 +107,12 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
     async def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
         # Our template loads GraphiQL from our static files; Strawberry's loads it from
         # CDNs. get_token sets the csrftoken cookie the page sends back after a login.
+        if not settings.CHAT["GRAPHIQL"]:
+            raise Http404
         get_token(request)
-        return HttpResponse(render_to_string("graphql/graphiql.html", request=request))
+        response = HttpResponse(render_to_string("graphql/graphiql.html", request=request))
+        response["Content-Security-Policy"] = content_security_policy(request, inline_styles=True)
+        return response
 
     async def get_context(self, request: HttpRequest, response: HttpResponse) -> ChatContext:
         context: ChatContext = request.chat_context  # type: ignore[attr-defined]

@@ -83,6 +83,7 @@ async def test_room_created_private_cuts_off_outsiders_already_subscribed(
         sockets.append(member)
         await member.connect({"authToken": alice.token})
         await member.subscribe("m", SUB)
+        await wait_for(lambda: get_hub().rooms == {"plans2027": len(subscribed) + 1})
         for n in (1, 2):
             assert await owner(SEND, {"t": f"secret {n}"}) == {
                 "data": {"sendMessage": {"seq": n, "text": f"secret {n}"}}

@@ -38,6 +38,8 @@ def daphnes(
         connection.settings_dict["NAME"],
         # Enough for the tests below; the last one exhausts it on purpose.
         CHAT_RATE_LIMIT="40/86400",
+        # A thousand clients below, all from 127.0.0.1.
+        CHAT_MAX_SOCKETS_PER_IP="0",
     )
     pair = (start_daphne(env), start_daphne(env))
     yield pair
@@ -258,6 +260,8 @@ async def test_a_burst_of_posts_over_two_redis_shards_reaches_every_subscriber_i
         connection.settings_dict["NAME"],
         REDIS_URL=",".join(server.url for server in shards),
         CHAT_RATE_LIMIT="0",
+        # Eight rooms on one socket before their first post creates them.
+        CHAT_MAX_UNKNOWN_ROOM_SUBSCRIPTIONS="0",
     )
     # Four rooms whose groups live on each shard.
     by_shard: dict[int, list[str]] = {0: [], 1: []}

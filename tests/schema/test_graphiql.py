@@ -128,6 +128,8 @@ def test_daphne_serves_graphiql_assets_with_debug_on_and_off(debug: str, tmp_pat
         "DJANGO_DEBUG": debug,
         "DJANGO_SECRET_KEY": "test-only-secret-key-for-static-serving",
         "DJANGO_LOG_LEVEL": "WARNING",
+        # Off by default with DEBUG off (see tests/test_hardening.py).
+        "CHAT_GRAPHIQL": "1",
     }
     daphne = start_daphne(env)
     base = f"http://127.0.0.1:{daphne.port}"

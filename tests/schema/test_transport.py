@@ -159,7 +159,9 @@ async def test_foreign_origin_is_refused(sockets: list[GraphQLSocket]) -> None:
 
 
 async def test_allowed_origin_is_accepted(sockets: list[GraphQLSocket]) -> None:
-    socket = GraphQLSocket(headers=[(b"host", b"localhost"), (b"origin", b"http://localhost:8000")])
+    socket = GraphQLSocket(
+        headers=[(b"host", b"localhost:8000"), (b"origin", b"http://localhost:8000")]
+    )
     sockets.append(socket)
     assert await socket.connect() == {"type": "connection_ack"}
 
