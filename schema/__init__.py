@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.extensions import ValidationCache
 
+from schema.cost import cost_limiter
 from schema.errors import ErrorCodes
 from schema.limits import depth_limiter, max_tokens_limiter
 from schema.mutations import Mutation
@@ -21,6 +22,7 @@ schema = strawberry.Schema(
     # ParserCache would also help, but its parse errors skip ErrorCodes' code.)
     extensions=[
         lambda: depth_limiter,
+        lambda: cost_limiter,
         max_tokens_limiter,
         lambda: ValidationCache(maxsize=512),
         ErrorCodes,
