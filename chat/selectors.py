@@ -20,13 +20,14 @@ __all__ = [
     "room_last_seq",
     "room_last_seqs",
     "room_list",
-    "room_member_list",
+    "room_member_lists",
     "room_message_list",
     "room_message_page",
     "room_private_member_ids",
     "room_visible_q",
     "token_digest",
     "token_user_get",
+    "user_list",
 ]
 
 
@@ -66,8 +67,17 @@ def room_is_visible(*, name: str, user: User | AnonymousUser) -> bool:
     return user.is_authenticated and private.filter(members=user).exists()
 
 
-def room_member_list(*, room: Room) -> list[User]:
-    return list(room.members.order_by("username"))
+def room_member_lists(*, room_ids: list[int]) -> dict[int, list[User]]:
+    """Return the members of each room, ordered by username, in one query."""
+    members: dict[int, list[User]] = {room_id: [] for room_id in room_ids}
+    memberships = (
+        Room.members.through.objects.filter(room_id__in=room_ids)
+        .select_related("user")
+        .order_by("user__username", "user_id")
+    )
+    for membership in memberships:
+        members[membership.room_id].append(membership.user)
+    return members
 
 
 def room_last_seq(*, name: str) -> int:
@@ -174,3 +184,8 @@ def room_list(
         )
     page = list(rooms[: first + 1])
     return RoomPage(rooms=page[:first], has_next=len(page) > first)
+
+
+def user_list(*, ids: list[int]) -> dict[int, User]:
+    """Return the users with these ids that exist, by id."""
+    return User.objects.in_bulk(ids)
