@@ -13,6 +13,7 @@ from graphql import FragmentDefinitionNode, OperationDefinitionNode, get_introsp
 
 from chat import selectors
 from chat.hub import get_hub
+from chat.models import Message
 from schema import schema
 from schema.cost import operation_cost
 from tests import factories
@@ -55,6 +56,12 @@ INTROSPECTION = (
     + " } fragment S on __Schema { "
     + _aliases("t", 20, "types { name fields { name } }")
     + " }"
+)
+# A post whose answer reads every member of the room 100 times.
+MUTATION = (
+    'mutation { sendMessage(room: "lobby", text: "hi") { room { '
+    + _aliases("m", 100, "members { id }")
+    + " } } }"
 )
 # Executed for every event.
 SUBSCRIPTION = (
@@ -113,6 +120,7 @@ ATTACKS = {
     "fragment of members": (FRAGMENT_OF_MEMBERS, 220_211),
     "five levels": (FIVE_LEVELS, 1_101_100_200),
     "introspection": (INTROSPECTION, 53_620),
+    "mutation": (MUTATION, 11_011),
     "subscription": (SUBSCRIPTION, 33_002),
 }
 
@@ -162,24 +170,30 @@ def executed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-@pytest.mark.parametrize("attack", ["fragment of members", "five levels", "introspection"])
+def stored_texts() -> list[str]:
+    return list(Message.objects.order_by("seq").values_list("text", flat=True))
+
+
+@pytest.mark.parametrize(
+    "attack", ["fragment of members", "five levels", "introspection", "mutation"]
+)
 async def test_attacks_over_http_are_refused_before_execution(
-    attack: str, executed: list[str]
+    attack: str, executed: list[str], alice: factories.Member
 ) -> None:
     query, cost = ATTACKS[attack]
-    alice = await sync_to_async(factories.member)("alice")
     await sync_to_async(factories.messages)(room="lobby", author=alice.user, count=3)
-    status, body = await GraphQLHttp().post(query)
+    status, body = await GraphQLHttp(alice.token).post(query)
     assert (status, body) == (200, {"data": None, "errors": [too_complex(cost)]})
     assert executed == []
+    assert await sync_to_async(stored_texts)() == ["message 1", "message 2", "message 3"]
 
 
 async def test_attacks_over_graphql_transport_ws_are_refused_before_execution(
-    sockets: list[GraphQLSocket], executed: list[str]
+    sockets: list[GraphQLSocket], executed: list[str], alice: factories.Member
 ) -> None:
     socket = GraphQLSocket()
     sockets.append(socket)
-    assert await socket.connect() == {"type": "connection_ack"}
+    assert await socket.connect({"authToken": alice.token}) == {"type": "connection_ack"}
     for n, (query, cost) in enumerate(ATTACKS.values()):
         await socket.subscribe(f"op{n}", query)
         assert await socket.receive() == {
@@ -189,6 +203,7 @@ async def test_attacks_over_graphql_transport_ws_are_refused_before_execution(
         }
     await socket.assert_silent()
     assert executed == []
+    assert await sync_to_async(stored_texts)() == []
     # The refused subscription never started.
     assert get_hub().rooms == {}
 
