@@ -148,11 +148,18 @@ def test_costs_of_the_attacks_and_of_what_clients_send() -> None:
     page = 'query { messages(room: "r", last: %s) { edges { node { seq } } } }'
     sizes = ("0", "1", "50", "100", "5000", "$n")
     assert [cost_of(page % size) for size in sizes] == [11, 13, 111, 211, 211, 211]
+
     # A fragment spread twice at each of 20 levels is costed in linear time (and costs
     # each spread: more than the executor, which merges them, does).
-    chain = " ".join(f"fragment F{n} on Room {{ ...F{n + 1} ...F{n + 1} }}" for n in range(20))
-    chain += " fragment F20 on Room { id }"
-    assert cost_of('{ room(name: "r") { ...F0 } } ' + chain) == 10 + 2**20
+    def chain(levels: int) -> str:
+        spreads = " ".join(
+            f"fragment F{n} on Room {{ ...F{n + 1} ...F{n + 1} }}" for n in range(levels)
+        )
+        return f'{{ room(name: "r") {{ ...F0 }} }} {spreads} fragment F{levels} on Room {{ id }}'
+
+    assert cost_of(chain(20)) == 10 + 2**20
+    # Exact, however large (1,800 tokens: within the token limit).
+    assert cost_of(chain(200)) == 10 + 2**200
 
 
 @pytest.fixture
