@@ -9,13 +9,20 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from graphql import FragmentDefinitionNode, OperationDefinitionNode, get_introspection_query, parse
+from django.conf import settings
+from graphql import (
+    FragmentDefinitionNode,
+    OperationDefinitionNode,
+    get_introspection_query,
+    parse,
+    validate,
+)
 
 from chat import selectors
 from chat.hub import get_hub
 from chat.models import Message
 from schema import schema
-from schema.cost import operation_cost
+from schema.cost import QueryCost, operation_cost
 from tests import factories
 from tests.conftest import GraphQLHttp, GraphQLSocket, wait_for
 
@@ -160,6 +167,22 @@ def test_costs_of_the_attacks_and_of_what_clients_send() -> None:
     assert cost_of(chain(20)) == 10 + 2**20
     # Exact, however large (1,800 tokens: within the token limit).
     assert cost_of(chain(200)) == 10 + 2**200
+
+
+def test_the_limit_is_a_setting_and_0_turns_it_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    document = parse(FIVE_LEVELS)
+    assert [e.extensions for e in validate(schema._schema, document, [QueryCost])] == [
+        {"code": "QUERY_TOO_COMPLEX", "cost": 1_101_100_200, "maxCost": MAX_COST}
+    ]
+    monkeypatch.setitem(settings.CHAT, "MAX_QUERY_COST", 0)
+    assert validate(schema._schema, document, [QueryCost]) == []
+    monkeypatch.setitem(settings.CHAT, "MAX_QUERY_COST", 611)
+    recent = parse(frontend_operations()["RecentMessages"])
+    assert validate(schema._schema, recent, [QueryCost]) == []
+    monkeypatch.setitem(settings.CHAT, "MAX_QUERY_COST", 610)
+    assert [e.extensions for e in validate(schema._schema, recent, [QueryCost])] == [
+        {"code": "QUERY_TOO_COMPLEX", "cost": 611, "maxCost": 610}
+    ]
 
 
 @pytest.fixture
