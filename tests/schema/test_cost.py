@@ -149,6 +149,9 @@ def test_costs_of_the_attacks_and_of_what_clients_send() -> None:
         "History": 73,
         "Feed": 10,
     }
+    # 400 aliased `__schema { types { name } }` (3,600 tokens: only with a raised token
+    # limit) are over the default limit too.
+    assert cost_of("{ " + _aliases("s", 400, "__schema { types { name } }") + " }") == 10_800
     # What GraphiQL asks at start-up.
     assert cost_of(GRAPHIQL_INTROSPECTION) == 4_499
     # Pages count the page asked for, at most the largest.
