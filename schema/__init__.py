@@ -22,7 +22,7 @@ schema = strawberry.Schema(
     # ParserCache would also help, but its parse errors skip ErrorCodes' code.)
     extensions=[
         lambda: depth_limiter,
-        lambda: cost_limiter,
+        cost_limiter,
         max_tokens_limiter,
         lambda: ValidationCache(maxsize=512),
         ErrorCodes,

@@ -264,4 +264,7 @@ class QueryCost(ValidationRule):
         return SKIP
 
 
-cost_limiter = AddValidationRules([QueryCost])
+def cost_limiter() -> AddValidationRules:
+    """The rule as a Strawberry extension, a fresh one per operation (extensions hold
+    their operation's execution context)."""
+    return AddValidationRules([QueryCost])
