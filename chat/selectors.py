@@ -27,13 +27,14 @@ __all__ = [
     "room_last_seqs",
     "room_last_seqs_and_access",
     "room_list",
-    "room_member_list",
+    "room_member_lists",
     "room_message_list",
     "room_message_page",
     "room_visible_q",
     "token_credential_get",
     "token_digest",
     "token_user_get",
+    "user_list",
 ]
 
 
@@ -148,8 +149,17 @@ def room_access_members(*, name: str, user_ids: set[int]) -> tuple[int, set[int]
     return int(row[2]), set(members.values_list("user_id", flat=True))
 
 
-def room_member_list(*, room: Room) -> list[User]:
-    return list(room.members.order_by("username"))
+def room_member_lists(*, room_ids: list[int]) -> dict[int, list[User]]:
+    """Return the members of each room, ordered by username, in one query."""
+    members: dict[int, list[User]] = {room_id: [] for room_id in room_ids}
+    memberships = (
+        Room.members.through.objects.filter(room_id__in=room_ids)
+        .select_related("user")
+        .order_by("user__username", "user_id")
+    )
+    for membership in memberships:
+        members[membership.room_id].append(membership.user)
+    return members
 
 
 def room_last_seq(*, name: str) -> int:
@@ -258,3 +268,8 @@ def room_list(
         )
     page = list(rooms[: first + 1])
     return RoomPage(rooms=page[:first], has_next=len(page) > first)
+
+
+def user_list(*, ids: list[int]) -> dict[int, User]:
+    """Return the users with these ids that exist, by id."""
+    return User.objects.in_bulk(ids)

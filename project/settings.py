@@ -227,6 +227,9 @@ CHAT: dict[str, Any] = {
     # Largest accepted GraphQL document: nesting depth and lexical tokens.
     "MAX_QUERY_DEPTH": _env_int("CHAT_MAX_QUERY_DEPTH", 10),
     "MAX_QUERY_TOKENS": _env_int("CHAT_MAX_QUERY_TOKENS", 2000),
+    # Largest cost of an operation (fields resolved, lists counted at their page size,
+    # database reads weighted: schema/cost.py); 0 turns the limit off.
+    "MAX_QUERY_COST": _env_int("CHAT_MAX_QUERY_COST", 10_000),
     # Header a trusted proxy (load balancer) writes the client's address to, e.g.
     # X-Forwarded-For; unset: the socket's peer address (see project/clientip.py).
     "CLIENT_IP_HEADER": os.environ.get("CHAT_CLIENT_IP_HEADER", "").strip(),

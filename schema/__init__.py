@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.extensions import AddValidationRules, ValidationCache
 
+from schema.cost import cost_limiter
 from schema.errors import ErrorCodes
 from schema.introspection import IntrospectionSwitch
 from schema.limits import depth_limiter, max_tokens_limiter
@@ -22,6 +23,7 @@ schema = strawberry.Schema(
     # ParserCache would also help, but its parse errors skip ErrorCodes' code.)
     extensions=[
         lambda: depth_limiter,
+        cost_limiter,
         max_tokens_limiter,
         lambda: AddValidationRules([IntrospectionSwitch]),
         lambda: ValidationCache(maxsize=512),

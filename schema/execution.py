@@ -30,6 +30,7 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_variable_values
 from strawberry.execution import optimized_is_awaitable
 
+from schema.cost import QueryCost
 from schema.errors import ErrorCodes
 from schema.introspection import IntrospectionSwitch
 from schema.limits import MAX_TOKENS, depth_limiter
@@ -57,7 +58,7 @@ def document_prepare(schema: Schema, query: str) -> DocumentNode | None:
     if validate(
         schema._schema,
         document,
-        rules=[*specified_rules, *depth_limiter.validation_rules, IntrospectionSwitch],
+        rules=[*specified_rules, *depth_limiter.validation_rules, IntrospectionSwitch, QueryCost],
     ):
         return None
     return document

@@ -226,15 +226,15 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
             await consumer.send(text_data=prefix + payload + "}")
 
         async def send_now(message: Message) -> bool:
-            # The hub calls this for everyone in the room in turn: never wait for one
-            # client. The message goes to the subscription's buffer instead.
+            # The hub calls this for every subscriber of every room in turn, in its one
+            # task: never wait here, for a client or for an execution (a selection that
+            # reads the database). The message goes to the subscription's buffer
+            # instead, and its own task executes it (``send``), in order.
             if consumer.write_paused:
                 return False
             payload = ready_payload(plan, message)
             if payload is None:
-                payload = await next_payload(plan, self.schema, message, self.context)  # type: ignore[arg-type]
-                if consumer.write_paused:
-                    return False
+                return False
             await consumer.send_unpaused(prefix + payload + "}")
             return True
 

@@ -12,9 +12,8 @@ from django.contrib.auth import get_user_model
 from strawberry import relay
 
 from chat import models
-from chat.db import in_thread
 from chat.errors import InvalidInput
-from chat.selectors import room_member_list
+from schema.loaders import loaders
 
 __all__ = [
     "AuthPayload",
@@ -46,14 +45,24 @@ class RoomType:
         field_name="is_private", description="Visible to its members only."
     )
 
-    created_by: UserType | None = strawberry_django.field(
+    # Both relations are batched (schema/loaders.py): a page of rooms, or of messages
+    # with their rooms, costs one query for all their creators and one for all members.
+    @strawberry.field(
         description="Who created the room with createRoom (null if a first post created it); "
         "they may remove members of a private room."
     )
+    async def created_by(self) -> UserType | None:
+        room: models.Room = self  # type: ignore[assignment]
+        if room.created_by_id is None:
+            return None
+        if models.Room.created_by.is_cached(room):
+            return room.created_by  # type: ignore[return-value]
+        return await loaders().users.load(room.created_by_id)  # type: ignore[return-value]
 
     @strawberry.field(description="Members, by username (for public rooms: who joined).")
     async def members(self) -> list[UserType]:
-        return await in_thread(room_member_list)(room=self)  # type: ignore[arg-type,return-value]
+        room: models.Room = self  # type: ignore[assignment]
+        return await loaders().room_members.load(room.pk)  # type: ignore[return-value]
 
 
 @strawberry_django.type(models.Message, name="Message")

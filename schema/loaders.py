@@ -1,0 +1,43 @@
+"""Batched reads of relation fields: a page costs one query per relation, not one per row.
+
+The loaders live one per event loop and cache nothing: a batch is the loads made in one
+pass of the loop, whichever operations made them, and every load reads the database
+afresh. What they load (a room's members, a user) is the same for every viewer allowed
+to see the room, so sharing a batch between operations is correct.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.contrib.auth.models import User
+from strawberry.dataloader import DataLoader
+
+from chat.db import in_thread
+from chat.loops import loop_local
+from chat.selectors import room_member_lists, user_list
+
+__all__ = ["Loaders", "loaders"]
+
+
+async def _room_members(room_ids: list[int]) -> list[list[User]]:
+    members = await in_thread(room_member_lists)(room_ids=sorted(set(room_ids)))
+    return [members[room_id] for room_id in room_ids]
+
+
+async def _users(user_ids: list[int]) -> list[User | None]:
+    users = await in_thread(user_list)(ids=sorted(set(user_ids)))
+    return [users.get(user_id) for user_id in user_ids]
+
+
+@dataclass(frozen=True)
+class Loaders:
+    room_members: DataLoader[int, list[User]] = field(
+        default_factory=lambda: DataLoader(load_fn=_room_members, cache=False)
+    )
+    users: DataLoader[int, User | None] = field(
+        default_factory=lambda: DataLoader(load_fn=_users, cache=False)
+    )
+
+
+loaders = loop_local(Loaders)
