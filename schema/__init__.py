@@ -22,7 +22,7 @@ schema = strawberry.Schema(
     # Clients send the same few documents over and over: validate each once. (Strawberry's
     # ParserCache would also help, but its parse errors skip ErrorCodes' code.)
     extensions=[
-        lambda: depth_limiter,
+        depth_limiter,
         cost_limiter,
         max_tokens_limiter,
         lambda: AddValidationRules([IntrospectionSwitch]),

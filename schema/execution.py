@@ -33,7 +33,7 @@ from strawberry.execution import optimized_is_awaitable
 from schema.cost import QueryCost
 from schema.errors import ErrorCodes
 from schema.introspection import IntrospectionSwitch
-from schema.limits import MAX_TOKENS, depth_limiter
+from schema.limits import DEPTH_RULES, MAX_TOKENS
 
 if TYPE_CHECKING:
     from strawberry import Schema
@@ -58,7 +58,7 @@ def document_prepare(schema: Schema, query: str) -> DocumentNode | None:
     if validate(
         schema._schema,
         document,
-        rules=[*specified_rules, *depth_limiter.validation_rules, IntrospectionSwitch, QueryCost],
+        rules=[*specified_rules, *DEPTH_RULES, IntrospectionSwitch, QueryCost],
     ):
         return None
     return document
