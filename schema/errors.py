@@ -10,7 +10,9 @@ import logging
 
 from django.db import InterfaceError, OperationalError
 from graphql import GraphQLError, GraphQLSyntaxError
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import MaskErrors
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 from chat.errors import ChatError
 from chat.metrics import GRAPHQL_ERRORS
@@ -21,6 +23,11 @@ __all__ = ["DATABASE_UNAVAILABLE", "ErrorCodes", "error_record"]
 DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly."
 
 logger = logging.getLogger("chat.errors")
+
+# Raised by Strawberry before execution when the request names no operation it can run
+# (e.g. a query started on legacy graphql-ws, which runs subscriptions only): the
+# client's mistake, reported with Strawberry's message.
+_BAD_REQUESTS = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
 
 
 def error_record(code: str, path: str | None = None) -> None:
@@ -50,6 +57,9 @@ class ErrorCodes(MaskErrors):
                         else "GRAPHQL_VALIDATION_FAILED"
                     )
                     error.extensions = {**(error.extensions or {}), "code": code}
+                processed.append(error)
+            elif isinstance(original, _BAD_REQUESTS):
+                error.extensions = {**(error.extensions or {}), "code": "BAD_REQUEST"}
                 processed.append(error)
             elif isinstance(original, OperationalError | InterfaceError):
                 logger.error("database unavailable", exc_info=original)

@@ -250,3 +250,34 @@ async def test_send_message_past_the_rate_limit_is_rate_limited(alice: factories
         error("Too many messages: at most 3 every 86400 seconds.", "RATE_LIMITED", "sendMessage")
     ]
     assert await sync_to_async(counts)() == before
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"query": "{ me { username } }"}, "queries are not allowed"),
+        ({"query": 'mutation { sendMessage(room: "lobby", text: "x") { seq } }'}, None),
+        ({"query": "query A { me { id } } query B { me { id } }"}, None),
+    ],
+)
+async def test_legacy_graphql_ws_refuses_non_subscriptions_as_bad_requests(
+    sockets: list[GraphQLSocket],
+    caplog: pytest.LogCaptureFixture,
+    payload: dict[str, Any],
+    message: str | None,
+) -> None:
+    # Strawberry's legacy graphql-ws handler runs subscriptions only: anything else is the
+    # client's mistake, answered with BAD_REQUEST and never logged as a server error.
+    socket = GraphQLSocket("graphql-ws")
+    sockets.append(socket)
+    assert await socket.connect() == {"type": "connection_ack"}
+    before = await sync_to_async(counts)()
+    await socket.send({"id": "1", "type": "start", "payload": payload})
+    frame = await socket.receive()
+    assert frame["id"] == "1"
+    assert frame["type"] == "error"
+    assert frame["payload"]["extensions"] == {"code": "BAD_REQUEST"}
+    if message is not None:
+        assert frame["payload"]["message"] == message
+    assert await sync_to_async(counts)() == before
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
