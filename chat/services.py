@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import logging
 import re
 import secrets
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -18,17 +18,18 @@ from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, connections, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 from django.db.models import F
 from django.utils import timezone
 
 from chat import events
-from chat.errors import ChatError, Forbidden, InvalidInput, NotFound, Unauthenticated
+from chat.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from chat.models import AuthToken, Message, Room, message_with_relations, model_restore
 from chat.ratelimit import send_rate_check_many
 from chat.selectors import room_get, room_is_visible, token_digest
+from chat.usernames import text_storable
 
 __all__ = [
     "MAX_TEXT_LENGTH",
@@ -63,10 +64,18 @@ def room_name_check(name: str) -> str:
     return name
 
 
+def _invisible(char: str) -> bool:
+    # Format characters (Cf: zero-width space and joiners, word joiner, BOM, soft hyphen,
+    # direction marks) show nothing on their own.
+    return char.isspace() or unicodedata.category(char) == "Cf"
+
+
 def message_text_check(text: str) -> str:
     """Return the trimmed text, or raise if it is empty, too long or not storable."""
+    if not text_storable(text):
+        raise InvalidInput("Message text must be valid Unicode text.")
     trimmed = text.strip()
-    if not trimmed:
+    if all(_invisible(char) for char in trimmed):
         raise InvalidInput("Message text must not be empty.")
     if len(trimmed) > MAX_TEXT_LENGTH:
         raise InvalidInput(f"Message text must be at most {MAX_TEXT_LENGTH} characters.")
@@ -336,7 +345,7 @@ def messages_create(posts: Sequence[Post]) -> list[Message | Exception]:
     for index, post in enumerate(posts):
         try:
             checked[index] = _post_check(post)
-        except ChatError as error:
+        except Exception as error:
             results[index] = error
     limited = send_rate_check_many([post.author.pk for post in checked.values()])
     for index, refusal in zip(list(checked), limited, strict=True):
@@ -345,9 +354,13 @@ def messages_create(posts: Sequence[Post]) -> list[Message | Exception]:
             del checked[index]
     batch: list[Message | None] | None = None
     if len(checked) > 1 and connections[Message.objects.db].vendor == "postgresql":
-        # On failure, each post on its own (below), so that a bad post fails alone.
-        with contextlib.suppress(DatabaseError):
+        # On any failure (a DatabaseError, or one psycopg raises adapting a parameter
+        # before anything is sent), each post on its own (below), so that a bad post
+        # fails alone. The statement is its own transaction: a failed one stored nothing.
+        try:
             batch = _messages_insert(list(checked.values()))
+        except Exception:
+            logger.warning("batch insert failed; inserting its posts one by one", exc_info=True)
     for position, (index, post) in enumerate(checked.items()):
         try:
             message = batch[position] if batch is not None else _message_insert(post)

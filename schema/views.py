@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 import time
 import uuid
@@ -53,6 +54,19 @@ def _unauthenticated(message: str) -> JsonResponse:
     return _error(message, "UNAUTHENTICATED", 401)
 
 
+class _UnparseableBody(Exception):
+    pass
+
+
+def _json_decode(data: str | bytes) -> object:
+    """json.loads, with nesting too deep for it (RecursionError: a body of 100,000
+    ``[``) refused as the malformed JSON it is to us."""
+    try:
+        return json.loads(data)
+    except RecursionError as error:
+        raise json.JSONDecodeError("nested too deeply", "", 0) from error
+
+
 # The view is csrf_exempt so that token clients need no CSRF token; requests that carry
 # the session cookie are checked here instead.
 def _no_response(request: HttpRequest) -> HttpResponse:
@@ -70,6 +84,8 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
     ) -> Any:
         try:
             return await self._dispatch(request, *args, **kwargs)
+        except _UnparseableBody:
+            return _error("The body is not valid JSON.", "BAD_USER_INPUT", 400)
         except (OperationalError, InterfaceError):
             # Authentication reads the database before any resolver runs.
             logger.exception("database unavailable")
@@ -99,6 +115,14 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
                 )
             request.chat_context = ChatContext(user=await request.auser(), request=request)  # type: ignore[attr-defined]
         return await super().dispatch(request, *args, **kwargs)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        # Strawberry answers a text/plain 400 (or a 500, too deep); clients get a GraphQL
+        # error body.
+        try:
+            return _json_decode(data)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise _UnparseableBody from error
 
     async def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
         # Our template loads GraphiQL from our static files; Strawberry's loads it from
@@ -140,6 +164,11 @@ class ChatWSConsumer(GraphQLWSConsumer):
         self.message_queue = Mailbox()  # type: ignore[assignment]
 
     write_pressure: WritePressure | None = None
+
+    def decode_json(self, data: str | bytes) -> object:
+        # A frame too deep to decode closes the socket as malformed JSON does (4400 on
+        # graphql-transport-ws) instead of crashing this consumer.
+        return _json_decode(data)
 
     @property
     def write_paused(self) -> bool:
