@@ -15,26 +15,40 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from chat import events
 from chat.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
-from chat.models import AuthToken, Message, Room, message_with_relations, model_restore
-from chat.ratelimit import send_rate_check_many
+from chat.models import (
+    AuthToken,
+    Message,
+    Room,
+    UsernameKey,
+    message_with_relations,
+    model_restore,
+)
+from chat.ratelimit import login_attempt_check, register_attempt_check, send_rate_check_many
 from chat.selectors import room_get, room_is_visible, token_digest
-from chat.usernames import text_storable
+from chat.usernames import (
+    text_storable,
+    username_fold,
+    username_normalise,
+    username_skeleton,
+)
 
 __all__ = [
     "MAX_TEXT_LENGTH",
     "ROOM_NAME_RE",
     "Post",
+    "credentials_check",
     "message_create",
     "message_text_check",
     "messages_create",
@@ -49,7 +63,11 @@ __all__ = [
     "token_create",
     "token_revoke",
     "user_authenticate",
+    "user_create",
+    "user_login_get",
+    "user_password_upgrade",
     "user_register",
+    "user_register_check",
 ]
 
 logger = logging.getLogger(__name__)
@@ -400,25 +418,10 @@ def message_create(*, room_name: str, author: User, text: str) -> Message:
 
 
 def user_register(*, username: str, password: str) -> User:
-    """Create a user after Django's username and password validation."""
-    user_model = get_user_model()
-    user = user_model(username=username)
-    try:
-        if not username or len(username) > 150:
-            raise ValidationError("Username must be 1 to 150 characters.")
-        user_model.username_validator(username)
-        validate_password(password, user=user)
-    except ValidationError as error:
-        raise InvalidInput(" ".join(error.messages)) from error
-    user.set_password(password)
-    try:
-        with transaction.atomic():
-            if user_model.objects.filter(username__iexact=username).exists():
-                raise InvalidInput("That username is taken.")
-            user.save()
-    except IntegrityError as error:
-        raise InvalidInput("That username is taken.") from error
-    return user
+    """Create a user after Django's username and password validation (from sync code:
+    chat.signin.user_sign_up hashes in its own threads)."""
+    username = user_register_check(username=username, password=password)
+    return user_create(username=username, password_hash=make_password(password))
 
 
 def user_authenticate(*, username: str, password: str) -> User:
@@ -446,3 +449,78 @@ def token_revoke(*, raw: str) -> None:
     AuthToken.objects.filter(digest=token_digest(raw), revoked_at__isnull=True).update(
         revoked_at=timezone.now()
     )
+
+
+def credentials_check(*, username: str, password: str) -> str:
+    """Refuse a username or password that is not text (a lone surrogate cannot be stored,
+    hashed or compared); return the username NFKC-normalised (chat.usernames)."""
+    if not text_storable(username):
+        raise InvalidInput("Username must be valid Unicode text.")
+    if not text_storable(password):
+        raise InvalidInput("Password must be valid Unicode text.")
+    return username_normalise(username)
+
+
+def _username_taken(username: str) -> bool:
+    keys = UsernameKey.objects.filter(
+        Q(folded=username_fold(username)) | Q(skeleton=username_skeleton(username))
+    )
+    # Users made by createsuperuser or the admin have no key: their names as typed.
+    return keys.exists() or User.objects.filter(username__iexact=username).exists()
+
+
+def user_register_check(*, username: str, password: str, client_ip: str | None = None) -> str:
+    """Validate a registration; return the username as it will be stored. With
+    ``client_ip``, the attempt counts towards CHAT_REGISTER_RATE_LIMIT_IP first."""
+    if client_ip is not None:
+        register_attempt_check(client_ip=client_ip)
+    username = credentials_check(username=username, password=password)
+    user_model = get_user_model()
+    try:
+        if not username or len(username) > 150:
+            raise ValidationError("Username must be 1 to 150 characters.")
+        user_model.username_validator(username)
+        validate_password(password, user=user_model(username=username))
+    except ValidationError as error:
+        raise InvalidInput(" ".join(error.messages)) from error
+    # Checked again on create; refused here before a password is hashed for nothing.
+    if _username_taken(username):
+        raise InvalidInput("That username is taken.")
+    return username
+
+
+def user_create(*, username: str, password_hash: str) -> User:
+    """Create a checked user (user_register_check) with its username key: a name that
+    folds or looks like a taken one is refused by the key's unique indexes."""
+    user = User(username=username, password=password_hash)
+    try:
+        with transaction.atomic():
+            if _username_taken(username):
+                raise InvalidInput("That username is taken.")
+            user.save()
+            UsernameKey.objects.create(
+                user=user, folded=username_fold(username), skeleton=username_skeleton(username)
+            )
+    except IntegrityError as error:
+        raise InvalidInput("That username is taken.") from error
+    return user
+
+
+def user_login_get(*, username: str, client_ip: str) -> User | None:
+    """Count a login attempt (RATE_LIMITED past the limits) and return the user whose
+    name folds as ``username`` does (a checked one: credentials_check), if any."""
+    folded = username_fold(username)
+    login_attempt_check(client_ip=client_ip, username=folded)
+    # No stored username is longer, or holds NUL (PostgreSQL text cannot).
+    if len(username) > 150 or "\x00" in username:
+        return None
+    key = UsernameKey.objects.select_related("user").filter(folded=folded).first()
+    if key is not None:
+        return key.user
+    return User.objects.filter(username=username).first()
+
+
+def user_password_upgrade(*, user: User, old: str, new: str) -> None:
+    """Store a password's hash made with the current hasher settings, as Django's login
+    does, unless the password changed meanwhile."""
+    User.objects.filter(pk=user.pk, password=old).update(password=new)

@@ -1,10 +1,11 @@
 """Usernames as people read them: one account per name, whatever its case, width or script.
 
-``username_fold`` is the name as compared (NFKC, case-folded): ``ＡＬＩＣＥ`` and ``alice``
-fold alike, and a login may type either. ``username_skeleton`` goes further, after UTS #39:
-each character replaced by the prototype of its confusable class (Unicode's confusables.txt,
-as packaged by confusable_homoglyphs, the data django-registration uses), combining marks
-dropped, so that ``аlice`` (Cyrillic а), ``ALİCE`` and ``a1ice`` share ``alice``'s skeleton.
+``username_fold`` is the name as compared (NFKC, case-folded): fullwidth ``ALICE`` and
+``alice`` fold alike, and a login may type either. ``username_skeleton`` goes further,
+after UTS #39: each character replaced by the prototype of its confusable class
+(Unicode's confusables.txt, as packaged by confusable_homoglyphs, the data
+django-registration uses), combining marks dropped, so that ``alice`` with a Cyrillic a
+(U+0430), ``ALICE`` with a dotted I (U+0130) and ``a1ice`` share ``alice``'s skeleton.
 Registration refuses a name whose skeleton is taken; a unique column holds the skeletons
 (chat.models.UsernameKey), so the check is an index lookup, not a scan of every user.
 """

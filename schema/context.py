@@ -24,6 +24,8 @@ class ChatContext:
     response: HttpResponse | None = None
     # Websocket only: the connection_init payload.
     connection_params: dict[str, Any] | None = None
+    # For per-client limits (project/clientip.py).
+    client_ip: str = "unknown"
 
     @property
     def is_authenticated(self) -> bool:

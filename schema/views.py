@@ -26,6 +26,7 @@ from chat.db import in_thread
 from chat.mailbox import Mailbox
 from chat.metrics import WEBSOCKETS_OPEN
 from chat.selectors import token_user_get
+from project.clientip import client_ip
 from project.logs import connection_id
 from schema.backpressure import WritePressure, write_pressure_attach, write_through_enable
 from schema.context import ChatContext
@@ -133,6 +134,7 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
     async def get_context(self, request: HttpRequest, response: HttpResponse) -> ChatContext:
         context: ChatContext = request.chat_context  # type: ignore[attr-defined]
         context.response = response
+        context.client_ip = client_ip(request.scope)  # type: ignore[attr-defined]
         return context
 
 
@@ -267,7 +269,9 @@ class ChatWSConsumer(GraphQLWSConsumer):
         return True
 
     async def get_context(self, request: Any, response: Any) -> ChatContext:  # type: ignore[override]
-        return ChatContext(user=self.scope.get("user") or ChatContext().user)
+        return ChatContext(
+            user=self.scope.get("user") or ChatContext().user, client_ip=client_ip(self.scope)
+        )
 
     async def on_ws_connect(self, context: ChatContext) -> UnsetType:  # type: ignore[override]
         params = context.connection_params or {}
