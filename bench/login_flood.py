@@ -49,7 +49,8 @@ def _post(url: str, query: str, variables: dict[str, Any], token: str | None = N
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
-    cuts = statistics.quantiles(ordered, n=100)
+    # Fewer than two posts in a phase: every post waited behind the flood.
+    cuts = statistics.quantiles(ordered, n=100) if len(ordered) > 1 else ordered * 99
     return {
         "n": len(ordered),
         "p50_ms": round(cuts[49] * 1000, 1),

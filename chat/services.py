@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.password_validation import validate_password
@@ -62,7 +62,6 @@ __all__ = [
     "room_name_check",
     "token_create",
     "token_revoke",
-    "user_authenticate",
     "user_create",
     "user_login_get",
     "user_password_upgrade",
@@ -130,6 +129,7 @@ def _visible_room(*, name: str, user: User) -> Room:
 
 def room_invite(*, name: str, username: str, inviter: User) -> Room:
     """Add ``username`` to a room ``inviter`` can see (a member, for private rooms)."""
+    credentials_check(username=username, password="")
     room = _visible_room(name=name, user=inviter)
     invitee = User.objects.filter(username=username).first()
     if invitee is None:
@@ -141,6 +141,7 @@ def room_invite(*, name: str, username: str, inviter: User) -> Room:
 def room_member_remove(*, name: str, username: str, remover: User) -> Room:
     """Remove a member from a private room ``remover`` created; their live
     subscriptions to it end (in every process)."""
+    credentials_check(username=username, password="")
     room = _visible_room(name=name, user=remover)
     if not room.is_private:
         raise InvalidInput("Members can only be removed from private rooms.")
@@ -422,16 +423,6 @@ def user_register(*, username: str, password: str) -> User:
     chat.signin.user_sign_up hashes in its own threads)."""
     username = user_register_check(username=username, password=password)
     return user_create(username=username, password_hash=make_password(password))
-
-
-def user_authenticate(*, username: str, password: str) -> User:
-    # No stored username holds NUL (PostgreSQL text cannot), so such a login cannot match.
-    if "\x00" in username:
-        raise Unauthenticated("Invalid username or password.")
-    user = authenticate(username=username, password=password)
-    if user is None:
-        raise Unauthenticated("Invalid username or password.")
-    return user
 
 
 def token_create(*, user: User) -> str:

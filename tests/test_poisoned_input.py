@@ -33,6 +33,8 @@ LOGIN = (
     "mutation($u: String!, $p: String!) "
     "{ login(username: $u, password: $p) { user { id username } } }"
 )
+INVITE = 'mutation($u: String!) { inviteToRoom(room: "lobby", username: $u) { name } }'
+REMOVE = 'mutation($u: String!) { removeFromRoom(room: "lobby", username: $u) { name } }'
 CREATE_ROOM = "mutation($n: String!) { createRoom(name: $n) { name } }"
 MESSAGES = 'query($after: String) { messages(room: "lobby", after: $after) { edges { cursor } } }'
 
@@ -140,11 +142,14 @@ def test_a_batch_survives_a_post_failing_in_any_way(monkeypatch: pytest.MonkeyPa
          "Room name must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'."),
         (SEND, {"r": "lobby\ud800", "t": "hello"}, "sendMessage",
          "Room name must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'."),
+        (INVITE, {"u": "bob\ud800"}, "inviteToRoom", "Username must be valid Unicode text."),
+        (REMOVE, {"u": "bob\ud800"}, "removeFromRoom", "Username must be valid Unicode text."),
     ],
 )  # fmt: skip
 async def test_lone_surrogates_in_any_text_input_are_refused(
     alice: factories.Member, query: str, variables: dict[str, str], field: str, message: str
 ) -> None:
+    await sync_to_async(services.room_create)(name="lobby", private=True, creator=alice.user)
     body = await GraphQLHttp(alice.token)(query, variables)
     assert body == refused(field, message, query)
     assert await sync_to_async(User.objects.count)() == 1
@@ -213,6 +218,19 @@ async def test_a_deeply_nested_frame_closes_the_socket_with_4400(
     }
 
 
+async def test_a_deeply_nested_frame_is_ignored_on_the_legacy_protocol(
+    sockets: list[GraphQLSocket],
+) -> None:
+    # graphql-ws ignores frames that are not JSON; this one too, and the socket lives on.
+    socket = GraphQLSocket("graphql-ws")
+    sockets.append(socket)
+    connected, _ = await socket.communicator.connect(timeout=10)
+    assert connected
+    await socket.communicator.send_to(text_data=DEEP)
+    await socket.send({"type": "connection_init", "payload": {}})
+    assert await socket.receive() == {"type": "connection_ack"}
+
+
 @pytest.mark.parametrize(
     "name",
     [
@@ -257,3 +275,18 @@ async def test_invisible_text_is_empty(alice: factories.Member, text: str) -> No
     body = await GraphQLHttp(alice.token)(SEND, {"r": "lobby", "t": text})
     assert body == refused("sendMessage", "Message text must not be empty.", SEND)
     assert await sync_to_async(Message.objects.count)() == 0
+
+
+async def test_a_lone_surrogate_token_is_refused_like_any_wrong_token(
+    sockets: list[GraphQLSocket],
+) -> None:
+    socket = GraphQLSocket()
+    sockets.append(socket)
+    connected, _ = await socket.communicator.connect(timeout=10)
+    assert connected
+    await socket.send({"type": "connection_init", "payload": {"authToken": "tok\ud800en"}})
+    assert await socket.receive_close() == {
+        "type": "websocket.close",
+        "code": 4403,
+        "reason": "Forbidden",
+    }
