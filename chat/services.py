@@ -26,7 +26,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from chat import events
-from chat.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from chat.errors import Forbidden, InvalidInput, NotFound
 from chat.models import (
     AuthToken,
     Message,
