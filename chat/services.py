@@ -129,7 +129,7 @@ def _visible_room(*, name: str, user: User) -> Room:
 
 def room_invite(*, name: str, username: str, inviter: User) -> Room:
     """Add ``username`` to a room ``inviter`` can see (a member, for private rooms)."""
-    credentials_check(username=username, password="")
+    _username_text_check(username)
     room = _visible_room(name=name, user=inviter)
     invitee = User.objects.filter(username=username).first()
     if invitee is None:
@@ -141,7 +141,7 @@ def room_invite(*, name: str, username: str, inviter: User) -> Room:
 def room_member_remove(*, name: str, username: str, remover: User) -> Room:
     """Remove a member from a private room ``remover`` created; their live
     subscriptions to it end (in every process)."""
-    credentials_check(username=username, password="")
+    _username_text_check(username)
     room = _visible_room(name=name, user=remover)
     if not room.is_private:
         raise InvalidInput("Members can only be removed from private rooms.")
@@ -442,14 +442,20 @@ def token_revoke(*, raw: str) -> None:
     )
 
 
+def _username_text_check(username: str) -> str:
+    # A lone surrogate (JSON's "\ud800") can be neither stored nor compared by PostgreSQL.
+    if not text_storable(username):
+        raise InvalidInput("Username must be valid Unicode text.")
+    return username_normalise(username)
+
+
 def credentials_check(*, username: str, password: str) -> str:
     """Refuse a username or password that is not text (a lone surrogate cannot be stored,
     hashed or compared); return the username NFKC-normalised (chat.usernames)."""
-    if not text_storable(username):
-        raise InvalidInput("Username must be valid Unicode text.")
+    username = _username_text_check(username)
     if not text_storable(password):
         raise InvalidInput("Password must be valid Unicode text.")
-    return username_normalise(username)
+    return username
 
 
 def _username_taken(username: str) -> bool:

@@ -59,7 +59,7 @@ async def _hashing(func: Callable[[*Ts], R], *args: *Ts) -> R:
     """Run ``func`` in the hash pool, or refuse at once when it is full."""
     executor, slots = _hash_pool()
     if not slots.acquire(blocking=False):
-        raise RateLimited("Too many sign-ins in progress; try again in 1 seconds.", retry_after=1)
+        raise RateLimited("Too many sign-ins in progress; try again in a second.", retry_after=1)
     try:
         future = executor.submit(func, *args)
     except BaseException:

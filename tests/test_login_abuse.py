@@ -135,7 +135,7 @@ async def test_a_full_hash_queue_refuses_at_once(
                 "data": None,
                 "errors": [
                     {
-                        "message": "Too many sign-ins in progress; try again in 1 seconds.",
+                        "message": "Too many sign-ins in progress; try again in a second.",
                         "locations": [{"line": 1, "column": LOGIN.index("login") + 1}],
                         "path": ["login"],
                         "extensions": {"code": "RATE_LIMITED", "retryAfter": 1},
@@ -260,3 +260,16 @@ async def test_admin_login_is_throttled(alice: factories.Member) -> None:
             await login("alice", factories.PASSWORD, "198.51.100.5"), "login", LOGIN
         )
     assert await sync_to_async(Message.objects.count)() == 0
+
+
+async def test_a_hash_made_with_outdated_settings_is_upgraded_at_login(
+    alice: factories.Member,
+) -> None:
+    old = PBKDF2PasswordHasher().encode(factories.PASSWORD, "salt1234", iterations=1000)
+    await sync_to_async(type(alice.user).objects.filter(pk=alice.user.pk).update)(password=old)
+    body = await login("alice", factories.PASSWORD)
+    assert body == {"data": {"login": {"user": {"id": str(alice.user.pk), "username": "alice"}}}}
+    await sync_to_async(alice.user.refresh_from_db)()
+    algorithm, iterations, _, _ = alice.user.password.split("$")
+    assert (algorithm, int(iterations)) == ("pbkdf2_sha256", PBKDF2PasswordHasher.iterations)
+    assert await sync_to_async(alice.user.check_password)(factories.PASSWORD)
