@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import threading
 from collections.abc import Iterator
@@ -17,9 +18,11 @@ from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.test import override_settings
 
+import project.asgi  # noqa: F401  (its django.setup reconfigures logging: before caplog)
 from chat.models import Message
 from tests import factories
 from tests.conftest import GraphQLHttp, GraphQLSocket, wait_for
+from tests.servers import RedisServer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -273,3 +276,20 @@ async def test_a_hash_made_with_outdated_settings_is_upgraded_at_login(
     algorithm, iterations, _, _ = alice.user.password.split("$")
     assert (algorithm, int(iterations)) == ("pbkdf2_sha256", PBKDF2PasswordHasher.iterations)
     assert await sync_to_async(alice.user.check_password)(factories.PASSWORD)
+
+
+async def test_without_redis_logins_are_served_unthrottled(
+    alice: factories.Member, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="chat.ratelimit")
+    with throttled(LOGIN_RATE_LIMIT_IP=(1, 60), LOGIN_RATE_LIMIT_USER=(1, 60)):
+        redis_server.kill()
+        try:
+            assert await login("alice", WRONG) == unauthenticated()
+            assert await login("alice", WRONG) == unauthenticated()
+            body = await login("alice", factories.PASSWORD)
+            assert body["data"]["login"]["user"]["username"] == "alice"
+        finally:
+            redis_server.start()
+    warnings = {r.getMessage() for r in caplog.records if r.levelname == "WARNING"}
+    assert "login rate limit check skipped: Redis unavailable" in warnings

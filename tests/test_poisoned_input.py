@@ -17,6 +17,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import HttpCommunicator
 from django.contrib.auth.models import User
 
+import project.asgi  # noqa: F401  (its django.setup reconfigures logging: before caplog)
 from chat import services
 from chat.models import Message
 from tests import factories
