@@ -210,9 +210,11 @@ CHAT: dict[str, Any] = {
     "LOGIN_RATE_LIMIT_USER": _env_rate("CHAT_LOGIN_RATE_LIMIT_USER", "20/300"),
     "REGISTER_RATE_LIMIT_IP": _env_rate("CHAT_REGISTER_RATE_LIMIT_IP", "20/3600"),
     # Password hashing (~0.2 s of CPU each) runs in threads of its own, never on the ORM
-    # threads or the event loop; past this many waiting, a sign-in is refused at once.
-    "PASSWORD_HASH_THREADS": _env_int("CHAT_PASSWORD_HASH_THREADS", 2),
-    "PASSWORD_HASH_QUEUE": _env_int("CHAT_PASSWORD_HASH_QUEUE", 16),
+    # threads or the event loop; past QUEUE waiting, a sign-in is refused at once. One
+    # thread leaves the other cores to the event loops (bench/login_flood.py, 2 cores,
+    # 10 wrong logins/s: sendMessage p99 31-64 ms with one thread, 71-127 ms with two).
+    "PASSWORD_HASH_THREADS": _env_int("CHAT_PASSWORD_HASH_THREADS", 1),
+    "PASSWORD_HASH_QUEUE": _env_int("CHAT_PASSWORD_HASH_QUEUE", 8),
     "REDIS_PREFIX": CHAT_REDIS_PREFIX,
     # Largest accepted GraphQL document: nesting depth and lexical tokens.
     "MAX_QUERY_DEPTH": _env_int("CHAT_MAX_QUERY_DEPTH", 10),
