@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import threading
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
@@ -16,13 +18,15 @@ from asgiref.sync import sync_to_async
 from channels.testing import HttpCommunicator
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.db import connection
 from django.test import override_settings
 
 import project.asgi  # noqa: F401  (its django.setup reconfigures logging: before caplog)
 from chat.models import Message
 from tests import factories
 from tests.conftest import GraphQLHttp, GraphQLSocket, wait_for
-from tests.servers import RedisServer
+from tests.daphne import Daphne, daphne_env, start_daphne
+from tests.servers import PostgresServer, RedisServer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
@@ -293,3 +297,31 @@ async def test_without_redis_logins_are_served_unthrottled(
             redis_server.start()
     warnings = {r.getMessage() for r in caplog.records if r.levelname == "WARNING"}
     assert "login rate limit check skipped: Redis unavailable" in warnings
+
+
+def _wrong_login(daphne: Daphne) -> dict[str, Any]:
+    data = json.dumps({"query": LOGIN, "variables": {"u": "alice", "p": WRONG}}).encode()
+    request = urllib.request.Request(
+        daphne.http_url, data=data, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+async def test_the_per_username_limit_holds_across_processes(
+    alice: factories.Member, redis_server: RedisServer, postgres_server: PostgresServer
+) -> None:
+    env = daphne_env(
+        redis_server,
+        postgres_server,
+        connection.settings_dict["NAME"],
+        CHAT_LOGIN_RATE_LIMIT_USER="3/300",
+    )
+    pair = (start_daphne(env), start_daphne(env))
+    try:
+        bodies = [await asyncio.to_thread(_wrong_login, pair[n % 2]) for n in range(4)]
+    finally:
+        for daphne in pair:
+            daphne.stop()
+    assert bodies[:3] == [unauthenticated()] * 3
+    assert_rate_limited(bodies[3], "login", LOGIN)
