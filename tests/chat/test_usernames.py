@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from chat.models import UsernameKey
 from chat.usernames import username_fold, username_skeleton
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]
 
 
 @pytest.mark.parametrize(
