@@ -291,3 +291,36 @@ async def test_a_lone_surrogate_token_is_refused_like_any_wrong_token(
         "code": 4403,
         "reason": "Forbidden",
     }
+
+
+async def test_a_batch_whose_whole_call_fails_is_posted_post_by_post(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Even a failure outside the per-post handling (here the whole messages_create call)
+    fails only the post that causes it."""
+    from chat import posting
+
+    alice = (await sync_to_async(factories.member)("alice")).user
+    await sync_to_async(services.room_get_or_create)(name="lobby")
+    real = services.messages_create
+    calls: list[list[str]] = []
+
+    def messages_create(posts: list[services.Post]) -> Any:
+        calls.append([post.text for post in posts])
+        if any(post.text == "boom" for post in posts):
+            raise RuntimeError("whole batch failed")
+        return real(posts)
+
+    monkeypatch.setattr(services, "messages_create", messages_create)
+    results = await asyncio.gather(
+        *(
+            posting.message_post(room_name="lobby", author=alice, text=t)
+            for t in ("a", "boom", "b")
+        ),
+        return_exceptions=True,
+    )
+    assert calls[0] == ["a", "boom", "b"]
+    assert [getattr(r, "text", None) for r in results] == ["a", None, "b"]
+    assert isinstance(results[1], RuntimeError)
+    stored = await sync_to_async(lambda: list(Message.objects.values_list("text", flat=True)))()
+    assert sorted(stored) == ["a", "b"]
