@@ -16,6 +16,7 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import InterfaceError, OperationalError
 
 from chat import services
 from chat.db import in_thread
@@ -63,10 +64,11 @@ class _Batcher:
                 try:
                     results = await in_thread(services.messages_create)(posts)
                 except Exception as error:
-                    if len(batch) == 1:
-                        results = [error]
+                    if len(batch) == 1 or isinstance(error, OperationalError | InterfaceError):
+                        # One post, or the database unavailable: the same for every post.
+                        results = [error] * len(batch)
                     else:
-                        # Whatever failed the whole call, each post alone: one post's
+                        # Whatever else failed the whole call, each post alone: one post's
                         # failure is never another's.
                         logger.warning("posting batch failed; posting one by one", exc_info=True)
                         results = [await _post_alone(post) for post in posts]
