@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "ChatError",
     "Forbidden",
@@ -19,6 +21,8 @@ class ChatError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        # More for ``extensions`` beside the code (e.g. retryAfter).
+        self.extensions: dict[str, Any] = {}
 
 
 class InvalidInput(ChatError):
@@ -39,6 +43,12 @@ class NotFound(ChatError):
 
 class RateLimited(ChatError):
     code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        if retry_after is not None:
+            self.extensions["retryAfter"] = retry_after
 
 
 class TooManyUnknownRooms(ChatError):

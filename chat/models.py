@@ -97,3 +97,22 @@ class AuthToken(models.Model):
 
     def __str__(self) -> str:
         return f"token {self.pk} of user {self.user_id}"
+
+
+class UsernameKey(models.Model):
+    """A user's name as compared and its look-alike key (chat.usernames), each unique:
+    registration refuses a name that folds or looks like a taken one with an index
+    lookup, and login finds the user by the folded name."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="chat_username_key",
+    )
+    # Folding and prototypes can lengthen a name (ß -> ss, m -> rn): room for 150 characters.
+    folded = models.CharField(max_length=600, unique=True)
+    skeleton = models.CharField(max_length=600, unique=True)
+
+    def __str__(self) -> str:
+        return self.folded

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import InterfaceError, OperationalError
 
 from chat import services
 from chat.db import in_thread
@@ -25,6 +27,8 @@ __all__ = ["MAX_BATCH", "message_post"]
 
 # Posts in one statement at most; more wait for the next batch.
 MAX_BATCH = 100
+
+logger = logging.getLogger(__name__)
 
 _Waiting = list[tuple[services.Post, "asyncio.Future[Message]"]]
 
@@ -56,13 +60,18 @@ class _Batcher:
             while self._waiting:
                 batch = self._waiting[:MAX_BATCH]
                 del self._waiting[:MAX_BATCH]
+                posts = [post for post, _ in batch]
                 try:
-                    results = await in_thread(services.messages_create)([p for p, _ in batch])
+                    results = await in_thread(services.messages_create)(posts)
                 except Exception as error:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(error)
-                    continue
+                    if len(batch) == 1 or isinstance(error, OperationalError | InterfaceError):
+                        # One post, or the database unavailable: the same for every post.
+                        results = [error] * len(batch)
+                    else:
+                        # Whatever else failed the whole call, each post alone: one post's
+                        # failure is never another's.
+                        logger.warning("posting batch failed; posting one by one", exc_info=True)
+                        results = [await _post_alone(post) for post in posts]
                 for (_, future), result in zip(batch, results, strict=True):
                     # Done already if its poster was cancelled (the post stands).
                     if future.done():
@@ -73,6 +82,13 @@ class _Batcher:
                         future.set_result(result)
         finally:
             self._running -= 1
+
+
+async def _post_alone(post: services.Post) -> Message | Exception:
+    try:
+        return (await in_thread(services.messages_create)([post]))[0]
+    except Exception as error:
+        return error
 
 
 _batcher = loop_local(_Batcher)

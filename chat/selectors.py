@@ -39,7 +39,9 @@ __all__ = [
 
 
 def token_digest(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
+    # surrogatepass: a token with a lone surrogate (JSON's "\ud800") is one more that
+    # matches nothing, not an encoding error.
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def token_user_get(*, raw: str) -> User | None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import logging
 import re
 import secrets
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -14,28 +14,43 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, connections, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from chat import events
-from chat.errors import ChatError, Forbidden, InvalidInput, NotFound, Unauthenticated
-from chat.models import AuthToken, Message, Room, message_with_relations, model_restore
-from chat.ratelimit import send_rate_check_many
+from chat.errors import Forbidden, InvalidInput, NotFound
+from chat.models import (
+    AuthToken,
+    Message,
+    Room,
+    UsernameKey,
+    message_with_relations,
+    model_restore,
+)
+from chat.ratelimit import login_attempt_check, register_attempt_check, send_rate_check_many
 from chat.selectors import room_access_version_get, room_get, room_is_visible, token_digest
+from chat.usernames import (
+    text_storable,
+    username_fold,
+    username_normalise,
+    username_skeleton,
+)
 
 __all__ = [
     "MAX_TEXT_LENGTH",
     "ROOM_NAME_RE",
     "Post",
     "credential_notice",
+    "credentials_check",
     "message_create",
     "message_text_check",
     "messages_create",
@@ -52,8 +67,11 @@ __all__ = [
     "session_logout",
     "token_create",
     "token_revoke",
-    "user_authenticate",
+    "user_create",
+    "user_login_get",
+    "user_password_upgrade",
     "user_register",
+    "user_register_check",
 ]
 
 logger = logging.getLogger(__name__)
@@ -68,10 +86,18 @@ def room_name_check(name: str) -> str:
     return name
 
 
+def _invisible(char: str) -> bool:
+    # Format characters (Cf: zero-width space and joiners, word joiner, BOM, soft hyphen,
+    # direction marks) show nothing on their own.
+    return char.isspace() or unicodedata.category(char) == "Cf"
+
+
 def message_text_check(text: str) -> str:
     """Return the trimmed text, or raise if it is empty, too long or not storable."""
+    if not text_storable(text):
+        raise InvalidInput("Message text must be valid Unicode text.")
     trimmed = text.strip()
-    if not trimmed:
+    if all(_invisible(char) for char in trimmed):
         raise InvalidInput("Message text must not be empty.")
     if len(trimmed) > MAX_TEXT_LENGTH:
         raise InvalidInput(f"Message text must be at most {MAX_TEXT_LENGTH} characters.")
@@ -123,6 +149,7 @@ def _visible_room(*, name: str, user: User) -> Room:
 
 def room_invite(*, name: str, username: str, inviter: User) -> Room:
     """Add ``username`` to a room ``inviter`` can see (a member, for private rooms)."""
+    _username_text_check(username)
     room = _visible_room(name=name, user=inviter)
     invitee = User.objects.filter(username=username).first()
     if invitee is None:
@@ -134,6 +161,7 @@ def room_invite(*, name: str, username: str, inviter: User) -> Room:
 def room_member_remove(*, name: str, username: str, remover: User) -> Room:
     """Remove a member from a private room ``remover`` created; their live
     subscriptions to it end (in every process)."""
+    _username_text_check(username)
     room = _visible_room(name=name, user=remover)
     if not room.is_private:
         raise InvalidInput("Members can only be removed from private rooms.")
@@ -386,7 +414,7 @@ def messages_create(posts: Sequence[Post]) -> list[Message | Exception]:
     for index, post in enumerate(posts):
         try:
             checked[index] = _post_check(post)
-        except ChatError as error:
+        except Exception as error:
             results[index] = error
     limited = send_rate_check_many([post.author.pk for post in checked.values()])
     for index, refusal in zip(list(checked), limited, strict=True):
@@ -395,9 +423,13 @@ def messages_create(posts: Sequence[Post]) -> list[Message | Exception]:
             del checked[index]
     batch: list[Message | None] | None = None
     if len(checked) > 1 and connections[Message.objects.db].vendor == "postgresql":
-        # On failure, each post on its own (below), so that a bad post fails alone.
-        with contextlib.suppress(DatabaseError):
+        # On any failure (a DatabaseError, or one psycopg raises adapting a parameter
+        # before anything is sent), each post on its own (below), so that a bad post
+        # fails alone. The statement is its own transaction: a failed one stored nothing.
+        try:
             batch = _messages_insert(list(checked.values()))
+        except Exception:
+            logger.warning("batch insert failed; inserting its posts one by one", exc_info=True)
     for position, (index, post) in enumerate(checked.items()):
         try:
             message = batch[position] if batch is not None else _message_insert(post)
@@ -437,35 +469,10 @@ def message_create(*, room_name: str, author: User, text: str) -> Message:
 
 
 def user_register(*, username: str, password: str) -> User:
-    """Create a user after Django's username and password validation."""
-    user_model = get_user_model()
-    user = user_model(username=username)
-    try:
-        if not username or len(username) > 150:
-            raise ValidationError("Username must be 1 to 150 characters.")
-        user_model.username_validator(username)
-        validate_password(password, user=user)
-    except ValidationError as error:
-        raise InvalidInput(" ".join(error.messages)) from error
-    user.set_password(password)
-    try:
-        with transaction.atomic():
-            if user_model.objects.filter(username__iexact=username).exists():
-                raise InvalidInput("That username is taken.")
-            user.save()
-    except IntegrityError as error:
-        raise InvalidInput("That username is taken.") from error
-    return user
-
-
-def user_authenticate(*, username: str, password: str) -> User:
-    # No stored username holds NUL (PostgreSQL text cannot), so such a login cannot match.
-    if "\x00" in username:
-        raise Unauthenticated("Invalid username or password.")
-    user = authenticate(username=username, password=password)
-    if user is None:
-        raise Unauthenticated("Invalid username or password.")
-    return user
+    """Create a user after Django's username and password validation (from sync code:
+    chat.signin.user_sign_up hashes in its own threads)."""
+    username = user_register_check(username=username, password=password)
+    return user_create(username=username, password_hash=make_password(password))
 
 
 def token_create(*, user: User) -> str:
@@ -507,3 +514,84 @@ def _credential_notice_publish(*, credential: str | None, user_id: int | None) -
     # CHAT_RESYNC_SECONDS) still finds the credential invalid.
     event = events.access_changed_event_build(credential=credential, user_id=user_id)
     transaction.on_commit(lambda: events.event_publish_sync(event), robust=True)
+
+
+def _username_text_check(username: str) -> str:
+    # A lone surrogate (JSON's "\ud800") can be neither stored nor compared by PostgreSQL.
+    if not text_storable(username):
+        raise InvalidInput("Username must be valid Unicode text.")
+    return username_normalise(username)
+
+
+def credentials_check(*, username: str, password: str) -> str:
+    """Refuse a username or password that is not text (a lone surrogate cannot be stored,
+    hashed or compared); return the username NFKC-normalised (chat.usernames)."""
+    username = _username_text_check(username)
+    if not text_storable(password):
+        raise InvalidInput("Password must be valid Unicode text.")
+    return username
+
+
+def _username_taken(username: str) -> bool:
+    keys = UsernameKey.objects.filter(
+        Q(folded=username_fold(username)) | Q(skeleton=username_skeleton(username))
+    )
+    # Users made by createsuperuser or the admin have no key: their names as typed.
+    return keys.exists() or User.objects.filter(username__iexact=username).exists()
+
+
+def user_register_check(*, username: str, password: str, client_ip: str | None = None) -> str:
+    """Validate a registration; return the username as it will be stored. With
+    ``client_ip``, the attempt counts towards CHAT_REGISTER_RATE_LIMIT_IP first."""
+    if client_ip is not None:
+        register_attempt_check(client_ip=client_ip)
+    username = credentials_check(username=username, password=password)
+    user_model = get_user_model()
+    try:
+        if not username or len(username) > 150:
+            raise ValidationError("Username must be 1 to 150 characters.")
+        user_model.username_validator(username)
+        validate_password(password, user=user_model(username=username))
+    except ValidationError as error:
+        raise InvalidInput(" ".join(error.messages)) from error
+    # Checked again on create; refused here before a password is hashed for nothing.
+    if _username_taken(username):
+        raise InvalidInput("That username is taken.")
+    return username
+
+
+def user_create(*, username: str, password_hash: str) -> User:
+    """Create a checked user (user_register_check) with its username key: a name that
+    folds or looks like a taken one is refused by the key's unique indexes."""
+    user = User(username=username, password=password_hash)
+    try:
+        with transaction.atomic():
+            if _username_taken(username):
+                raise InvalidInput("That username is taken.")
+            user.save()
+            UsernameKey.objects.create(
+                user=user, folded=username_fold(username), skeleton=username_skeleton(username)
+            )
+    except IntegrityError as error:
+        raise InvalidInput("That username is taken.") from error
+    return user
+
+
+def user_login_get(*, username: str, client_ip: str) -> User | None:
+    """Count a login attempt (RATE_LIMITED past the limits) and return the user whose
+    name folds as ``username`` does (a checked one: credentials_check), if any."""
+    folded = username_fold(username)
+    login_attempt_check(client_ip=client_ip, username=folded)
+    # No stored username is longer, or holds NUL (PostgreSQL text cannot).
+    if len(username) > 150 or "\x00" in username:
+        return None
+    key = UsernameKey.objects.select_related("user").filter(folded=folded).first()
+    if key is not None:
+        return key.user
+    return User.objects.filter(username=username).first()
+
+
+def user_password_upgrade(*, user: User, old: str, new: str) -> None:
+    """Store a password's hash made with the current hasher settings, as Django's login
+    does, unless the password changed meanwhile."""
+    User.objects.filter(pk=user.pk, password=old).update(password=new)

@@ -223,6 +223,18 @@ CHAT: dict[str, Any] = {
     "RESYNC_SECONDS": _env_float("CHAT_RESYNC_SECONDS", 5),
     # sendMessage per user: "COUNT/SECONDS", counted in Redis across processes.
     "RATE_LIMIT": _env_rate("CHAT_RATE_LIMIT", "30/10"),
+    # Sign-in attempts ("COUNT/SECONDS", counted in Redis, "0" turns each off): login
+    # (and the admin's) per client IP and per username, register per client IP. Set far
+    # above what a person does; past them, RATE_LIMITED with retryAfter (admin: 429).
+    "LOGIN_RATE_LIMIT_IP": _env_rate("CHAT_LOGIN_RATE_LIMIT_IP", "100/300"),
+    "LOGIN_RATE_LIMIT_USER": _env_rate("CHAT_LOGIN_RATE_LIMIT_USER", "20/300"),
+    "REGISTER_RATE_LIMIT_IP": _env_rate("CHAT_REGISTER_RATE_LIMIT_IP", "20/3600"),
+    # Password hashing (~0.2 s of CPU each) runs in threads of its own, never on the ORM
+    # threads or the event loop; past QUEUE waiting, a sign-in is refused at once. One
+    # thread leaves the other cores to the event loops (bench/login_flood.py, 2 cores,
+    # 10 wrong logins/s: sendMessage p99 31-64 ms with one thread, 71-127 ms with two).
+    "PASSWORD_HASH_THREADS": _env_int("CHAT_PASSWORD_HASH_THREADS", 1),
+    "PASSWORD_HASH_QUEUE": _env_int("CHAT_PASSWORD_HASH_QUEUE", 8),
     "REDIS_PREFIX": CHAT_REDIS_PREFIX,
     # Largest accepted GraphQL document: nesting depth and lexical tokens.
     "MAX_QUERY_DEPTH": _env_int("CHAT_MAX_QUERY_DEPTH", 10),

@@ -5,12 +5,15 @@ from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
 from chat.views import chat_index, chat_room
+from project.adminlogin import admin_login
 from project.health import healthz
 from project.metrics import metrics
 from schema import schema
 from schema.views import ChatGraphQLView
 
 urlpatterns = [
+    # Before the admin's own: its login throttled.
+    path("admin/login/", admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("healthz", healthz),
     path("metrics", metrics),

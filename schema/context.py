@@ -34,6 +34,8 @@ class ChatContext:
     logout_task: asyncio.Task[Any] | None = None
     # Websocket only: live subscriptions to rooms that did not exist when they started.
     unknown_room_subscriptions: int = 0
+    # For per-client limits (project/clientip.py).
+    client_ip: str = "unknown"
 
     @property
     def is_authenticated(self) -> bool:

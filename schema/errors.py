@@ -46,7 +46,11 @@ class ErrorCodes(MaskErrors):
         for error in errors:
             original = error.original_error
             if isinstance(original, ChatError):
-                error.extensions = {**(error.extensions or {}), "code": original.code}
+                error.extensions = {
+                    **(error.extensions or {}),
+                    "code": original.code,
+                    **original.extensions,
+                }
                 processed.append(error)
             elif original is None or isinstance(original, GraphQLError):
                 # Syntax and validation errors: the client's document is at fault.

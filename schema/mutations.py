@@ -11,6 +11,7 @@ from chat.db import in_thread
 from chat.errors import Unauthenticated
 from chat.models import Message
 from chat.posting import message_post
+from chat.signin import user_sign_in, user_sign_up
 from schema.context import ChatContext, ChatInfo
 from schema.types import AuthPayload, MessageType, RoomType
 
@@ -37,12 +38,16 @@ def _signed_in_user(context: ChatContext, message: str) -> User:
 class Mutation:
     @strawberry.mutation(description="Create an account and sign it in.")
     async def register(self, info: ChatInfo, username: str, password: str) -> AuthPayload:
-        user = await in_thread(services.user_register)(username=username, password=password)
+        user = await user_sign_up(
+            username=username, password=password, client_ip=info.context.client_ip
+        )
         return await _signed_in(info.context, user)
 
     @strawberry.mutation(description="Sign in with a username and password.")
     async def login(self, info: ChatInfo, username: str, password: str) -> AuthPayload:
-        user = await in_thread(services.user_authenticate)(username=username, password=password)
+        user = await user_sign_in(
+            username=username, password=password, client_ip=info.context.client_ip
+        )
         return await _signed_in(info.context, user)
 
     @strawberry.mutation(

@@ -36,7 +36,9 @@ def _seq_cursor(cursor: str | None) -> int | None:
     if cursor is None:
         return None
     value = cursor_decode("seq", cursor)
-    if not value.isdigit():
+    # ASCII digits only (str.isdigit also takes "²" and "٣", which int() refuses or
+    # reads), and few enough for a bigint: int() of thousands of digits raises too.
+    if not (value.isascii() and value.isdigit() and len(value) <= 18):
         raise InvalidInput("Invalid cursor.")
     return int(value)
 
@@ -49,6 +51,8 @@ def _room_cursor_decode(cursor: str | None) -> tuple[datetime, int] | None:
     if cursor is None:
         return None
     activity, _, room_id = cursor_decode("room", cursor).partition("|")
+    if not (room_id.isascii() and room_id.isdigit() and len(room_id) <= 18):
+        raise InvalidInput("Invalid cursor.")
     try:
         return datetime.fromisoformat(activity), int(room_id)
     except ValueError as error:

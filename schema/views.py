@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import logging
 import time
 import uuid
@@ -28,6 +29,7 @@ from chat.db import in_thread
 from chat.mailbox import Mailbox
 from chat.metrics import WEBSOCKETS_OPEN
 from chat.selectors import token_credential_get, token_digest, token_user_get
+from project.clientip import client_ip
 from project.logs import connection_id
 from project.middleware import content_security_policy
 from schema.backpressure import WritePressure, write_pressure_attach, write_through_enable
@@ -57,6 +59,19 @@ def _unauthenticated(message: str) -> JsonResponse:
     return _error(message, "UNAUTHENTICATED", 401)
 
 
+class _UnparseableBody(Exception):
+    pass
+
+
+def _json_decode(data: str | bytes) -> object:
+    """json.loads, with nesting too deep for it (RecursionError: a body of 100,000
+    ``[``) refused as the malformed JSON it is to us."""
+    try:
+        return json.loads(data)
+    except RecursionError as error:
+        raise json.JSONDecodeError("nested too deeply", "", 0) from error
+
+
 # The view is csrf_exempt so that token clients need no CSRF token; requests that carry
 # the session cookie are checked here instead.
 def _no_response(request: HttpRequest) -> HttpResponse:
@@ -74,6 +89,8 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
     ) -> Any:
         try:
             return await self._dispatch(request, *args, **kwargs)
+        except _UnparseableBody:
+            return _error("The body is not valid JSON.", "BAD_USER_INPUT", 400)
         except (OperationalError, InterfaceError):
             # Authentication reads the database before any resolver runs.
             logger.exception("database unavailable")
@@ -104,6 +121,14 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
             request.chat_context = ChatContext(user=await request.auser(), request=request)  # type: ignore[attr-defined]
         return await super().dispatch(request, *args, **kwargs)
 
+    def parse_json(self, data: str | bytes) -> Any:
+        # Strawberry answers a text/plain 400 (or a 500, too deep); clients get a GraphQL
+        # error body.
+        try:
+            return _json_decode(data)
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise _UnparseableBody from error
+
     async def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
         # Our template loads GraphiQL from our static files; Strawberry's loads it from
         # CDNs. get_token sets the csrftoken cookie the page sends back after a login.
@@ -117,6 +142,7 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
     async def get_context(self, request: HttpRequest, response: HttpResponse) -> ChatContext:
         context: ChatContext = request.chat_context  # type: ignore[attr-defined]
         context.response = response
+        context.client_ip = client_ip(request.scope)  # type: ignore[attr-defined]
         return context
 
 
@@ -156,6 +182,11 @@ class ChatWSConsumer(GraphQLWSConsumer):
         self.message_queue = Mailbox()  # type: ignore[assignment]
 
     write_pressure: WritePressure | None = None
+
+    def decode_json(self, data: str | bytes) -> object:
+        # A frame too deep to decode closes the socket as malformed JSON does (4400 on
+        # graphql-transport-ws) instead of crashing this consumer.
+        return _json_decode(data)
 
     @property
     def write_paused(self) -> bool:
@@ -262,7 +293,9 @@ class ChatWSConsumer(GraphQLWSConsumer):
     async def get_context(self, request: Any, response: Any) -> ChatContext:  # type: ignore[override]
         user = self.scope.get("user") or ChatContext().user
         session = self.scope.get("session")
-        context = self.chat_context = ChatContext(user=user, session=session)
+        context = self.chat_context = ChatContext(
+            user=user, session=session, client_ip=client_ip(self.scope)
+        )
         if isinstance(user, User) and session is not None and session.session_key:
             # A cookie socket: it lives as long as its session does.
             await self._credential_set(

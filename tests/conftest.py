@@ -19,6 +19,17 @@ def _fresh_rate_limits() -> None:
     from chat import ratelimit
 
     ratelimit._local.clear()
+    # Sign-in attempts are counted by client IP and username, which tests share: start
+    # each test with none counted in Redis either.
+    client = ratelimit._redis()
+    if client is not None:
+        from django.conf import settings
+
+        prefix = settings.CHAT["REDIS_PREFIX"]
+        for pattern in (f"{prefix}:rate:login:*", f"{prefix}:rate:register:*"):
+            keys = list(client.scan_iter(pattern))
+            if keys:
+                client.delete(*keys)
 
 
 @pytest.fixture(autouse=True)
