@@ -61,7 +61,6 @@ class Gate:
 
     def __init__(self) -> None:
         self.reached = asyncio.Event()
-        self.task: asyncio.Task[Any] | None = None
         self._loop = asyncio.get_running_loop()
         self._open = asyncio.Event()
         self._thread_open = threading.Event()
@@ -69,10 +68,6 @@ class Gate:
     def open(self) -> None:
         self._open.set()
         self._thread_open.set()
-
-    def _arrive(self) -> None:
-        self.task = asyncio.current_task()
-        self.reached.set()
 
     def in_orm_thread(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """``func`` blocks its ORM thread at the gate (a slow query)."""
@@ -85,9 +80,9 @@ class Gate:
         return gated
 
     def in_thread(self, gated: Callable[..., Any], *, swallow: bool) -> Callable[..., Any]:
-        """chat.db.in_thread that notes which task awaits ``gated``; with ``swallow``, a
-        cancellation that arrives meanwhile is swallowed and the result returned (as
-        Python 3.11's asyncio.wait_for does when both happen in the same loop pass)."""
+        """chat.db.in_thread where, with ``swallow``, a cancellation that arrives while
+        ``gated`` runs is swallowed and the result returned (as Python 3.11's
+        asyncio.wait_for does when both happen in the same loop pass)."""
 
         def wrap(func: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
             run = in_thread(func)
@@ -95,7 +90,6 @@ class Gate:
             async def call(*args: Any, **kwargs: Any) -> Any:
                 if func is not gated:
                     return await run(*args, **kwargs)
-                self.task = asyncio.current_task()
                 future = asyncio.ensure_future(run(*args, **kwargs))
                 try:
                     return await asyncio.shield(future)
@@ -116,7 +110,7 @@ class Gate:
 
         async def gated(*args: Any, **kwargs: Any) -> Any:
             result = await func(*args, **kwargs) if when == "after" else None
-            self._arrive()
+            self.reached.set()
             try:
                 await self._open.wait()
             except asyncio.CancelledError:
@@ -149,7 +143,7 @@ def gate_at(point: str, monkeypatch: pytest.MonkeyPatch) -> Gate:
         class GatedLock(asyncio.Lock):
             async def acquire(self) -> bool:
                 if held.locked():
-                    gate._arrive()
+                    gate.reached.set()
                 return await held.acquire()
 
             def release(self) -> None:
@@ -207,21 +201,23 @@ async def test_a_subscription_cancelled_at_any_await_point_leaves_nothing(
     # afterSeq makes the stream replay from the database (and skips the start position).
     after_seq = 0 if point == "replay" else None
     await socket.subscribe("1", query, {"room": room, "afterSeq": after_seq})
-    if gate is None:
-        await wait_for(lambda: get_hub().rooms == {room: 1})
-    else:
-        await asyncio.wait_for(gate.reached.wait(), 10)
-    if ending == "complete":
-        await socket.send({"id": "1", "type": "complete" if protocol != "graphql-ws" else "stop"})
-        closing = None
-    else:
-        closing = asyncio.ensure_future(socket.close())
-    if gate is not None:
-        if gate.task is not None:
-            # The cancellation has reached the task while it waits at the gate.
-            task = gate.task
-            await wait_for(lambda: task.cancelling() > 0)
-        gate.open()
+    try:
+        if gate is None:
+            await wait_for(lambda: get_hub().rooms == {room: 1})
+        else:
+            await asyncio.wait_for(gate.reached.wait(), 10)
+        (operation,) = operations_running()
+        if ending == "complete":
+            stop = "complete" if protocol != "graphql-ws" else "stop"
+            await socket.send({"id": "1", "type": stop})
+            closing = None
+        else:
+            closing = asyncio.ensure_future(socket.close())
+        # The cancellation reaches the operation while it waits at the gate.
+        await wait_for(lambda: operation.cancelling() > 0)
+    finally:
+        if gate is not None:
+            gate.open()
     if closing is None:
         await socket.close()
     else:
