@@ -207,6 +207,11 @@ CHAT: dict[str, Any] = {
     # Largest accepted GraphQL document: nesting depth and lexical tokens.
     "MAX_QUERY_DEPTH": _env_int("CHAT_MAX_QUERY_DEPTH", 10),
     "MAX_QUERY_TOKENS": _env_int("CHAT_MAX_QUERY_TOKENS", 2000),
+    # Largest accepted document in bytes, refused before parsing (QUERY_TOO_LARGE); 0: none.
+    # The largest document of this service's own clients is under 2 KiB (introspection: 1.6 KiB).
+    "MAX_QUERY_BYTES": _env_int("CHAT_MAX_QUERY_BYTES", 64 * 1024),
+    # Bytes each cache of parsed documents and plans may hold (schema/caches.py).
+    "QUERY_CACHE_BYTES": _env_int("CHAT_QUERY_CACHE_BYTES", 4 * 1024 * 1024),
     # Header a trusted proxy (load balancer) writes the client's address to, e.g.
     # X-Forwarded-For; unset: the socket's peer address (see project/clientip.py).
     "CLIENT_IP_HEADER": os.environ.get("CHAT_CLIENT_IP_HEADER", "").strip(),

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import ValidationCache
 
+from schema.caches import ValidationCache
 from schema.errors import ErrorCodes
 from schema.limits import depth_limiter, max_tokens_limiter
 from schema.mutations import Mutation
@@ -17,12 +17,13 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    # Clients send the same few documents over and over: validate each once. (Strawberry's
-    # ParserCache would also help, but its parse errors skip ErrorCodes' code.)
+    # Clients send the same few documents over and over: validate each once (a cache
+    # bounded in bytes, see schema/caches.py). (Strawberry's ParserCache would also help,
+    # but its parse errors skip ErrorCodes' code.)
     extensions=[
         lambda: depth_limiter,
         max_tokens_limiter,
-        lambda: ValidationCache(maxsize=512),
+        ValidationCache,
         ErrorCodes,
     ],
 )

@@ -16,6 +16,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware, get_token
 from django.template.loader import render_to_string
+from graphql import ExecutionResult
 from strawberry.channels import GraphQLWSConsumer
 from strawberry.django.views import AsyncGraphQLView
 from strawberry.exceptions import ConnectionRejectionError
@@ -29,6 +30,7 @@ from project.logs import connection_id
 from schema.backpressure import WritePressure, write_pressure_attach, write_through_enable
 from schema.context import ChatContext
 from schema.errors import DATABASE_UNAVAILABLE, error_record
+from schema.limits import QUERY_TOO_LARGE, query_size_error
 from schema.transport import GraphQLTransportWSHandler, GraphQLWSHandler
 
 __all__ = ["ChatGraphQLView", "ChatWSConsumer"]
@@ -99,6 +101,24 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
                 )
             request.chat_context = ChatContext(user=await request.auser(), request=request)  # type: ignore[attr-defined]
         return await super().dispatch(request, *args, **kwargs)
+
+    async def execute_operation(  # type: ignore[override]
+        self,
+        request: HttpRequest,
+        request_adapter: Any,
+        request_data: Any,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        # Refused before Strawberry parses it (nor caches anything of it).
+        for data in request_data if isinstance(request_data, list) else [request_data]:
+            query = getattr(data, "query", None)
+            if isinstance(query, str) and (error := query_size_error(query)) is not None:
+                error_record(QUERY_TOO_LARGE)
+                return ExecutionResult(data=None, errors=[error])
+        return await super().execute_operation(
+            request, request_adapter, request_data, *args, **kwargs
+        )
 
     async def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
         # Our template loads GraphiQL from our static files; Strawberry's loads it from
