@@ -54,8 +54,9 @@ def document_prepare(schema: Schema, query: str) -> DocumentNode | None:
     document is over the byte limit)."""
     if query_size_error(query) is not None:
         return None
-    # One schema per process: the document alone keys the cache.
-    return _prepared.get(document_key(query), lambda: _prepare(schema, query), document_cost)
+    return _prepared.get(
+        (schema, document_key(query)), lambda: _prepare(schema, query), document_cost
+    )
 
 
 def _prepare(schema: Schema, query: str) -> DocumentNode | None:

@@ -102,7 +102,7 @@ def _renderer(schema: Schema, query: str, operation_name: str | None) -> Rendere
         document, _, node = found
         return selection_compile(schema._schema, document, "Message", node), document
 
-    key = document_key(query, operation_name)
+    key = (schema, document_key(query, operation_name))
     return _renderers.get(key, compile_, lambda entry: document_cost(entry[1]))[0]
 
 

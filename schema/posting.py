@@ -87,7 +87,7 @@ _shapes: DocumentCache[_Shape | None] = DocumentCache()
 
 def _shape(schema: Schema, query: str, operation_name: str | None) -> _Shape | None:
     return _shapes.get(
-        document_key(query, operation_name),
+        (schema, document_key(query, operation_name)),
         lambda: _shape_make(schema, query, operation_name),
         # A shape holds nodes of its document, and so the whole document.
         lambda shape: document_cost(None if shape is None else shape.operation),

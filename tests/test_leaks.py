@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 import redis
@@ -51,7 +51,9 @@ def operations_running() -> list[asyncio.Task[Any]]:
     return [
         task
         for task in asyncio.all_tasks()
-        if task.get_coro().__qualname__.endswith(("run_operation", "handle_async_results"))
+        if getattr(task.get_coro(), "__qualname__", "").endswith(
+            ("run_operation", "handle_async_results")
+        )
     ]
 
 
@@ -64,10 +66,13 @@ class Gate:
         self._loop = asyncio.get_running_loop()
         self._open = asyncio.Event()
         self._thread_open = threading.Event()
+        self.on_open: list[Callable[[], None]] = []
 
     def open(self) -> None:
         self._open.set()
         self._thread_open.set()
+        for callback in self.on_open:
+            callback()
 
     def in_orm_thread(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """``func`` blocks its ORM thread at the gate (a slow query)."""
@@ -141,7 +146,7 @@ def gate_at(point: str, monkeypatch: pytest.MonkeyPatch) -> Gate:
         held = hub._lock
 
         class GatedLock(asyncio.Lock):
-            async def acquire(self) -> bool:
+            async def acquire(self) -> Literal[True]:
                 if held.locked():
                     gate.reached.set()
                 return await held.acquire()
@@ -150,7 +155,7 @@ def gate_at(point: str, monkeypatch: pytest.MonkeyPatch) -> Gate:
                 held.release()
 
         monkeypatch.setattr(hub, "_lock", GatedLock())
-        gate.open = lambda: (Gate.open(gate), held.release())  # type: ignore[method-assign]
+        gate.on_open.append(held.release)
         asyncio.get_running_loop().create_task(held.acquire())
     else:
         method, when = point.split()

@@ -68,6 +68,34 @@ async def test_a_document_over_the_byte_limit_is_refused_on_websockets(
     await wait_for(lambda: get_hub().rooms == {"lobby": 1})
 
 
+async def test_document_caches_stay_within_their_byte_budget(
+    sockets: list[GraphQLSocket],
+) -> None:
+    from django.conf import settings
+
+    from schema import caches, execution, fanout, posting
+
+    budget = settings.CHAT["QUERY_CACHE_BYTES"]
+    socket = GraphQLSocket()
+    sockets.append(socket)
+    assert await socket.connect() == {"type": "connection_ack"}
+    # Distinct documents just under the limit, each of the most tokens allowed: what a
+    # cache entry costs most.
+    for n in range(12):
+        aliases = " ".join(f"a{n}_{k}: __typename" for k in range(660))
+        document = "{ " + aliases + " }"
+        document += " " * (LIMIT - len(document))
+        await socket.subscribe(str(n), document)
+        next_ = await socket.receive()
+        assert next_["type"] == "next" and len(next_["payload"]["data"]) == 660
+        assert await socket.receive() == {"id": str(n), "type": "complete"}
+        assert await GraphQLHttp()(document) == next_["payload"]
+    for cache in (execution._prepared, fanout._renderers, posting._shapes, caches._validations):
+        assert cache.size_bytes <= budget
+    # Each of them cost more than a ninth of the budget.
+    assert 0 < len(execution._prepared) < 9
+
+
 # Each document just under the limit: a string literal is a handful of tokens.
 BIG_LIMIT = MiB
 BIG_SIZE = 1_000_000
