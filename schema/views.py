@@ -110,12 +110,15 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
         *args: Any,
         **kwargs: Any,
     ) -> Any:
-        # Refused before Strawberry parses it (nor caches anything of it).
-        for data in request_data if isinstance(request_data, list) else [request_data]:
+        # Refused before Strawberry parses it (nor caches anything of it). (A batch, if
+        # batching is ever turned on, is refused whole.)
+        batch = request_data if isinstance(request_data, list) else [request_data]
+        for data in batch:
             query = getattr(data, "query", None)
             if isinstance(query, str) and (error := query_size_error(query)) is not None:
                 error_record(QUERY_TOO_LARGE)
-                return ExecutionResult(data=None, errors=[error])
+                refused = ExecutionResult(data=None, errors=[error])
+                return [refused] * len(batch) if isinstance(request_data, list) else refused
         return await super().execute_operation(
             request, request_adapter, request_data, *args, **kwargs
         )
