@@ -47,7 +47,7 @@ from chat.metrics import (
 from chat.models import Message
 from chat.selectors import room_access_members, room_last_seqs_and_access
 
-__all__ = ["RoomHub", "Subscriber", "get_hub"]
+__all__ = ["RoomHub", "Subscriber", "cancel_requested", "get_hub"]
 
 logger = logging.getLogger(__name__)
 
@@ -179,16 +179,20 @@ class RoomHub:
         subscriber = Subscriber(
             room, user_id, settings.CHAT["SUBSCRIBER_BUFFER"], access_version=access_version
         )
-        async with self._lock:
-            await self._start()
-            subscribers = self._rooms.get(room)
-            if subscribers is None:
-                assert self._channel is not None
-                await self._layer.group_add(room_group_name(room), self._channel)
-                subscribers = self._rooms[room] = set()
-            subscribers.add(subscriber)
-            self._access_note(subscriber)
-            SUBSCRIPTIONS_ACTIVE.inc()
+        try:
+            # The join runs to its end even if this task is cancelled meanwhile: a
+            # group_add interrupted after its SUBSCRIBE reached Redis would leave a
+            # subscription there that nothing drops.
+            await _to_the_end(self._join(subscriber))
+            # A cancellation can also have been swallowed on the way here (Python
+            # 3.11's asyncio.wait_for returns the result when the awaited future ends
+            # in the same loop pass as the cancel). Whoever cancelled this task will
+            # not cancel it again: staying subscribed would leak it for good.
+            if cancel_requested():
+                raise asyncio.CancelledError
+        except BaseException:
+            await _to_the_end(self._leave(subscriber))
+            raise
         logger.info(
             "subscription started",
             extra={"event": "subscription.started", "room": room, "user_id": user_id},
@@ -196,14 +200,10 @@ class RoomHub:
         try:
             yield subscriber
         finally:
-            # Finish leaving even if cancelled again meanwhile, and only then return, so
-            # that a closed socket has left every group once its consumer has stopped.
-            leave = asyncio.ensure_future(self._leave(subscriber))
             try:
-                await asyncio.shield(leave)
-            except asyncio.CancelledError:
-                await leave
-                raise
+                # Only then return, so that a closed socket has left every group once
+                # its consumer has stopped.
+                await _to_the_end(self._leave(subscriber))
             finally:
                 logger.info(
                     "subscription ended",
@@ -219,6 +219,18 @@ class RoomHub:
         """Record that ``seq`` is known to be delivered in ``room`` (a replay read it)."""
         if seq > self._seen.get(room, 0):
             self._seen[room] = seq
+
+    async def _join(self, subscriber: Subscriber) -> None:
+        async with self._lock:
+            await self._start()
+            subscribers = self._rooms.get(subscriber.room)
+            if subscribers is None:
+                assert self._channel is not None
+                await self._layer.group_add(room_group_name(subscriber.room), self._channel)
+                subscribers = self._rooms[subscriber.room] = set()
+            subscribers.add(subscriber)
+            self._access_note(subscriber)
+            SUBSCRIPTIONS_ACTIVE.inc()
 
     async def _leave(self, subscriber: Subscriber) -> None:
         async with self._lock:
@@ -438,6 +450,29 @@ class RoomHub:
         else:
             self._verified.pop(room, None)
         return True
+
+
+def cancel_requested() -> bool:
+    """True if this task was asked to stop, even if the CancelledError was swallowed."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+async def _to_the_end(awaitable: Awaitable[None]) -> None:
+    """Await ``awaitable`` in a task of its own to its end, even if this task is cancelled
+    meanwhile (then raise CancelledError after it)."""
+    task = asyncio.ensure_future(awaitable)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            cancelled = True
+    if cancelled:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            logger.warning("room hub join or leave failed after a cancel", exc_info=error)
+        raise asyncio.CancelledError
+    task.result()
 
 
 def _hub_create() -> RoomHub:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from prometheus_client import Counter
 
 from chat.db import in_thread
 from chat.errors import Forbidden
-from chat.hub import Deliver, Subscriber, get_hub
+from chat.hub import Deliver, Subscriber, cancel_requested, get_hub
 from chat.metrics import DELIVERIES_BACKFILL, DELIVERIES_LIVE, DELIVERIES_REPLAY
 from chat.models import Message
 from chat.selectors import room_last_seq, room_message_list
@@ -87,6 +88,10 @@ async def message_stream(
                 async for message in _backfill(subscriber, last, DELIVERIES_BACKFILL):
                     yield message
                     last = message.seq
+            if cancel_requested():
+                # Cancelled, but an await above swallowed it: whoever cancelled will not
+                # do it again, so never wait for events.
+                raise asyncio.CancelledError
             # Caught up: let the hub deliver in-order messages itself until the next
             # one that needs sorting out arrives in the buffer.
             subscriber.last_seq, subscriber.direct = last, direct

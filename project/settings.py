@@ -242,6 +242,11 @@ CHAT: dict[str, Any] = {
     # Largest cost of an operation (fields resolved, lists counted at their page size,
     # database reads weighted: schema/cost.py); 0 turns the limit off.
     "MAX_QUERY_COST": _env_int("CHAT_MAX_QUERY_COST", 10_000),
+    # Largest accepted document in bytes, refused before parsing (QUERY_TOO_LARGE); 0: none.
+    # The largest document of this service's own clients is under 2 KiB (introspection: 1.6 KiB).
+    "MAX_QUERY_BYTES": _env_int("CHAT_MAX_QUERY_BYTES", 64 * 1024),
+    # Bytes each cache of parsed documents and plans may hold (schema/caches.py).
+    "QUERY_CACHE_BYTES": _env_int("CHAT_QUERY_CACHE_BYTES", 4 * 1024 * 1024),
     # Header a trusted proxy (load balancer) writes the client's address to, e.g.
     # X-Forwarded-For; unset: the socket's peer address (see project/clientip.py).
     "CLIENT_IP_HEADER": os.environ.get("CHAT_CLIENT_IP_HEADER", "").strip(),

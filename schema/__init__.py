@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import AddValidationRules, ValidationCache
+from strawberry.extensions import AddValidationRules
 
+from schema.caches import ValidationCache
 from schema.cost import cost_limiter
 from schema.errors import ErrorCodes
 from schema.introspection import IntrospectionSwitch
@@ -19,14 +20,15 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    # Clients send the same few documents over and over: validate each once. (Strawberry's
-    # ParserCache would also help, but its parse errors skip ErrorCodes' code.)
+    # Clients send the same few documents over and over: validate each once (a cache
+    # bounded in bytes, see schema/caches.py). (Strawberry's ParserCache would also help,
+    # but its parse errors skip ErrorCodes' code.)
     extensions=[
         depth_limiter,
         cost_limiter,
         max_tokens_limiter,
         lambda: AddValidationRules([IntrospectionSwitch]),
-        lambda: ValidationCache(maxsize=512),
+        ValidationCache,
         ErrorCodes,
     ],
 )

@@ -11,7 +11,6 @@ it exactly as before.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
@@ -30,10 +29,11 @@ from graphql import (
 from graphql.execution.values import get_argument_values, get_variable_values
 from strawberry.execution import optimized_is_awaitable
 
+from schema.caches import DocumentCache, document_cost, document_key
 from schema.cost import QueryCost
 from schema.errors import ErrorCodes
 from schema.introspection import IntrospectionSwitch
-from schema.limits import DEPTH_RULES, MAX_TOKENS
+from schema.limits import DEPTH_RULES, MAX_TOKENS, query_size_error
 
 if TYPE_CHECKING:
     from strawberry import Schema
@@ -48,9 +48,20 @@ __all__ = [
 ]
 
 
-@lru_cache(maxsize=512)
+_prepared: DocumentCache[DocumentNode | None] = DocumentCache()
+
+
 def document_prepare(schema: Schema, query: str) -> DocumentNode | None:
-    """Parse and validate once per distinct document; None when either fails."""
+    """Parse and validate once per distinct document; None when either fails (or the
+    document is over the byte limit)."""
+    if query_size_error(query) is not None:
+        return None
+    return _prepared.get(
+        (schema, document_key(query)), lambda: _prepare(schema, query), document_cost
+    )
+
+
+def _prepare(schema: Schema, query: str) -> DocumentNode | None:
     try:
         document = parse(query, max_tokens=MAX_TOKENS)
     except GraphQLError:

@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import json
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from graphql import DocumentNode, OperationType
@@ -32,6 +31,7 @@ from graphql import DocumentNode, OperationType
 from chat.errors import ChatError
 from chat.models import Message
 from chat.services import room_name_check
+from schema.caches import DocumentCache, document_cost, document_key
 from schema.execution import operation_execute, root_field, root_field_arguments
 from schema.render import NotRenderable, Renderer, response_key, selection_compile
 
@@ -91,12 +91,19 @@ def plan_message_added(
     )
 
 
-@lru_cache(maxsize=512)
+# A renderer holds nodes of its document, and so the whole document (see schema/caches.py).
+_renderers: DocumentCache[tuple[Renderer | None, DocumentNode]] = DocumentCache()
+
+
 def _renderer(schema: Schema, query: str, operation_name: str | None) -> Renderer | None:
-    found = root_field(schema, query, operation_name, OperationType.SUBSCRIPTION, _FIELD)
-    assert found is not None
-    document, _, node = found
-    return selection_compile(schema._schema, document, "Message", node)
+    def compile_() -> tuple[Renderer | None, DocumentNode]:
+        found = root_field(schema, query, operation_name, OperationType.SUBSCRIPTION, _FIELD)
+        assert found is not None
+        document, _, node = found
+        return selection_compile(schema._schema, document, "Message", node), document
+
+    key = (schema, document_key(query, operation_name))
+    return _renderers.get(key, compile_, lambda entry: document_cost(entry[1]))[0]
 
 
 async def _execute(plan: OperationPlan, schema: Schema, message: Message, context: Any) -> str:

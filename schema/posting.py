@@ -11,7 +11,6 @@ document, or arguments that do not coerce, take the executor.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
@@ -24,6 +23,7 @@ from graphql import (
     located_error,
 )
 
+from schema.caches import DocumentCache, document_cost, document_key
 from schema.execution import errors_format, root_field, root_field_arguments
 from schema.mutations import message_send
 from schema.render import Renderer, response_key, selection_compile
@@ -81,8 +81,20 @@ class PostPlan:
     text: str
 
 
-@lru_cache(maxsize=512)
+# Failures are cached too: every query and mutation on a websocket asks first.
+_shapes: DocumentCache[_Shape | None] = DocumentCache()
+
+
 def _shape(schema: Schema, query: str, operation_name: str | None) -> _Shape | None:
+    return _shapes.get(
+        (schema, document_key(query, operation_name)),
+        lambda: _shape_make(schema, query, operation_name),
+        # A shape holds nodes of its document, and so the whole document.
+        lambda shape: document_cost(None if shape is None else shape.operation),
+    )
+
+
+def _shape_make(schema: Schema, query: str, operation_name: str | None) -> _Shape | None:
     found = root_field(schema, query, operation_name, OperationType.MUTATION, _FIELD)
     if found is None:
         return None

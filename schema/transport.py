@@ -20,7 +20,10 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     Operation,
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
-from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage
+from strawberry.subscriptions.protocols.graphql_ws.types import (
+    ConnectionInitMessage,
+    StartMessage,
+)
 
 from chat.db import in_thread
 from chat.errors import Forbidden, TooManyUnknownRooms
@@ -32,6 +35,7 @@ from schema.context import ChatContext
 from schema.errors import error_record
 from schema.execution import document_prepare, operation_execute, operation_get
 from schema.fanout import next_payload, plan_message_added, ready_payload
+from schema.limits import QUERY_TOO_LARGE, query_size_error
 from schema.posting import plan_post, post_payload
 from schema.subscriptions import unknown_room_release, unknown_room_take
 
@@ -77,6 +81,21 @@ class GraphQLWSHandler(BaseGraphQLWSHandler[ChatContext, None]):
                 await self.websocket.close(code=4403, reason="Forbidden")
                 return
         await super().handle_connection_init(message)
+
+    async def handle_start(self, message: StartMessage) -> None:
+        payload = message.get("payload")
+        query = payload.get("query") if isinstance(payload, dict) else None
+        if (
+            self.connection_acknowledged
+            and isinstance(query, str)
+            and (error := query_size_error(query)) is not None
+        ):
+            # Refused before it is parsed (nor cached), as graphql-ws reports errors.
+            error_record(QUERY_TOO_LARGE)
+            refusal = {"type": "error", "id": message["id"], "payload": error.formatted}
+            await self.send_message(refusal)  # type: ignore[arg-type]
+            return
+        await super().handle_start(message)
 
 
 class _Pinger:
@@ -147,6 +166,11 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
 
     async def run_operation(self, operation: Operation[ChatContext, None]) -> None:
         query, variables = operation.query, operation.variables
+        if isinstance(query, str) and (error := query_size_error(query)) is not None:
+            # Refused before it is parsed (nor cached): the ``error`` message ends it.
+            error_record(QUERY_TOO_LARGE)
+            await operation.send_initial_errors([error])
+            return
         document = (
             document_prepare(self.schema, query)  # type: ignore[arg-type]
             if isinstance(query, str) and isinstance(variables, dict | None)

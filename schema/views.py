@@ -19,6 +19,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware, get_token
 from django.template.loader import render_to_string
+from graphql import ExecutionResult
 from strawberry.channels import GraphQLWSConsumer
 from strawberry.django.views import AsyncGraphQLView
 from strawberry.exceptions import ConnectionRejectionError
@@ -35,6 +36,7 @@ from project.middleware import content_security_policy
 from schema.backpressure import WritePressure, write_pressure_attach, write_through_enable
 from schema.context import ChatContext
 from schema.errors import DATABASE_UNAVAILABLE, error_record
+from schema.limits import QUERY_TOO_LARGE, query_size_error
 from schema.transport import GraphQLTransportWSHandler, GraphQLWSHandler
 
 __all__ = ["ChatGraphQLView", "ChatWSConsumer"]
@@ -128,6 +130,27 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
             return _json_decode(data)
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise _UnparseableBody from error
+
+    async def execute_operation(  # type: ignore[override]
+        self,
+        request: HttpRequest,
+        request_adapter: Any,
+        request_data: Any,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Any:
+        # Refused before Strawberry parses it (nor caches anything of it). (A batch, if
+        # batching is ever turned on, is refused whole.)
+        batch = request_data if isinstance(request_data, list) else [request_data]
+        for data in batch:
+            query = getattr(data, "query", None)
+            if isinstance(query, str) and (error := query_size_error(query)) is not None:
+                error_record(QUERY_TOO_LARGE)
+                refused = ExecutionResult(data=None, errors=[error])
+                return [refused] * len(batch) if isinstance(request_data, list) else refused
+        return await super().execute_operation(
+            request, request_adapter, request_data, *args, **kwargs
+        )
 
     async def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
         # Our template loads GraphiQL from our static files; Strawberry's loads it from
