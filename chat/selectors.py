@@ -46,14 +46,8 @@ def token_digest(raw: str) -> str:
 
 def token_user_get(*, raw: str) -> User | None:
     """Return the active user a live (unexpired, unrevoked) token belongs to, or None."""
-    token = (
-        AuthToken.objects.select_related("user")
-        .filter(digest=token_digest(raw), revoked_at__isnull=True, expires_at__gt=timezone.now())
-        .first()
-    )
-    if token is None or not token.user.is_active:
-        return None
-    return token.user
+    found = token_credential_get(raw=raw)
+    return None if found is None else found[0]
 
 
 def credentials_valid(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -9,13 +10,14 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tests.servers import PostgresServer, RedisServer, free_port
 
-__all__ = ["Daphne", "daphne_env", "start_daphne"]
+__all__ = ["Daphne", "daphne_env", "daphnes_running", "start_daphne"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,3 +82,22 @@ def start_daphne(env: dict[str, str], *options: str, port: int | None = None) ->
             time.sleep(0.05)
     process.kill()
     raise RuntimeError("daphne did not start")
+
+
+@contextlib.contextmanager
+def daphnes_running(
+    count: int, redis_server: RedisServer, postgres_server: PostgresServer, **extra: str
+) -> Iterator[tuple[Daphne, ...]]:
+    """``count`` daphne processes on the test session's Redis and test database, with the
+    environment variables ``extra``; stopped on exit."""
+    from django.db import connection
+
+    env = daphne_env(redis_server, postgres_server, connection.settings_dict["NAME"], **extra)
+    started: list[Daphne] = []
+    try:
+        for _ in range(count):
+            started.append(start_daphne(env))
+        yield tuple(started)
+    finally:
+        for daphne in started:
+            daphne.stop()

@@ -13,14 +13,13 @@ import pytest
 import websockets
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import connection
 from django.test import override_settings
 from websockets.typing import Subprotocol
 
 from chat.hub import get_hub
 from chat.models import Room
 from tests.conftest import GraphQLSocket, wait_for
-from tests.daphne import Daphne, daphne_env, start_daphne
+from tests.daphne import Daphne, daphnes_running
 from tests.schema.test_subscriptions import SUBSCRIPTION
 from tests.servers import PostgresServer, RedisServer
 
@@ -126,16 +125,14 @@ def trickle_daphne(
 ) -> Iterator[Daphne]:
     # Started as bin/serve starts it (no extra options): the deadline is the app's setting.
     # Its tests use at most one socket at a time but the cap's own.
-    env = daphne_env(
+    with daphnes_running(
+        1,
         redis_server,
         postgres_server,
-        connection.settings_dict["NAME"],
         CHAT_REQUEST_READ_TIMEOUT_SECONDS="1",
         CHAT_MAX_SOCKETS_PER_IP="2",
-    )
-    daphne = start_daphne(env)
-    yield daphne
-    daphne.stop()
+    ) as (daphne,):
+        yield daphne
 
 
 def closed_while_trickling(port: int, request: bytes, give_up_after: float) -> bytes | None:

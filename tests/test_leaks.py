@@ -9,7 +9,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 import pytest
-import redis
 from channels.layers import get_channel_layer
 from prometheus_client import REGISTRY
 
@@ -21,6 +20,7 @@ from chat.hub import get_hub
 from tests.conftest import GraphQLSocket, wait_for
 from tests.schema.test_subscriptions import SUBSCRIPTION
 from tests.servers import RedisServer
+from tests.test_scale_out import group_subscribers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,15 +35,6 @@ def active() -> float:
     value = REGISTRY.get_sample_value("chat_subscriptions_active")
     assert value is not None
     return value
-
-
-def redis_subscribers(redis_server: RedisServer, room: str) -> int:
-    client = redis.Redis.from_url(redis_server.url)
-    try:
-        channel = f"chat__group__chat.room.{room}"
-        return int(dict(client.pubsub_numsub(channel))[channel.encode()])
-    finally:
-        client.close()
 
 
 def operations_running() -> list[asyncio.Task[Any]]:
@@ -235,7 +226,7 @@ async def test_a_subscription_cancelled_at_any_await_point_leaves_nothing(
     await wait_for(lambda: not operations_running())
     assert get_hub().rooms == {}
     assert active() == before
-    await wait_for(lambda: redis_subscribers(redis_server, room) == 0)
+    await wait_for(lambda: group_subscribers(redis_server, room) == 0)
 
 
 async def test_subscribe_and_complete_at_once_on_new_rooms_leaves_nothing(
@@ -249,5 +240,5 @@ async def test_subscribe_and_complete_at_once_on_new_rooms_leaves_nothing(
         await socket.subscribe("1", SUBSCRIPTION, {"room": room})
         await socket.send({"id": "1", "type": "complete"})
         await socket.close()
-    await wait_for(lambda: [redis_subscribers(redis_server, r) for r in rooms] == [0] * 5)
+    await wait_for(lambda: [group_subscribers(redis_server, r) for r in rooms] == [0] * 5)
     assert active() == before

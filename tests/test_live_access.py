@@ -12,7 +12,6 @@ import websockets
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import connection
 from django.test import Client, override_settings
 from websockets.typing import Subprotocol
 
@@ -21,7 +20,7 @@ from chat.hub import get_hub
 from chat.models import Room
 from tests import factories
 from tests.conftest import GraphQLHttp, GraphQLSocket, wait_for
-from tests.daphne import Daphne, daphne_env, start_daphne
+from tests.daphne import Daphne, daphnes_running
 from tests.servers import PostgresServer, RedisServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -150,17 +149,10 @@ async def test_lost_notice_with_no_later_message_takes_effect_at_the_resync(
 def daphnes(
     django_db_setup: None, redis_server: RedisServer, postgres_server: PostgresServer
 ) -> Iterator[tuple[Daphne, Daphne]]:
-    env = daphne_env(
-        redis_server,
-        postgres_server,
-        connection.settings_dict["NAME"],
-        CHAT_RESYNC_SECONDS="3600",
-        CHAT_KEEPALIVE_SECONDS="0",
-    )
-    pair = (start_daphne(env), start_daphne(env))
-    yield pair
-    for daphne in pair:
-        daphne.stop()
+    with daphnes_running(
+        2, redis_server, postgres_server, CHAT_RESYNC_SECONDS="3600", CHAT_KEEPALIVE_SECONDS="0"
+    ) as (a, b):
+        yield a, b
 
 
 async def ws_subscribe(daphne: Daphne, payload: dict[str, Any], op_id: str) -> Any:

@@ -15,7 +15,6 @@ import pytest
 import websockets
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 from websockets.typing import Subprotocol
@@ -24,7 +23,7 @@ from chat import services
 from chat.models import AuthToken, Message
 from tests import factories
 from tests.conftest import GraphQLHttp, GraphQLSocket
-from tests.daphne import Daphne, daphne_env, start_daphne
+from tests.daphne import Daphne, daphnes_running
 from tests.schema.test_auth import LOGIN, ME, post
 from tests.servers import PostgresServer, RedisServer
 
@@ -215,17 +214,10 @@ async def test_token_expiring_while_open_closes_the_socket(
 def daphnes(
     django_db_setup: None, redis_server: RedisServer, postgres_server: PostgresServer
 ) -> Iterator[tuple[Daphne, Daphne]]:
-    env = daphne_env(
-        redis_server,
-        postgres_server,
-        connection.settings_dict["NAME"],
-        CHAT_RESYNC_SECONDS="3600",
-        CHAT_KEEPALIVE_SECONDS="0",
-    )
-    pair = (start_daphne(env), start_daphne(env))
-    yield pair
-    for daphne in pair:
-        daphne.stop()
+    with daphnes_running(
+        2, redis_server, postgres_server, CHAT_RESYNC_SECONDS="3600", CHAT_KEEPALIVE_SECONDS="0"
+    ) as (a, b):
+        yield a, b
 
 
 def http(daphne: Daphne, query: str, headers: dict[str, str]) -> tuple[int, Any, Any]:

@@ -11,12 +11,11 @@ from typing import Any
 import psutil
 import pytest
 import websockets
-from django.db import connection
 from websockets.typing import Subprotocol
 
 from chat.hub import get_hub
 from tests.conftest import GraphQLHttp, GraphQLSocket, wait_for
-from tests.daphne import Daphne, daphne_env, start_daphne
+from tests.daphne import Daphne, daphnes_running
 from tests.servers import PostgresServer, RedisServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -118,15 +117,10 @@ def big_document(n: int, kind: str) -> tuple[str, str]:
 def daphne(
     django_db_setup: None, redis_server: RedisServer, postgres_server: PostgresServer
 ) -> Iterator[Daphne]:
-    env = daphne_env(
-        redis_server,
-        postgres_server,
-        connection.settings_dict["NAME"],
-        CHAT_MAX_QUERY_BYTES=str(BIG_LIMIT),
-    )
-    process = start_daphne(env)
-    yield process
-    process.stop()
+    with daphnes_running(1, redis_server, postgres_server, CHAT_MAX_QUERY_BYTES=str(BIG_LIMIT)) as (
+        process,
+    ):
+        yield process
 
 
 async def test_distinct_large_documents_do_not_grow_memory(daphne: Daphne) -> None:

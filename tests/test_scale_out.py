@@ -21,7 +21,7 @@ from websockets.typing import Subprotocol
 from chat.models import Message, Room
 from tests import factories
 from tests.conftest import GraphQLSocket, wait_for
-from tests.daphne import Daphne, daphne_env, start_daphne
+from tests.daphne import Daphne, daphne_env, daphnes_running, start_daphne
 from tests.schema.test_subscriptions import SEND, SUBSCRIPTION
 from tests.servers import PostgresServer, RedisServer
 
@@ -32,19 +32,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def daphnes(
     django_db_setup: None, redis_server: RedisServer, postgres_server: PostgresServer
 ) -> Iterator[tuple[Daphne, Daphne]]:
-    env = daphne_env(
+    with daphnes_running(
+        2,
         redis_server,
         postgres_server,
-        connection.settings_dict["NAME"],
         # Enough for the tests below; the last one exhausts it on purpose.
         CHAT_RATE_LIMIT="40/86400",
         # A thousand clients below, all from 127.0.0.1.
         CHAT_MAX_SOCKETS_PER_IP="0",
-    )
-    pair = (start_daphne(env), start_daphne(env))
-    yield pair
-    for daphne in pair:
-        daphne.stop()
+    ) as (a, b):
+        yield a, b
 
 
 def group_subscribers(redis_server: RedisServer, room: str) -> int:
