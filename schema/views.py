@@ -309,8 +309,8 @@ class ChatWSConsumer(GraphQLWSConsumer):
                 self.opened_at = None
 
     def is_websocket_origin_allowed(self, request: Any, origin: str) -> bool:
-        # project.asgi's AllowedHostsOrNoOriginValidator already checked the origin
-        # against ALLOWED_HOSTS; Strawberry's own check would also demand the same port.
+        # project.asgi's AllowedHostsOrNoOriginValidator already checked the Origin
+        # (scheme, host and port against the socket's own, or CSRF_TRUSTED_ORIGINS).
         return True
 
     async def get_context(self, request: Any, response: Any) -> ChatContext:  # type: ignore[override]
