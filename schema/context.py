@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 if TYPE_CHECKING:
     import asyncio
+    from collections.abc import Awaitable, Callable
 
     from django.contrib.sessions.backends.base import SessionBase
     from django.http import HttpRequest, HttpResponse
@@ -36,6 +37,9 @@ class ChatContext:
     unknown_room_subscriptions: int = 0
     # For per-client limits (project/clientip.py).
     client_ip: str = "unknown"
+    # Websocket only: makes a token issued on this socket (login, register) the credential
+    # that authenticates it, so that logout, revocation and deactivation end it.
+    token_adopt: Callable[[str], Awaitable[None]] | None = None
 
     @property
     def is_authenticated(self) -> bool:

@@ -24,6 +24,12 @@ async def _signed_in(context: ChatContext, user: User) -> AuthPayload:
         # Browsers also get a session cookie, which the websocket handshake carries.
         await alogin(context.request, user, backend="django.contrib.auth.backends.ModelBackend")
     context.user = user
+    if context.request is None:
+        # A websocket: from now on it acts as this user, authenticated by this token, which
+        # logout, revocation and deactivation then end like any other (chat.credentials).
+        context.token, context.session = token, None
+        if context.token_adopt is not None:
+            await context.token_adopt(token)
     return AuthPayload(user=user, token=token)  # type: ignore[arg-type]
 
 

@@ -317,7 +317,10 @@ class ChatWSConsumer(GraphQLWSConsumer):
         user = self.scope.get("user") or ChatContext().user
         session = self.scope.get("session")
         context = self.chat_context = ChatContext(
-            user=user, session=session, client_ip=client_ip(self.scope)
+            user=user,
+            session=session,
+            client_ip=client_ip(self.scope),
+            token_adopt=self._token_adopt,
         )
         if isinstance(user, User) and session is not None and session.session_key:
             # A cookie socket: it lives as long as its session does.
@@ -378,9 +381,17 @@ class ChatWSConsumer(GraphQLWSConsumer):
         context.user = user
         context.token = token
         context.session = None
-        await self._credential_set(
-            LiveCredential(
-                user_id=user.pk, token_digest=token_digest(token), expires_at=expires_at.timestamp()
-            )
-        )
+        await self._token_credential_set(user, token, expires_at.timestamp())
         return UNSET
+
+    async def _token_adopt(self, token: str) -> None:
+        """A login or register on this socket issued ``token``: it authenticates the socket."""
+        found = await in_thread(token_credential_get)(raw=token)
+        if found is not None:
+            user, expires_at = found
+            await self._token_credential_set(user, token, expires_at.timestamp())
+
+    async def _token_credential_set(self, user: User, token: str, expires_at: float) -> None:
+        await self._credential_set(
+            LiveCredential(user_id=user.pk, token_digest=token_digest(token), expires_at=expires_at)
+        )

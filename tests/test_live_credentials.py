@@ -307,3 +307,37 @@ async def test_logout_on_one_process_closes_its_sockets_on_every_process(
     finally:
         for ws in opened:
             await ws.close()
+
+
+@pytest.mark.parametrize("how", ["revoked over HTTP", "deactivated", "logout on the socket"])
+async def test_a_socket_that_signed_in_by_mutation_is_cut_off_like_any_other(
+    how: str, sockets: list[GraphQLSocket], alice: factories.Member
+) -> None:
+    # An anonymous socket that runs `login` acts as that user from then on: the token the
+    # login issued is what authenticates it, and revoking it (or banning the user) ends it.
+    with override_settings(CHAT={**settings.CHAT, "RESYNC_SECONDS": 3600, "KEEPALIVE_SECONDS": 0}):
+        socket = await subscribed(sockets)
+        await socket.subscribe(
+            "login",
+            LOGIN,
+            {"u": "alice", "p": factories.PASSWORD},
+        )
+        reply = await socket.receive()
+        token = reply["payload"]["data"]["login"]["token"]
+        assert await socket.receive() == {"id": "login", "type": "complete"}
+        if how == "revoked over HTTP":
+            assert await GraphQLHttp(token)("mutation { logout }") == {"data": {"logout": True}}
+        elif how == "deactivated":
+            alice.user.is_active = False
+            await sync_to_async(alice.user.save)()
+        else:
+            await socket.subscribe("out", "mutation { logout }")
+            assert await socket.receive() == {
+                "id": "out",
+                "type": "next",
+                "payload": {"data": {"logout": True}},
+            }
+            assert await socket.receive() == {"id": "out", "type": "complete"}
+        await assert_cut_off(socket)
+        await assert_dead(socket)
+        assert await GraphQLHttp(token).post(ME) == TOKEN_REFUSED
