@@ -357,8 +357,10 @@ class RoomHub:
             return
         # The only access cost of an event: a room whose access narrowed since its
         # subscribers were checked is re-checked (once per process) before delivery.
-        if payload.get("room_access_version", 0) > self._verified.get(room, 0):
-            if not await self._access_ensure(room, payload["room_access_version"]):
+        version = payload.get("room_access_version", 0)
+        checked = version > self._verified.get(room, 0)
+        if checked:
+            if not await self._access_ensure(room, version):
                 return
             subscribers = self._rooms.get(room)
             if not subscribers:
@@ -368,6 +370,12 @@ class RoomHub:
         self.note_seen(room, seq)
         delivered = 0
         for subscriber in tuple(subscribers):
+            if checked and subscriber.access_version < version:
+                # Joined while the check read the database, with access checked before
+                # this version: not handed this event. Its reader reads the room from the
+                # database instead, which checks access, and the next event re-checks it.
+                subscriber.nudge()
+                continue
             direct = subscriber.direct
             if direct is None or seq > subscriber.last_seq + 1:
                 # Counted by chat.streams when the subscription's reader yields it.

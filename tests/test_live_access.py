@@ -100,6 +100,70 @@ async def test_room_created_private_cuts_off_outsiders_already_subscribed(
         assert get_hub().rooms == {"plans2027": 1}
 
 
+async def test_an_outsider_joining_while_the_hub_rechecks_is_not_delivered_unchecked(
+    access_notices_lost: None,
+    sockets: list[GraphQLSocket],
+    alice: factories.Member,
+    bob: factories.Member,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The outsider's access was checked while the room did not exist; its join lands
+    while the hub re-checks the room's subscribers for the owner's first private post
+    (the notice of the room's creation lost, so that post's check is the first)."""
+    import chat.hub
+    import chat.streams
+    from chat.db import in_thread
+
+    joined, checking, check_done = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    def gated_in_thread(func: Any) -> Any:
+        # On the event loop: the one ORM thread serves everyone else meanwhile.
+        run = in_thread(func)
+
+        async def call(**kwargs: Any) -> Any:
+            if func is chat.streams.room_last_seq:
+                seq = await run(**kwargs)  # read before the room exists: 0
+                await joined.wait()
+                return seq
+            if func is chat.hub.room_access_members:
+                checking.set()
+                await check_done.wait()
+            return await run(**kwargs)
+
+        return call
+
+    with override_settings(CHAT={**settings.CHAT, "RESYNC_SECONDS": 3600}):
+        owner = GraphQLHttp(alice.token)
+        member = GraphQLSocket()
+        sockets.append(member)
+        await member.connect({"authToken": alice.token})
+        await member.subscribe("m", SUB)
+        await wait_for(lambda: get_hub().rooms == {"plans2027": 1})
+        monkeypatch.setattr(chat.streams, "in_thread", gated_in_thread)
+        monkeypatch.setattr(chat.hub, "in_thread", gated_in_thread)
+        outsider = GraphQLSocket()
+        sockets.append(outsider)
+        await outsider.connect({"authToken": bob.token})
+        await outsider.subscribe("1", SUB)
+        assert await owner(CREATE) == {"data": {"createRoom": {"name": "plans2027"}}}
+        assert await owner(SEND, {"t": "secret 1"}) == {
+            "data": {"sendMessage": {"seq": 1, "text": "secret 1"}}
+        }
+        await checking.wait()
+        joined.set()
+        await wait_for(lambda: get_hub().rooms == {"plans2027": 2})
+        check_done.set()
+        assert (await member.receive())["payload"] == {
+            "data": {"messageAdded": {"seq": 1, "text": "secret 1"}}
+        }
+        # Not delivered unchecked: it reads the room from the database, which refuses it,
+        # and the next event's check cuts it off.
+        await owner(SEND, {"t": "secret 2"})
+        assert [await outsider.receive(), await outsider.receive()] == cut_off(
+            "graphql-transport-ws"
+        )
+
+
 async def test_member_removed_with_the_notice_lost_gets_not_one_more_message(
     access_notices_lost: None,
     sockets: list[GraphQLSocket],
