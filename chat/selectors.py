@@ -9,7 +9,8 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.sessions.models import Session
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from chat.models import AuthToken, Message, Room
@@ -145,12 +146,19 @@ def room_access_members(*, name: str, user_ids: set[int]) -> tuple[int, set[int]
     return int(row[2]), set(members.values_list("user_id", flat=True))
 
 
-def room_member_lists(*, room_ids: list[int]) -> dict[int, list[User]]:
-    """Return the members of each room, ordered by username, in one query."""
+def room_member_lists(*, room_ids: list[int], limit: int) -> dict[int, list[User]]:
+    """Return the first ``limit`` members of each room by username, in one query."""
     members: dict[int, list[User]] = {room_id: [] for room_id in room_ids}
+    rank = Window(
+        RowNumber(),
+        partition_by=F("room_id"),
+        order_by=[F("user__username").asc(), F("user_id").asc()],
+    )
     memberships = (
-        Room.members.through.objects.filter(room_id__in=room_ids)
+        Room.members.through.objects.filter(room_id__in=room_ids)  # type: ignore[misc]
         .select_related("user")
+        .annotate(rank=rank)
+        .filter(rank__lte=limit)
         .order_by("user__username", "user_id")
     )
     for membership in memberships:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from strawberry.dataloader import DataLoader
 
@@ -21,7 +22,11 @@ __all__ = ["Loaders", "loaders"]
 
 
 async def _room_members(room_ids: list[int]) -> list[list[User]]:
-    members = await in_thread(room_member_lists)(room_ids=sorted(set(room_ids)))
+    # A page at most, as schema/cost.py counts the field: a room's member list is not
+    # bounded, and aliases would multiply whatever it holds.
+    members = await in_thread(room_member_lists)(
+        room_ids=sorted(set(room_ids)), limit=settings.CHAT["MAX_PAGE_SIZE"]
+    )
     return [members[room_id] for room_id in room_ids]
 
 

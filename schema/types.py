@@ -59,7 +59,10 @@ class RoomType:
             return room.created_by  # type: ignore[return-value]
         return await loaders().users.load(room.created_by_id)  # type: ignore[return-value]
 
-    @strawberry.field(description="Members, by username (for public rooms: who joined).")
+    @strawberry.field(
+        description="Members, by username (for public rooms: who joined); the first "
+        "CHAT_MAX_PAGE_SIZE (100) of them."
+    )
     async def members(self) -> list[UserType]:
         room: models.Room = self  # type: ignore[assignment]
         return await loaders().room_members.load(room.pk)  # type: ignore[return-value]

@@ -117,3 +117,24 @@ async def test_a_page_of_rooms_costs_the_same_queries_for_2_rows_as_for_50(
         }
         for n in range(rows)
     ]
+
+
+async def test_members_lists_at_most_a_page_as_the_cost_rule_counts_it() -> None:
+    # The cost rule counts `members` as CHAT_MAX_PAGE_SIZE users: a bigger room must not
+    # render more than that (the first by username), or aliases multiply the difference.
+    from django.conf import settings
+    from django.test import override_settings
+
+    def room_of_five() -> None:
+        users = [services.user_register(username=f"m{n}", password="x" * 12) for n in range(5)]
+        room = services.room_create(name="big", private=False, creator=users[4])
+        room.members.add(*users)
+
+    await sync_to_async(room_of_five)()
+    query = '{ a: room(name: "big") { members { username } } b: rooms { edges { node { members { username } } } } }'  # noqa: E501
+    with override_settings(CHAT={**settings.CHAT, "MAX_PAGE_SIZE": 3}):
+        result = await GraphQLHttp()(query)
+    first = [{"username": name} for name in ("m0", "m1", "m2")]
+    assert result == {
+        "data": {"a": {"members": first}, "b": {"edges": [{"node": {"members": first}}]}}
+    }
