@@ -151,7 +151,7 @@ def room_invite(*, name: str, username: str, inviter: User) -> Room:
     """Add ``username`` to a room ``inviter`` can see (a member, for private rooms)."""
     _username_text_check(username)
     room = _visible_room(name=name, user=inviter)
-    invitee = User.objects.filter(username=username).first()
+    invitee = _user_by_name(username)
     if invitee is None:
         raise NotFound("No such user.")
     room.members.add(invitee)
@@ -167,8 +167,8 @@ def room_member_remove(*, name: str, username: str, remover: User) -> Room:
         raise InvalidInput("Members can only be removed from private rooms.")
     if room.created_by_id != remover.pk:
         raise Forbidden("Only the room's creator can remove members.")
-    member = room.members.filter(username=username).first()
-    if member is None:
+    member = _user_by_name(username)
+    if member is None or not room.members.filter(pk=member.pk).exists():
         raise NotFound("No such member.")
     if member.pk == remover.pk:
         raise InvalidInput("Use leaveRoom to leave a room.")
@@ -580,14 +580,20 @@ def user_create(*, username: str, password_hash: str) -> User:
 def user_login_get(*, username: str, client_ip: str) -> User | None:
     """Count a login attempt (RATE_LIMITED past the limits) and return the user whose
     name folds as ``username`` does (a checked one: credentials_check), if any."""
-    folded = username_fold(username)
-    login_attempt_check(client_ip=client_ip, username=folded)
+    login_attempt_check(client_ip=client_ip, username=username_fold(username))
+    return _user_by_name(username)
+
+
+def _user_by_name(username: str) -> User | None:
+    """The user ``username`` names: the one whose name folds as it does (NFKC,
+    case-folded), else (users without a key: createsuperuser, the admin) the exact name."""
     # No stored username is longer, or holds NUL (PostgreSQL text cannot).
     if len(username) > 150 or "\x00" in username:
         return None
-    key = UsernameKey.objects.select_related("user").filter(folded=folded).first()
-    if key is not None:
-        return key.user
+    key = UsernameKey.objects.select_related("user").filter(folded=username_fold(username))
+    found = key.first()
+    if found is not None:
+        return found.user
     return User.objects.filter(username=username).first()
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 
 import strawberry
 from django.conf import settings
@@ -63,8 +64,11 @@ class Subscription:
             stream = message_stream(
                 room_name=room, after_seq=after_seq, user_id=user_id, access_version=version
             )
-            async for message in stream:
-                yield message  # type: ignore[misc]
+            # Closed here, not by the garbage collector: leaving the room's group waits
+            # for the stream's end.
+            async with aclosing(stream) as messages:  # type: ignore[type-var]
+                async for message in messages:
+                    yield message  # type: ignore[misc]
         finally:
             if counted:
                 unknown_room_release(info.context)

@@ -239,3 +239,20 @@ async def test_remove_from_room_errors_change_nothing(
         )
     )()
     assert members == [("lobby", "alice"), ("secret", "alice"), ("secret", "bob")]
+
+
+async def test_invite_and_remove_name_users_as_login_does(
+    secret: None, alice: factories.Member, bob: factories.Member
+) -> None:
+    # Usernames compare case-insensitively and NFKC-normalised, for invitations too.
+    owner = GraphQLHttp(alice.token)
+    fullwidth_bob = "\uff22\uff2f\uff22"
+    invite = (
+        f'mutation {{ inviteToRoom(room: "secret", username: "{fullwidth_bob}") '
+        "{ members { username } } }"
+    )
+    assert await owner(invite) == {
+        "data": {"inviteToRoom": {"members": [{"username": "alice"}, {"username": "bob"}]}}
+    }
+    remove = 'mutation { removeFromRoom(room: "secret", username: "Bob") { members { username } } }'
+    assert await owner(remove) == {"data": {"removeFromRoom": {"members": [{"username": "alice"}]}}}
