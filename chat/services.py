@@ -72,6 +72,7 @@ __all__ = [
     "user_password_upgrade",
     "user_register",
     "user_register_check",
+    "username_key_ensure",
 ]
 
 logger = logging.getLogger(__name__)
@@ -575,6 +576,26 @@ def user_create(*, username: str, password_hash: str) -> User:
     except IntegrityError as error:
         raise InvalidInput("That username is taken.") from error
     return user
+
+
+def username_key_ensure(*, user_id: int) -> None:
+    """Give a user made outside ``user_create`` (createsuperuser, the admin) the username
+    key registration checks, or move it after a rename. A name that folds or looks like
+    another user's gets none: it logs in by its exact name only, and registration still
+    refuses look-alikes of the name that holds the key."""
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        return
+    folded, skeleton = username_fold(user.username), username_skeleton(user.username)
+    key = UsernameKey.objects.filter(user=user).first()
+    if key is not None and (key.folded, key.skeleton) == (folded, skeleton):
+        return
+    try:
+        with transaction.atomic():
+            UsernameKey.objects.filter(user=user).delete()
+            UsernameKey.objects.create(user=user, folded=folded, skeleton=skeleton)
+    except IntegrityError:
+        UsernameKey.objects.filter(user=user).delete()
 
 
 def user_login_get(*, username: str, client_ip: str) -> User | None:

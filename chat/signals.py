@@ -7,6 +7,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_out
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from chat import events
 from chat.models import AuthToken
-from chat.services import credential_notice
+from chat.services import credential_notice, username_key_ensure
 
 __all__: list[str] = []
 
@@ -26,6 +27,15 @@ def _session_logged_out(sender: Any, request: HttpRequest | None, **kwargs: Any)
     key = getattr(session, "session_key", None)
     if key:
         credential_notice(credential=events.session_credential_key(key))
+
+
+@receiver(post_save, sender=get_user_model(), dispatch_uid="chat.user_username_key")
+def _user_username_key(sender: Any, instance: Any, raw: bool = False, **kwargs: Any) -> None:
+    # After commit: registration creates the key in the user's own transaction (and
+    # refuses a look-alike there), so by then only users made or renamed elsewhere lack it.
+    if not raw:
+        user_id = instance.pk
+        transaction.on_commit(lambda: username_key_ensure(user_id=user_id))
 
 
 @receiver(post_save, sender=get_user_model(), dispatch_uid="chat.user_saved")

@@ -254,6 +254,27 @@ async def test_usernames_that_fold_or_look_alike_are_taken(
     ]
 
 
+async def test_users_made_outside_register_are_keyed_too() -> None:
+    # createsuperuser and the admin save users without register's key: it is added after
+    # commit, and moved when the admin renames one.
+    def superuser() -> User:
+        return User.objects.create_superuser("admin", password=factories.PASSWORD)
+
+    admin = await sync_to_async(superuser)()
+    body = await GraphQLHttp()(REGISTER, {"u": "\u0430dmin", "p": factories.PASSWORD})
+    assert body == refused("register", "That username is taken.", REGISTER)
+
+    def rename() -> None:
+        admin.username = "root"
+        admin.save()
+
+    await sync_to_async(rename)()
+    body = await GraphQLHttp()(REGISTER, {"u": "\u0430dmin", "p": factories.PASSWORD})
+    assert body == {"data": {"register": {"user": {"username": "\u0430dmin"}}}}
+    body = await GraphQLHttp()(REGISTER, {"u": "ROOT", "p": factories.PASSWORD})
+    assert body == refused("register", "That username is taken.", REGISTER)
+
+
 async def test_usernames_are_stored_nfkc_and_login_folds_case(alice: factories.Member) -> None:
     body = await GraphQLHttp()(
         REGISTER, {"u": "\uff43\uff41\uff52\uff4f\uff4c", "p": factories.PASSWORD}
