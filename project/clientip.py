@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,8 +29,22 @@ def client_ip_from_headers(headers: Iterable[tuple[bytes, bytes]], peer: str | N
         if value is not None:
             last = value.decode("latin1").rsplit(",", 1)[-1].strip()
             if last:
-                return last[:64]
-    return peer or "unknown"
+                return _client(last[:64])
+    return _client(peer) if peer else "unknown"
+
+
+def _client(address: str) -> str:
+    """One key per client: an IPv6 client holds a whole /64 (counting its addresses apart
+    would give it 2^64 budgets); an IPv4-mapped address is its IPv4 one."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return str(parsed)
 
 
 def client_ip(scope: dict[str, Any]) -> str:
