@@ -60,18 +60,21 @@ from strawberry.extensions import AddValidationRules
 
 __all__ = [
     "DATABASE_WEIGHT",
+    "ROOT_DATABASE_WEIGHT",
     "QueryCost",
     "cost_limiter",
     "operation_cost",
 ]
 
-# A database round trip costs about what resolving a hundred fields does; weighed lower
-# since most of these are batched (schema/loaders.py): a page's members are one query.
+# A database round trip costs about what resolving a hundred fields does. Root fields
+# make theirs per alias (``messages`` makes three or four); relation fields are batched
+# (schema/loaders.py: a page's members are one query), and weigh less.
+ROOT_DATABASE_WEIGHT = 100
 DATABASE_WEIGHT = 10
 
 # Fields whose resolver reads the database, besides every mutation.
+_ROOT_DATABASE_FIELDS = frozenset({"rooms", "room", "messages"})
 _DATABASE_FIELDS: dict[str, frozenset[str]] = {
-    "Query": frozenset({"rooms", "room", "messages"}),
     "Room": frozenset({"members", "createdBy"}),
 }
 
@@ -83,6 +86,8 @@ Cost = int | Fraction
 
 
 def _field_weight(parent: str, name: str) -> int:
+    if parent == "Query" and name in _ROOT_DATABASE_FIELDS:
+        return ROOT_DATABASE_WEIGHT
     if parent == "Mutation" or name in _DATABASE_FIELDS.get(parent, ()):
         return DATABASE_WEIGHT
     return 1
