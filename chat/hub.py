@@ -431,7 +431,7 @@ class RoomHub:
             return True
         subscribers = tuple(self._rooms.get(room, ()))
         try:
-            current, allowed = await in_thread(room_access_members)(
+            access = await in_thread(room_access_members)(
                 name=room,
                 user_ids={s.user_id for s in subscribers if s.user_id is not None},
             )
@@ -442,14 +442,14 @@ class RoomHub:
                 subscriber.nudge()
             return False
         for subscriber in subscribers:
-            if allowed is not None and subscriber.user_id not in allowed:
+            if access.allowed is not None and subscriber.user_id not in access.allowed:
                 subscriber.revoke(forbidden=True)
                 logger.info(
                     "subscription cut off",
                     extra={"event": "access.revoked", "room": room, "user_id": subscriber.user_id},
                 )
-            elif subscriber.access_version < current:
-                subscriber.access_version = current
+            elif subscriber.access_version < access.version:
+                subscriber.access_version = access.version
         # Subscribers that registered during the read keep the (older) version they
         # were checked at.
         remaining = [s.access_version for s in self._rooms.get(room, ()) if not s.revoked]

@@ -17,11 +17,10 @@ from chat.models import AuthToken, Message, Room
 
 __all__ = [
     "MessagePage",
+    "RoomAccess",
     "RoomPage",
     "credentials_valid",
     "room_access_members",
-    "room_access_version_get",
-    "room_exists",
     "room_get",
     "room_is_visible",
     "room_last_seq",
@@ -103,10 +102,6 @@ def room_get(*, name: str, user: User | AnonymousUser) -> Room | None:
     return Room.objects.filter(room_visible_q(user=user), name=name).distinct().first()
 
 
-def room_exists(*, name: str) -> bool:
-    return Room.objects.filter(name=name).exists()
-
-
 def room_is_visible(*, name: str, user: User | AnonymousUser) -> bool:
     """True for a missing room (public rooms are created on first use) and visible ones."""
     private = Room.objects.filter(name=name, is_private=True)
@@ -115,35 +110,33 @@ def room_is_visible(*, name: str, user: User | AnonymousUser) -> bool:
     return user.is_authenticated and private.filter(members=user).exists()
 
 
-def room_access_version_get(*, name: str, user: User | AnonymousUser) -> int | None:
-    """Return the room's access version if ``user`` may read it (0 for a missing room,
-    which is public until created), else None."""
-    room = Room.objects.filter(name=name).values_list("pk", "is_private", "access_version")
-    found = room.first()
-    if found is None:
-        return 0
-    room_id, private, version = found
-    if not private:
-        return int(version)
-    if not user.is_authenticated:
-        return None
-    member = Room.members.through.objects.filter(room_id=room_id, user_id=user.pk).exists()
-    return int(version) if member else None
+@dataclass(frozen=True)
+class RoomAccess:
+    exists: bool
+    # 0 for a missing room (public until created).
+    version: int
+    # Which of the users asked about may read the room; None: everyone (public or missing).
+    allowed: set[int] | None
 
 
-def room_access_members(*, name: str, user_ids: set[int]) -> tuple[int, set[int] | None]:
-    """Return the room's access version and which of ``user_ids`` may read it (None:
-    everyone, the room being public or missing).
+def room_access_members(*, name: str, user_ids: set[int]) -> RoomAccess:
+    """Return whether the room exists, its access version, and which of ``user_ids``
+    may read it.
 
     The version is read first: if access changes between the two reads, the members are
     newer than the version, and the next event's version triggers another check.
     """
     found = Room.objects.filter(name=name).values_list("pk", "is_private", "access_version")
     row = found.first()
-    if row is None or not row[1]:
-        return (int(row[2]) if row else 0), None
-    members = Room.members.through.objects.filter(room_id=row[0], user_id__in=user_ids)
-    return int(row[2]), set(members.values_list("user_id", flat=True))
+    if row is None:
+        return RoomAccess(exists=False, version=0, allowed=None)
+    room_id, private, version = row
+    if not private:
+        return RoomAccess(exists=True, version=int(version), allowed=None)
+    members = Room.members.through.objects.filter(room_id=room_id, user_id__in=user_ids)
+    return RoomAccess(
+        exists=True, version=int(version), allowed=set(members.values_list("user_id", flat=True))
+    )
 
 
 def room_member_lists(*, room_ids: list[int], limit: int) -> dict[int, list[User]]:

@@ -37,7 +37,7 @@ from chat.models import (
     model_restore,
 )
 from chat.ratelimit import login_attempt_check, register_attempt_check, send_rate_check_many
-from chat.selectors import room_access_version_get, room_get, room_is_visible, token_digest
+from chat.selectors import room_access_members, room_get, room_is_visible, token_digest
 from chat.usernames import (
     text_storable,
     username_fold,
@@ -114,13 +114,15 @@ def room_access_check(*, name: str, user: User | AnonymousUser) -> None:
         raise Forbidden("You are not a member of this room.")
 
 
-def room_subscribe_check(*, name: str, user: User | AnonymousUser) -> int:
+def room_subscribe_check(*, name: str, user: User | AnonymousUser) -> tuple[int, bool]:
     """Raise FORBIDDEN unless ``user`` may subscribe to the room; return the room's access
-    version the check held at (the hub re-checks at any later one)."""
-    version = room_access_version_get(name=name, user=user)
-    if version is None:
+    version the check held at (the hub re-checks at any later one) and whether the room
+    exists."""
+    user_ids = {user.pk} if user.is_authenticated else set()
+    access = room_access_members(name=name, user_ids=user_ids)
+    if access.allowed is not None and not access.allowed & user_ids:
         raise Forbidden("You are not a member of this room.")
-    return version
+    return access.version, access.exists
 
 
 def room_create(*, name: str, private: bool, creator: User) -> Room:

@@ -8,7 +8,6 @@ from django.conf import settings
 
 from chat.db import in_thread
 from chat.errors import InvalidInput, TooManyUnknownRooms
-from chat.selectors import room_exists
 from chat.services import room_name_check, room_subscribe_check
 from chat.streams import message_stream
 from schema.context import ChatContext, ChatInfo
@@ -17,16 +16,17 @@ from schema.types import MessageType
 __all__ = ["Subscription", "unknown_room_release", "unknown_room_take"]
 
 
-async def unknown_room_take(context: ChatContext, room: str) -> bool:
-    """Take one of the socket's few slots for subscriptions to rooms that do not exist;
-    False (nothing taken) for a room that exists. Give it back with ``unknown_room_release``.
+def unknown_room_take(context: ChatContext, *, exists: bool) -> bool:
+    """Take one of the socket's few slots for subscriptions to rooms that do not exist
+    (``exists``, as room_subscribe_check read it); False (nothing taken) for a room that
+    exists. Give it back with ``unknown_room_release``.
 
     Anyone may subscribe to a room before it exists (public rooms are created on first
     post), and each such subscription holds a Redis subscription: a socket gets
     ``MAX_UNKNOWN_ROOM_SUBSCRIPTIONS`` of them; rooms that exist are not counted.
     """
     limit = settings.CHAT["MAX_UNKNOWN_ROOM_SUBSCRIPTIONS"]
-    if limit <= 0 or await in_thread(room_exists)(name=room):
+    if limit <= 0 or exists:
         return False
     if context.unknown_room_subscriptions >= limit:
         raise TooManyUnknownRooms(
@@ -57,9 +57,9 @@ class Subscription:
         if after_seq is not None and after_seq < 0:
             raise InvalidInput("`afterSeq` must be 0 or more.")
         user = info.context.user
-        version = await in_thread(room_subscribe_check)(name=room, user=user)
+        version, exists = await in_thread(room_subscribe_check)(name=room, user=user)
         user_id = user.pk if user.is_authenticated else None
-        counted = await unknown_room_take(info.context, room)
+        counted = unknown_room_take(info.context, exists=exists)
         try:
             stream = message_stream(
                 room_name=room, after_seq=after_seq, user_id=user_id, access_version=version

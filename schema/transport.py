@@ -234,7 +234,7 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
             return
         user = self.context.user
         try:
-            version = await in_thread(room_subscribe_check)(name=plan.room, user=user)
+            version, exists = await in_thread(room_subscribe_check)(name=plan.room, user=user)
         except Forbidden:
             # Strawberry's path reports the refusal exactly as for any other resolver error.
             await super().run_operation(operation)
@@ -263,7 +263,7 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
             return True
 
         try:
-            counted = await unknown_room_take(self.context, plan.room)
+            counted = unknown_room_take(self.context, exists=exists)
         except TooManyUnknownRooms:
             # Reported by Strawberry's path, as the refusal above.
             await super().run_operation(operation)

@@ -120,10 +120,9 @@ class Gate:
 
 def gate_at(point: str, monkeypatch: pytest.MonkeyPatch) -> Gate:
     gate = Gate()
-    if point.startswith(("access check", "unknown room check", "start position", "replay")):
+    if point.startswith(("access check", "start position", "replay")):
         module, name = {
             "access check": (None, "room_subscribe_check"),
-            "unknown room check": (schema.subscriptions, "room_exists"),
             "start position": (chat.streams, "room_last_seq"),
             "replay": (chat.streams, "room_message_list"),
         }[point.removesuffix(" swallows")]
@@ -163,8 +162,6 @@ def gate_at(point: str, monkeypatch: pytest.MonkeyPatch) -> Gate:
 POINTS = [
     "access check",
     "access check swallows",
-    "unknown room check",
-    "unknown room check swallows",
     "start position",
     "start position swallows",
     "hub lock",
