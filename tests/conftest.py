@@ -169,3 +169,17 @@ async def wait_for(predicate: Any, timeout: float = 5) -> None:
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.01)
+
+
+@pytest.fixture(scope="module")
+def quiet_daphnes(
+    django_db_setup: None, redis_server: Any, postgres_server: Any
+) -> Iterator[tuple[Any, ...]]:
+    """Two daphne processes on the session's Redis and PostgreSQL, with no periodic resync
+    and no keepalive pings: what reaches a client came from the event under test."""
+    from tests.daphne import daphnes_running
+
+    with daphnes_running(
+        2, redis_server, postgres_server, CHAT_RESYNC_SECONDS="3600", CHAT_KEEPALIVE_SECONDS="0"
+    ) as pair:
+        yield pair

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,8 +19,8 @@ from chat.hub import get_hub
 from chat.models import Room
 from tests import factories
 from tests.conftest import GraphQLHttp, GraphQLSocket, wait_for
-from tests.daphne import Daphne, daphnes_running
-from tests.servers import PostgresServer, RedisServer
+from tests.daphne import Daphne
+from tests.servers import RedisServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -206,17 +205,7 @@ async def test_lost_notice_with_no_later_message_takes_effect_at_the_resync(
         await wait_for(lambda: get_hub().rooms == {})
 
 
-# Two daphne processes on one Redis and PostgreSQL.
-
-
-@pytest.fixture(scope="module")
-def daphnes(
-    django_db_setup: None, redis_server: RedisServer, postgres_server: PostgresServer
-) -> Iterator[tuple[Daphne, Daphne]]:
-    with daphnes_running(
-        2, redis_server, postgres_server, CHAT_RESYNC_SECONDS="3600", CHAT_KEEPALIVE_SECONDS="0"
-    ) as (a, b):
-        yield a, b
+# Two daphne processes on one Redis and PostgreSQL (tests/conftest.py `quiet_daphnes`).
 
 
 async def ws_subscribe(daphne: Daphne, payload: dict[str, Any], op_id: str) -> Any:
@@ -230,7 +219,7 @@ async def ws_subscribe(daphne: Daphne, payload: dict[str, Any], op_id: str) -> A
 
 
 async def test_outsiders_on_two_processes_receive_nothing_of_a_room_made_private(
-    daphnes: tuple[Daphne, Daphne],
+    quiet_daphnes: tuple[Daphne, ...],
     redis_server: RedisServer,
     alice: factories.Member,
     bob: factories.Member,
@@ -239,17 +228,17 @@ async def test_outsiders_on_two_processes_receive_nothing_of_a_room_made_private
 
     opened = []
     try:
-        for daphne in daphnes:
+        for daphne in quiet_daphnes:
             for payload in ({"authToken": bob.token}, {}):
                 opened.append(await ws_subscribe(daphne, payload, "1"))
         await wait_for(lambda: group_subscribers(redis_server, "plans2027") == 2)
-        process_a, process_b = daphnes
+        process_a, process_b = quiet_daphnes
         created = await asyncio.to_thread(process_a.post, CREATE, {}, alice.token)
         assert created == {"data": {"createRoom": {"name": "plans2027"}}}
         # The owner listens on both processes: once they have the post, so would have
         # the outsiders.
         members = [
-            await ws_subscribe(daphne, {"authToken": alice.token}, "m") for daphne in daphnes
+            await ws_subscribe(daphne, {"authToken": alice.token}, "m") for daphne in quiet_daphnes
         ]
         await wait_for(lambda: group_subscribers(redis_server, "plans2027") == 2)
         sent = await asyncio.to_thread(process_b.post, SEND, {"t": "secret"}, alice.token)

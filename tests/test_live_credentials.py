@@ -6,7 +6,6 @@ import asyncio
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from unittest.mock import ANY
@@ -23,9 +22,8 @@ from chat import services
 from chat.models import AuthToken, Message
 from tests import factories
 from tests.conftest import GraphQLHttp, GraphQLSocket
-from tests.daphne import Daphne, daphnes_running
+from tests.daphne import Daphne
 from tests.schema.test_auth import LOGIN, ME, post
-from tests.servers import PostgresServer, RedisServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -80,6 +78,17 @@ async def assert_dead(socket: GraphQLSocket) -> None:
     )
     await socket.assert_silent()
     assert not await sync_to_async(Message.objects.filter(text="after").exists)()
+
+
+async def logout_on(socket: GraphQLSocket) -> None:
+    """Send `logout` on the socket itself and assert its answer."""
+    await socket.subscribe("out", "mutation { logout }")
+    assert await socket.receive() == {
+        "id": "out",
+        "type": "next",
+        "payload": {"data": {"logout": True}},
+    }
+    assert await socket.receive() == {"id": "out", "type": "complete"}
 
 
 @pytest.fixture
@@ -163,13 +172,7 @@ async def test_logout_over_a_websocket_revokes_what_authenticated_it_and_closes_
         session, csrf = await login_session()
         headers = [(b"host", b"localhost"), (b"cookie", session.encode())]
         socket = await subscribed(sockets, headers=headers)
-    await socket.subscribe("out", "mutation { logout }")
-    assert await socket.receive() == {
-        "id": "out",
-        "type": "next",
-        "payload": {"data": {"logout": True}},
-    }
-    assert await socket.receive() == {"id": "out", "type": "complete"}
+    await logout_on(socket)
     assert await socket.receive_close() == CLOSED
     await assert_dead(socket)
     if credential == "token":
@@ -207,17 +210,7 @@ async def test_token_expiring_while_open_closes_the_socket(
         await assert_dead(socket)
 
 
-# Two daphne processes on one Redis and PostgreSQL.
-
-
-@pytest.fixture(scope="module")
-def daphnes(
-    django_db_setup: None, redis_server: RedisServer, postgres_server: PostgresServer
-) -> Iterator[tuple[Daphne, Daphne]]:
-    with daphnes_running(
-        2, redis_server, postgres_server, CHAT_RESYNC_SECONDS="3600", CHAT_KEEPALIVE_SECONDS="0"
-    ) as (a, b):
-        yield a, b
+# Two daphne processes on one Redis and PostgreSQL (tests/conftest.py `quiet_daphnes`).
 
 
 def http(daphne: Daphne, query: str, headers: dict[str, str]) -> tuple[int, Any, Any]:
@@ -255,9 +248,9 @@ async def assert_closed_4403(ws: Any) -> None:
 
 
 async def test_logout_on_one_process_closes_its_sockets_on_every_process(
-    daphnes: tuple[Daphne, Daphne], alice: factories.Member
+    quiet_daphnes: tuple[Daphne, ...], alice: factories.Member
 ) -> None:
-    process_a, process_b = daphnes
+    process_a, process_b = quiet_daphnes
     status, _, headers = await asyncio.to_thread(
         http,
         process_a,
@@ -269,7 +262,9 @@ async def test_logout_on_one_process_closes_its_sockets_on_every_process(
     session = f"sessionid={cookies['sessionid']}; csrftoken={cookies['csrftoken']}"
     opened = []
     try:
-        token_sockets = [await ws_open(daphne, {"authToken": alice.token}) for daphne in daphnes]
+        token_sockets = [
+            await ws_open(daphne, {"authToken": alice.token}) for daphne in quiet_daphnes
+        ]
         cookie_socket = await ws_open(process_b, {}, cookie=session)
         opened += [*token_sockets, cookie_socket]
         bearer = {"Authorization": f"Bearer {alice.token}"}
@@ -331,13 +326,7 @@ async def test_a_socket_that_signed_in_by_mutation_is_cut_off_like_any_other(
             alice.user.is_active = False
             await sync_to_async(alice.user.save)()
         else:
-            await socket.subscribe("out", "mutation { logout }")
-            assert await socket.receive() == {
-                "id": "out",
-                "type": "next",
-                "payload": {"data": {"logout": True}},
-            }
-            assert await socket.receive() == {"id": "out", "type": "complete"}
+            await logout_on(socket)
         await assert_cut_off(socket)
         await assert_dead(socket)
         assert await GraphQLHttp(token).post(ME) == TOKEN_REFUSED
