@@ -9,7 +9,5 @@ class ChatConfig(AppConfig):
 
     def ready(self) -> None:
         # chat.signals connects the receivers that close the sockets of revoked
-        # credentials; project.middleware registers its system check, which runs before
-        # the middleware is ever loaded.
+        # credentials.
         import chat.signals  # noqa: F401
-        import project.middleware  # noqa: F401

@@ -20,7 +20,7 @@ class Room(models.Model):
     is_private = models.BooleanField(default=False)
     # Bumped whenever someone may lose access (made private, a member removed or leaving):
     # every message event carries it, so a process re-checks its subscribers' access
-    # before delivering the first event at a newer version (see chat.hub).
+    # before delivering the first event at a newer version (see realtime.hub).
     access_version = models.PositiveIntegerField(default=0)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="chat_rooms", blank=True

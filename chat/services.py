@@ -204,7 +204,7 @@ def _member_removed_publish(*, room: Room, user: User) -> None:
     # The leaver's subscriptions complete. If this event is lost, the access version
     # bumped with it still has their process re-check before the room's next event.
     event = events.member_removed_event_build(room=room, user=user)
-    transaction.on_commit(lambda: events.event_publish_sync(event), robust=True)
+    events.event_send_on_commit(event)
 
 
 def _access_version_bump(room: Room) -> None:
@@ -227,7 +227,7 @@ def room_access_narrowed(*, room: Room) -> None:
 def _access_changed_publish(*, room: Room) -> None:
     """Tell every process, after commit, that the room's access narrowed."""
     event = events.access_changed_event_build(room=room)
-    transaction.on_commit(lambda: events.event_publish_sync(event), robust=True)
+    events.event_send_on_commit(event)
 
 
 def room_get_or_create(*, name: str) -> Room:
@@ -460,7 +460,7 @@ def _message_posted(post: Post, message: Message) -> None:
         post.log_context.run(logger.info, "message posted", extra=extra)
     event = events.message_event_build(message)
     # Immediate in autocommit; after the caller's commit inside an atomic block.
-    transaction.on_commit(lambda: events.event_publish_sync(event), robust=True)
+    events.event_send_on_commit(event)
 
 
 def message_create(*, room_name: str, author: User, text: str) -> Message:
@@ -508,7 +508,7 @@ def session_logout(*, session: SessionBase) -> None:
 
 def credential_notice(*, credential: str | None = None, user_id: int | None = None) -> None:
     """Close, after commit and in every process, the sockets authenticated by
-    ``credential`` (a chat.credentials key) or by any credential of ``user_id``."""
+    ``credential`` (a realtime.credentials key) or by any credential of ``user_id``."""
     _credential_notice_publish(credential=credential, user_id=user_id)
 
 
@@ -516,7 +516,7 @@ def _credential_notice_publish(*, credential: str | None, user_id: int | None) -
     # If this notice is lost, each process's periodic credential check (every
     # CHAT_RESYNC_SECONDS) still finds the credential invalid.
     event = events.access_changed_event_build(credential=credential, user_id=user_id)
-    transaction.on_commit(lambda: events.event_publish_sync(event), robust=True)
+    events.event_send_on_commit(event)
 
 
 def _username_text_check(username: str) -> str:

@@ -1,5 +1,5 @@
 """Credential changes made outside the services (the admin, Django's logout): every
-socket they authenticated closes, in every process (see chat.credentials)."""
+socket they authenticated closes, in every process (see realtime.credentials)."""
 
 from __future__ import annotations
 

@@ -7,10 +7,10 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 
+from chat.clientip import client_ip
 from chat.errors import RateLimited
 from chat.ratelimit import login_attempt_check
 from chat.usernames import username_fold
-from project.clientip import client_ip
 
 __all__ = ["admin_login"]
 

@@ -12,23 +12,23 @@ import django
 # Django must be set up before anything imports models.
 django.setup(set_prefix=False)
 
-from project.handler import ChatASGIHandler  # noqa: E402
+from internals.asgihandler import ChatASGIHandler  # noqa: E402
 
 django_asgi_app = ChatASGIHandler()
 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from chat.logs import install_log_context  # noqa: E402
+from internals.readtimeout import request_read_timeout_install  # noqa: E402
+from internals.websocket import ChatWSConsumer  # noqa: E402
 from project.connlimit import SocketsPerAddressLimit  # noqa: E402
-from project.logs import install_log_context  # noqa: E402
 from project.origin import AllowedHostsOrNoOriginValidator  # noqa: E402
-from project.readtimeout import request_read_timeout_install  # noqa: E402
 from project.wsauth import SessionAuthRoute  # noqa: E402
 from schema import schema  # noqa: E402
-from schema.views import ChatWSConsumer  # noqa: E402
 
 install_log_context()
-# Under daphne: a deadline for reading each request (slowloris), see project/readtimeout.py.
+# Under daphne: a deadline for reading each request (slowloris), see internals/readtimeout.py.
 request_read_timeout_install(settings.CHAT["REQUEST_READ_TIMEOUT_SECONDS"])
 
 # Everything loaded so far (Django, the schema, the libraries) lives as long as the process:

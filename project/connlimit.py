@@ -7,7 +7,7 @@ from typing import Any
 
 from django.conf import settings
 
-from project.clientip import client_ip
+from chat.clientip import client_ip
 
 __all__ = ["SocketsPerAddressLimit"]
 

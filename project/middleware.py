@@ -18,10 +18,11 @@ from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
 from django.core.checks import CheckMessage, Error, register
-from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponseBase
 from django.middleware import clickjacking, common, csrf, security
 from django.utils.deprecation import MiddlewareMixin
+
+from schema.http import content_security_policy
 
 __all__ = [
     "AuthenticationMiddleware",
@@ -32,7 +33,6 @@ __all__ = [
     "SecurityMiddleware",
     "SessionMiddleware",
     "XFrameOptionsMiddleware",
-    "content_security_policy",
     "inline_middleware_check",
 ]
 
@@ -94,24 +94,6 @@ class MessageMiddleware(_Inline, messages.MessageMiddleware):
 
 class XFrameOptionsMiddleware(_Inline, clickjacking.XFrameOptionsMiddleware):
     pass
-
-
-def content_security_policy(request: HttpRequest, *, inline_styles: bool = False) -> str:
-    """The Content-Security-Policy of our pages: everything from this origin only, no
-    inline script anywhere. ``inline_styles`` is for GraphiQL, whose editor (Monaco)
-    injects style elements at run time."""
-    try:
-        # 'self' covers ws: and wss: only in CSP Level 3 browsers (not Safari before 15.4).
-        websocket = ("wss://" if request.is_secure() else "ws://") + request.get_host()
-    except DisallowedHost:
-        websocket = ""
-    styles = "'self' 'unsafe-inline'" if inline_styles else "'self'"
-    return (
-        f"default-src 'self'; script-src 'self'; style-src {styles}; img-src 'self' data:; "
-        f"font-src 'self' data:; connect-src 'self' {websocket}".rstrip()
-        + "; worker-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-        "frame-ancestors 'none'"
-    )
 
 
 class ContentSecurityPolicyMiddleware(_Inline, MiddlewareMixin):

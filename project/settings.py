@@ -85,6 +85,8 @@ INSTALLED_APPS = [
     "channels",
     "strawberry_django",
     "chat",
+    "realtime",
+    "project",
 ]
 
 # Django's standard stack, with hooks run on the event loop (see project/middleware.py).
@@ -93,7 +95,7 @@ MIDDLEWARE = [
     "project.middleware.ContentSecurityPolicyMiddleware",
     # Before anything else touches the request: static files (the chat UI's and GraphiQL's
     # assets) need no session or CSRF, and are served by the app under daphne too.
-    "project.static.StaticFilesMiddleware",
+    "internals.whitenoise.StaticFilesMiddleware",
     "project.middleware.SessionMiddleware",
     "project.middleware.CommonMiddleware",
     "project.middleware.CsrfViewMiddleware",
@@ -195,7 +197,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # GraphiQL's committed bundle (built from graphiql/, see README "Operations").
 STATICFILES_DIRS = [BASE_DIR / "schema" / "static"]
-# daphne serves static files itself (project.static, WhiteNoise): from STATIC_ROOT after
+# daphne serves static files itself (internals.whitenoise, WhiteNoise): from STATIC_ROOT after
 # `collectstatic`, and straight from the finders without it, DEBUG on or off, so
 # `./bin/serve` and the Docker image work on a fresh clone.
 WHITENOISE_USE_FINDERS = True
@@ -219,7 +221,7 @@ CHAT: dict[str, Any] = {
     # by proxies; 0 turns it off. (daphne also sends websocket-level pings every 20 s.)
     "KEEPALIVE_SECONDS": _env_float("CHAT_KEEPALIVE_SECONDS", 15),
     # How often each process compares its rooms' seqs with the database to recover
-    # events the channel layer lost (see chat.hub.RoomHub._resync_loop).
+    # events the channel layer lost (see realtime.hub.RoomHub._resync_loop).
     "RESYNC_SECONDS": _env_float("CHAT_RESYNC_SECONDS", 5),
     # sendMessage per user: "COUNT/SECONDS", counted in Redis across processes.
     "RATE_LIMIT": _env_rate("CHAT_RATE_LIMIT", "30/10"),
@@ -256,7 +258,7 @@ CHAT: dict[str, Any] = {
     # subscription); 0: no cap.
     "MAX_UNKNOWN_ROOM_SUBSCRIPTIONS": _env_int("CHAT_MAX_UNKNOWN_ROOM_SUBSCRIPTIONS", 5),
     # Seconds a client has to send a whole request (line, headers, body) from its first
-    # byte, or from connecting (project/readtimeout.py); 0: only Twisted's 60 s idle timeout.
+    # byte, or from connecting (internals/readtimeout.py); 0: only Twisted's 60 s idle timeout.
     "REQUEST_READ_TIMEOUT_SECONDS": _env_float("CHAT_REQUEST_READ_TIMEOUT_SECONDS", 20),
     # GET /metrics (Prometheus text format) asks for `Authorization: Bearer <token>` when
     # CHAT_METRICS_TOKEN is set (401 without it). Enabled by default with a token or in
@@ -285,7 +287,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "text": {
-            "()": "project.logs.TextFormatter",
+            "()": "chat.logs.TextFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
         },
         "json": {

@@ -9,7 +9,7 @@ from project.adminlogin import admin_login
 from project.health import healthz
 from project.metrics import metrics
 from schema import schema
-from schema.views import ChatGraphQLView
+from schema.http import ChatGraphQLView
 
 urlpatterns = [
     # Before the admin's own: its login throttled.

@@ -18,7 +18,7 @@ A subscription is costed by its selection, which runs once per event.
 
 One validation rule, ``QueryCost``, serves every path: Strawberry's pipeline
 (``cost_limiter``) and the websocket fast paths, which validate in
-``schema.execution.document_prepare``.
+``internals.fastpaths.execution.document_prepare``.
 """
 
 from __future__ import annotations

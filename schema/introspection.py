@@ -17,7 +17,7 @@ class IntrospectionSwitch(NoSchemaIntrospectionCustomRule):
     """graphql-core's rule refusing ``__schema``, ``__type`` and fields of their types
     (``__typename`` stays), active while CHAT["INTROSPECTION"] is off. Every path that
     validates a document lists it: the schema's extensions and the websocket fast paths
-    (schema/execution.py)."""
+    (internals/fastpaths/execution.py)."""
 
     def enter_field(self, node: FieldNode, *args: Any) -> None:
         if not settings.CHAT["INTROSPECTION"]:

@@ -15,8 +15,8 @@ from django.contrib.auth.models import User
 from strawberry.dataloader import DataLoader
 
 from chat.db import in_thread
-from chat.loops import loop_local
 from chat.selectors import room_member_lists, user_list
+from realtime.loops import loop_local
 
 __all__ = ["Loaders", "loaders"]
 

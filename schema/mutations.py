@@ -10,8 +10,8 @@ from chat import services
 from chat.db import in_thread
 from chat.errors import Unauthenticated
 from chat.models import Message
-from chat.posting import message_post
 from chat.signin import user_sign_in, user_sign_up
+from realtime.batcher import message_post
 from schema.context import ChatContext, ChatInfo
 from schema.types import AuthPayload, MessageType, RoomType
 
@@ -26,7 +26,7 @@ async def _signed_in(context: ChatContext, user: User) -> AuthPayload:
     context.user = user
     if context.request is None:
         # A websocket: from now on it acts as this user, authenticated by this token, which
-        # logout, revocation and deactivation then end like any other (chat.credentials).
+        # logout, revocation and deactivation then end like any other (realtime.credentials).
         context.token, context.session = token, None
         if context.token_adopt is not None:
             await context.token_adopt(token)
@@ -117,6 +117,6 @@ class Mutation:
 
 
 async def message_send(context: ChatContext, *, room: str, text: str) -> Message:
-    """``sendMessage``; also called by the websocket fast path (schema/posting.py)."""
+    """``sendMessage``; also called by the websocket fast path (internals/fastpaths/post.py)."""
     user = _signed_in_user(context, "Sign in to send messages.")
     return await message_post(room_name=room, author=user, text=text)

@@ -9,7 +9,7 @@ from django.conf import settings
 from chat.db import in_thread
 from chat.errors import InvalidInput, TooManyUnknownRooms
 from chat.services import room_name_check, room_subscribe_check
-from chat.streams import message_stream
+from realtime.streams import message_stream
 from schema.context import ChatContext, ChatInfo
 from schema.types import MessageType
 

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from project.clientip import client_ip
+from chat.clientip import client_ip
 
 
 def scope(peer: str, forwarded: str | None = None) -> dict[str, object]:

@@ -16,8 +16,8 @@ from django.conf import settings
 from django.test import override_settings
 from websockets.typing import Subprotocol
 
-from chat.hub import get_hub
 from chat.models import Room
+from realtime.hub import get_hub
 from tests.conftest import GraphQLSocket, wait_for
 from tests.daphne import Daphne, daphnes_running
 from tests.schema.test_subscriptions import SUBSCRIPTION
@@ -247,7 +247,7 @@ def test_the_read_deadline_hook_stays_off_when_twisted_changed(
 ) -> None:
     from twisted.web import http
 
-    from project.readtimeout import request_read_timeout_install
+    from internals.readtimeout import request_read_timeout_install
 
     class Changed:
         def connectionMade(self) -> None: ...
@@ -258,7 +258,7 @@ def test_the_read_deadline_hook_stays_off_when_twisted_changed(
     finally:
         monkeypatch.undo()
         request_read_timeout_install(settings.CHAT["REQUEST_READ_TIMEOUT_SECONDS"])
-    assert [r.getMessage() for r in caplog.records if r.name == "project.readtimeout"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "internals.readtimeout"] == [
         "request read timeout not installed: twisted.web.http.HTTPChannel lacks "
         "dataReceived, allContentReceived, requestDone, connectionLost"
     ]

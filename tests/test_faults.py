@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
-from chat.hub import get_hub
+from realtime.hub import get_hub
 from tests import factories
 from tests.conftest import GraphQLHttp, GraphQLSocket, wait_for
 from tests.servers import RedisServer

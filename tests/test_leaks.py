@@ -12,11 +12,11 @@ import pytest
 from channels.layers import get_channel_layer
 from prometheus_client import REGISTRY
 
-import chat.streams
+import internals.protocols
+import realtime.streams
 import schema.subscriptions
-import schema.transport
 from chat.db import in_thread
-from chat.hub import get_hub
+from realtime.hub import get_hub
 from tests.conftest import GraphQLSocket, wait_for
 from tests.schema.test_subscriptions import SUBSCRIPTION
 from tests.servers import RedisServer
@@ -24,7 +24,7 @@ from tests.test_scale_out import group_subscribers
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Not the fast path (schema/fanout.py): a fragment at the root.
+# Not the fast path (internals/fastpaths/subscription.py): a fragment at the root.
 SUBSCRIPTION_STRAWBERRY = """
 subscription Room($room: String!, $afterSeq: Int) { ...Added }
 fragment Added on Subscription { messageAdded(room: $room, afterSeq: $afterSeq) { seq } }
@@ -123,10 +123,10 @@ def gate_at(point: str, monkeypatch: pytest.MonkeyPatch) -> Gate:
     if point.startswith(("access check", "start position", "replay")):
         module, name = {
             "access check": (None, "room_subscribe_check"),
-            "start position": (chat.streams, "room_last_seq"),
-            "replay": (chat.streams, "room_message_list"),
+            "start position": (realtime.streams, "room_last_seq"),
+            "replay": (realtime.streams, "room_message_list"),
         }[point.removesuffix(" swallows")]
-        modules = [schema.transport, schema.subscriptions] if module is None else [module]
+        modules = [internals.protocols, schema.subscriptions] if module is None else [module]
         for module in modules:
             gated = gate.in_orm_thread(getattr(module, name))
             monkeypatch.setattr(module, name, gated)

@@ -13,7 +13,7 @@ from django.test import override_settings
 from prometheus_client.parser import text_string_to_metric_families
 from pythonjsonlogger.json import JsonFormatter
 
-from chat.hub import get_hub
+from realtime.hub import get_hub
 from tests import factories
 from tests.conftest import GraphQLHttp, GraphQLSocket, wait_for
 from tests.schema.test_subscriptions import SEND, subscribed

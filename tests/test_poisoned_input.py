@@ -319,7 +319,7 @@ async def test_a_batch_whose_whole_call_fails_is_posted_post_by_post(
 ) -> None:
     """Even a failure outside the per-post handling (here the whole messages_create call)
     fails only the post that causes it."""
-    from chat import posting
+    from realtime import batcher as posting
 
     alice = (await sync_to_async(factories.member)("alice")).user
     await sync_to_async(services.room_get_or_create)(name="lobby")

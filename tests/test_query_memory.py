@@ -13,7 +13,7 @@ import pytest
 import websockets
 from websockets.typing import Subprotocol
 
-from chat.hub import get_hub
+from realtime.hub import get_hub
 from tests.conftest import GraphQLHttp, GraphQLSocket, wait_for
 from tests.daphne import Daphne, daphnes_running
 from tests.servers import PostgresServer, RedisServer
@@ -72,7 +72,10 @@ async def test_document_caches_stay_within_their_byte_budget(
 ) -> None:
     from django.conf import settings
 
-    from schema import caches, execution, fanout, posting
+    from internals.fastpaths import execution
+    from internals.fastpaths import post as posting
+    from internals.fastpaths import subscription as fanout
+    from schema import caches
 
     budget = settings.CHAT["QUERY_CACHE_BYTES"]
     socket = GraphQLSocket()

@@ -146,7 +146,7 @@ async def test_client_that_stops_reading_bounds_memory_and_resumes_without_loss(
     growth = peak.stop() - rss_before
     print(f"subscriber process RSS growth while one client did not read: {growth / 2**20:.1f} MiB")
     # Unbounded, the ~20 MB not read would sit in daphne's transport buffer (measured:
-    # 23 MiB of growth without schema/backpressure.py, 5.7 MiB with it).
+    # 23 MiB of growth without internals/writepath.py, 5.7 MiB with it).
     assert growth < 10 * 2**20
 
     # The slow client reads again: the server catches it up from the database.

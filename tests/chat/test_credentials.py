@@ -1,4 +1,4 @@
-"""The per-process index of live socket credentials (chat.credentials)."""
+"""The per-process index of live socket credentials (realtime.credentials)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from chat import credentials
-from chat.credentials import LiveCredential, credential_register, credential_unregister
+from realtime import credentials
+from realtime.credentials import LiveCredential, credential_register, credential_unregister
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

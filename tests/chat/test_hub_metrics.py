@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from prometheus_client import REGISTRY
 
-from chat.hub import Subscriber
 from chat.models import Message, Room
+from realtime.hub import Subscriber
 
 
 def overflows() -> float | None:

@@ -1,4 +1,4 @@
-"""Posts in batches: services.messages_create and the event loop's batcher (chat.posting)."""
+"""Posts in batches: services.messages_create and the event loop's batcher (realtime.batcher)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from django.db import IntegrityError, connection, connections
 from chat import events, services
 from chat.errors import Forbidden, InvalidInput
 from chat.events import MAX_MESSAGES_PER_EVENT as MAX
-from chat.hub import get_hub
 from chat.models import Message, Room
-from chat.posting import message_post
 from chat.services import Post
+from realtime import publisher
+from realtime.batcher import message_post
+from realtime.hub import get_hub
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -260,14 +261,14 @@ def test_queued_events_merge_per_room_in_order() -> None:
         message("c", 1),
         message("a", 4),
     ]
-    assert events.events_merge(queued) == [
+    assert publisher.events_merge(queued) == [
         {"type": "chat.messages", "room": "a", "messages": [{"seq": 1}, {"seq": 2}]},
         {"type": "chat.message", "room": "b", "message": {"seq": 1}},
         removed,
         {"type": "chat.messages", "room": "a", "messages": [{"seq": 3}, {"seq": 4}]},
         {"type": "chat.message", "room": "c", "message": {"seq": 1}},
     ]
-    many = events.events_merge([message("a", n) for n in range(1, 2 * MAX + 2)])
+    many = publisher.events_merge([message("a", n) for n in range(1, 2 * MAX + 2)])
     assert [[m["seq"] for m in e["messages"]] for e in many[:2]] == [  # type: ignore[typeddict-item]
         list(range(1, MAX + 1)),
         list(range(MAX + 1, 2 * MAX + 1)),

@@ -9,8 +9,8 @@ from django.utils import timezone
 
 from chat import models as services_models
 from chat import services
-from chat.hub import get_hub
 from chat.models import Message, Room
+from realtime.hub import get_hub
 from tests import factories
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]

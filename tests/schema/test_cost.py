@@ -19,8 +19,8 @@ from graphql import (
 )
 
 from chat import selectors
-from chat.hub import get_hub
 from chat.models import Message
+from realtime.hub import get_hub
 from schema import schema
 from schema.cost import QueryCost, operation_cost
 from tests import factories

@@ -10,15 +10,15 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-import schema.fanout
+import internals.fastpaths.subscription
 from chat import services
-from chat.hub import get_hub
+from realtime.hub import get_hub
 from tests import factories
 from tests.conftest import GraphQLHttp, GraphQLSocket, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]
 
-# Renderable without the executor (schema/render.py): the hub's fast path.
+# Renderable without the executor (internals/fastpaths/render.py): the hub's fast path.
 FAST = "subscription($room: String!) { messageAdded(room: $room) { seq text } }"
 # `members` reads the database: executed for every event.
 SLOW = 'subscription { messageAdded(room: "a") { seq text room { members { username } } } }'
@@ -33,7 +33,7 @@ async def test_a_subscriber_being_executed_holds_up_no_one(
     monkeypatch.setitem(settings.CHAT, "RESYNC_SECONDS", 3600)
     gate, holding = asyncio.Event(), asyncio.Event()
     held: list[int] = []
-    execute = schema.fanout._execute
+    execute = internals.fastpaths.subscription._execute
 
     async def gated(plan: Any, schema_: Any, message: Any, context: Any) -> str:
         held.append(message.seq)
@@ -41,7 +41,7 @@ async def test_a_subscriber_being_executed_holds_up_no_one(
         await gate.wait()
         return await execute(plan, schema_, message, context)
 
-    monkeypatch.setattr(schema.fanout, "_execute", gated)
+    monkeypatch.setattr(internals.fastpaths.subscription, "_execute", gated)
 
     async def subscriber(query: str, variables: dict[str, Any]) -> GraphQLSocket:
         socket = GraphQLSocket()

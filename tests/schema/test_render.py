@@ -1,4 +1,4 @@
-"""Compiled selections (schema/render.py) give exactly what execution gives."""
+"""Compiled selections (internals/fastpaths/render.py) give exactly what execution gives."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from graphql import FieldNode, OperationDefinitionNode
 
 from chat import events, services
 from chat.models import Message
+from internals.fastpaths.execution import document_prepare, operation_execute, operation_get
+from internals.fastpaths.render import selection_compile
 from schema import schema
 from schema.context import ChatContext
-from schema.execution import document_prepare, operation_execute, operation_get
-from schema.render import selection_compile
 from tests import factories
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]

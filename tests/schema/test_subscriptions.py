@@ -5,8 +5,8 @@ import asyncio
 import pytest
 from asgiref.sync import sync_to_async
 
-from chat.hub import get_hub
 from chat.models import Message
+from realtime.hub import get_hub
 from tests import factories
 from tests.conftest import GraphQLHttp, GraphQLSocket, wait_for
 

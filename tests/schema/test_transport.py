@@ -9,8 +9,8 @@ from asgiref.sync import sync_to_async
 from django.test import override_settings
 
 from chat import services
-from chat.hub import get_hub
 from chat.models import Message
+from realtime.hub import get_hub
 from tests import factories
 from tests.conftest import GraphQLSocket, wait_for
 from tests.schema.test_subscriptions import SUBSCRIPTION
@@ -188,7 +188,7 @@ async def test_websocket_on_another_path_is_refused() -> None:
 
 
 POST = "mutation($room: String!, $text: String!) { sendMessage(room: $room, text: $text) { text } }"
-# Documents that parse and validate take schema/execution.py's direct path; each case
+# Documents that parse and validate take internals/fastpaths/execution.py's direct path; each case
 # runs there and through Strawberry's own pipeline, and must come out the same.
 SINGLE_OPERATIONS: list[tuple[str, dict[str, object] | None, str | None, bool]] = [
     # query, variables, operationName, authenticated
@@ -258,14 +258,14 @@ async def test_queries_and_mutations_match_strawberrys_path(
     bob: factories.Member,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import schema.transport
+    import internals.protocols
 
     await sync_to_async(services.room_create)(name="secret", private=True, creator=bob.user)
 
     results: dict[str, list[list[dict[str, Any]]]] = {}
     for path in ("direct", "strawberry"):
         if path == "strawberry":
-            monkeypatch.setattr(schema.transport, "document_prepare", lambda *args: None)
+            monkeypatch.setattr(internals.protocols, "document_prepare", lambda *args: None)
         signed_in, anonymous = GraphQLSocket(), GraphQLSocket()
         sockets.extend((signed_in, anonymous))
         assert await signed_in.connect({"authToken": alice.token}) == {"type": "connection_ack"}

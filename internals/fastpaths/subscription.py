@@ -5,7 +5,7 @@ subscriber and JSON-encoding each result separately. Here, the selection is exec
 per event per distinct operation (same document, operation name and variables) and the
 ``next`` payload is encoded once; each subscriber only prepends its own operation id.
 Most selections are not even executed but rendered by a function compiled once per
-document (schema/render.py).
+document (internals/fastpaths/render.py).
 The shared results hang off the Message object the RoomHub hands to every local
 subscriber, so they live exactly as long as the event.
 
@@ -31,9 +31,9 @@ from graphql import DocumentNode, OperationType
 from chat.errors import ChatError
 from chat.models import Message
 from chat.services import room_name_check
+from internals.fastpaths.execution import operation_execute, root_field, root_field_arguments
+from internals.fastpaths.render import NotRenderable, Renderer, response_key, selection_compile
 from schema.caches import DocumentCache, document_cost, document_key
-from schema.execution import operation_execute, root_field, root_field_arguments
-from schema.render import NotRenderable, Renderer, response_key, selection_compile
 
 if TYPE_CHECKING:
     from strawberry import Schema
@@ -52,7 +52,7 @@ class OperationPlan:
     after_seq: int | None
     # Operations with equal keys get byte-identical payloads for the same event.
     key: tuple[str, str | None, str]
-    # The payload's data without the executor (see schema/render.py), when possible.
+    # The payload's data without the executor (see internals/fastpaths/render.py), when possible.
     response_key: str
     render: Renderer | None
 
@@ -123,7 +123,7 @@ _PayloadCache = dict[tuple[str, str | None, str], "str | asyncio.Future[str]"]
 
 def ready_payload(plan: OperationPlan, message: Message) -> str | None:
     """The encoded ``next`` payload if it needs no execution: already made for this event
-    by another subscriber of the same operation, or rendered now (see schema/render.py)."""
+    by another subscriber of the same operation, or rendered now (see fastpaths/render.py)."""
     cache: _PayloadCache = message.__dict__.setdefault("_chat_payloads", {})
     entry = cache.get(plan.key)
     if entry is None and plan.render is not None:

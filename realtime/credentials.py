@@ -25,9 +25,9 @@ from django.conf import settings
 
 from chat.db import in_thread
 from chat.events import AccessChangedEvent, session_credential_key, token_credential_key
-from chat.hub import get_hub
-from chat.loops import loop_local
 from chat.selectors import credentials_valid
+from realtime.hub import get_hub
+from realtime.loops import loop_local
 
 __all__ = ["LiveCredential", "credential_register", "credential_unregister"]
 

@@ -9,10 +9,10 @@ from prometheus_client import Counter
 
 from chat.db import in_thread
 from chat.errors import Forbidden
-from chat.hub import Deliver, Subscriber, cancel_requested, get_hub
 from chat.metrics import DELIVERIES_BACKFILL, DELIVERIES_LIVE, DELIVERIES_REPLAY
 from chat.models import Message
 from chat.selectors import room_last_seq, room_message_list
+from realtime.hub import Deliver, Subscriber, cancel_requested, get_hub
 
 __all__ = ["message_stream"]
 

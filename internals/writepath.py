@@ -7,7 +7,7 @@ rooms. Twisted's own remedy is a push producer: the transport pauses it when its
 passes ``bufferSize`` (64 KiB) and resumes it once the buffer has drained. Registering one
 for the socket tells us when to stop writing; the socket's subscriptions then fall behind,
 their bounded buffers overflow and they catch up from the database once the client reads
-again (see chat.hub and chat.streams).
+again (see realtime.hub and realtime.streams).
 
 Write-through: Twisted never writes to a socket from ``transport.write``; it buffers the
 data, registers the socket with the event loop's selector, and sends on the next loop

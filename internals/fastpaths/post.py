@@ -1,7 +1,7 @@
 """``sendMessage`` on websockets without the executor: the other half of every fan-out.
 
 A post is recognised once per document: a mutation whose only root field is a
-directive-free ``sendMessage`` with a selection that compiles (schema/render.py). Its
+directive-free ``sendMessage`` with a selection that compiles (internals/fastpaths/render.py). Its
 arguments are coerced from the variables as graphql-core coerces them, and it runs the
 resolver's own code (``schema.mutations.message_send``). An error is located on the
 field and coded by ``ErrorCodes``, exactly as the executor reports it; any other
@@ -23,10 +23,10 @@ from graphql import (
     located_error,
 )
 
+from internals.fastpaths.execution import errors_format, root_field, root_field_arguments
+from internals.fastpaths.render import Renderer, response_key, selection_compile
 from schema.caches import DocumentCache, document_cost, document_key
-from schema.execution import errors_format, root_field, root_field_arguments
 from schema.mutations import message_send
-from schema.render import Renderer, response_key, selection_compile
 
 if TYPE_CHECKING:
     from strawberry import Schema

@@ -1,5 +1,5 @@
 """The websocket protocol handlers: graphql-transport-ws with server pings and the
-messageAdded fast path (schema/fanout.py), and legacy graphql-ws."""
+messageAdded fast path (internals/fastpaths/subscription.py), and legacy graphql-ws."""
 
 from __future__ import annotations
 
@@ -27,20 +27,20 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 
 from chat.db import in_thread
 from chat.errors import Forbidden, TooManyUnknownRooms
-from chat.loops import loop_local
 from chat.models import Message
 from chat.services import room_subscribe_check
-from chat.streams import message_stream
+from internals.fastpaths.execution import document_prepare, operation_execute, operation_get
+from internals.fastpaths.post import plan_post, post_payload
+from internals.fastpaths.subscription import next_payload, plan_message_added, ready_payload
+from realtime.loops import loop_local
+from realtime.streams import message_stream
 from schema.context import ChatContext
 from schema.errors import error_record
-from schema.execution import document_prepare, operation_execute, operation_get
-from schema.fanout import next_payload, plan_message_added, ready_payload
 from schema.limits import QUERY_TOO_LARGE, query_size_error
-from schema.posting import plan_post, post_payload
 from schema.subscriptions import unknown_room_release, unknown_room_take
 
 if TYPE_CHECKING:
-    from schema.views import ChatWSConsumer
+    from internals.websocket import ChatWSConsumer
 
 __all__ = ["GraphQLTransportWSHandler", "GraphQLWSHandler"]
 
@@ -140,7 +140,7 @@ _pinger = loop_local(_Pinger)
 
 class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]):
     """graphql-transport-ws with server pings and the messageAdded fast path
-    (see schema/fanout.py)."""
+    (see internals/fastpaths/subscription.py)."""
 
     async def handle(self) -> None:
         self.view.protocol_handler = self  # type: ignore[attr-defined]
@@ -190,7 +190,7 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
         self, operation: Operation[ChatContext, None], document: DocumentNode
     ) -> None:
         """A query or mutation whose document parsed and validated before (see
-        schema/execution.py; a post, schema/posting.py): one ``next`` and ``complete``,
+        fastpaths/execution.py; a post, fastpaths/post.py): one ``next`` and ``complete``,
         as Strawberry sends them."""
         try:
             post = plan_post(

@@ -1,11 +1,11 @@
-"""Transport adapters: build the context (who is asking) for HTTP and websockets."""
+"""The websocket consumer: one socket, any number of subscriptions, with write
+backpressure and live credentials."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import datetime as dt
-import json
 import logging
 import time
 import uuid
@@ -15,158 +15,25 @@ from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import InterfaceError, OperationalError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.middleware.csrf import CsrfViewMiddleware, get_token
-from django.template.loader import render_to_string
-from graphql import ExecutionResult
 from strawberry.channels import GraphQLWSConsumer
-from strawberry.django.views import AsyncGraphQLView
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
-from chat.credentials import LiveCredential, credential_register, credential_unregister
+from chat.clientip import client_ip
 from chat.db import in_thread
-from chat.mailbox import Mailbox
+from chat.logs import connection_id
 from chat.metrics import WEBSOCKETS_OPEN
-from chat.selectors import token_credential_get, token_digest, token_user_get
-from project.clientip import client_ip
-from project.logs import connection_id
-from project.middleware import content_security_policy
-from schema.backpressure import WritePressure, write_pressure_attach, write_through_enable
+from chat.selectors import token_credential_get, token_digest
+from internals.protocols import GraphQLTransportWSHandler, GraphQLWSHandler
+from internals.writepath import WritePressure, write_pressure_attach, write_through_enable
+from realtime.credentials import LiveCredential, credential_register, credential_unregister
+from realtime.mailbox import Mailbox
 from schema.context import ChatContext
-from schema.errors import DATABASE_UNAVAILABLE, error_record
-from schema.limits import QUERY_TOO_LARGE, query_size_error
-from schema.transport import GraphQLTransportWSHandler, GraphQLWSHandler
+from schema.http import json_decode
 
-__all__ = ["ChatGraphQLView", "ChatWSConsumer"]
+__all__ = ["ChatWSConsumer"]
 
 logger = logging.getLogger(__name__)
-
-
-def _bearer_token(authorization: str | None) -> str | None:
-    if not authorization:
-        return None
-    scheme, _, token = authorization.strip().partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
-
-
-def _error(message: str, code: str, status: int) -> JsonResponse:
-    error_record(code)
-    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
-    return JsonResponse(body, status=status)
-
-
-def _unauthenticated(message: str) -> JsonResponse:
-    return _error(message, "UNAUTHENTICATED", 401)
-
-
-class _UnparseableBody(Exception):
-    pass
-
-
-def _json_decode(data: str | bytes) -> object:
-    """json.loads, with nesting too deep for it (RecursionError: a body of 100,000
-    ``[``) refused as the malformed JSON it is to us."""
-    try:
-        return json.loads(data)
-    except RecursionError as error:
-        raise json.JSONDecodeError("nested too deeply", "", 0) from error
-
-
-# The view is csrf_exempt so that token clients need no CSRF token; requests that carry
-# the session cookie are checked here instead.
-def _no_response(request: HttpRequest) -> HttpResponse:
-    return HttpResponse()
-
-
-_csrf = CsrfViewMiddleware(_no_response)
-
-
-class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
-    """GraphQL over HTTP (POST, and GET for queries and GraphiQL)."""
-
-    async def dispatch(  # type: ignore[override]
-        self, request: HttpRequest, *args: Any, **kwargs: Any
-    ) -> Any:
-        try:
-            return await self._dispatch(request, *args, **kwargs)
-        except _UnparseableBody:
-            return _error("The body is not valid JSON.", "BAD_USER_INPUT", 400)
-        except (OperationalError, InterfaceError):
-            # Authentication reads the database before any resolver runs.
-            logger.exception("database unavailable")
-            return _error(DATABASE_UNAVAILABLE, "SERVICE_UNAVAILABLE", 503)
-
-    async def _dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        authorization = request.headers.get("Authorization")
-        token = _bearer_token(authorization)
-        if authorization and token is None:
-            return _unauthenticated("Authorization header must be `Bearer <token>`.")
-        if token is not None:
-            user = await in_thread(token_user_get)(raw=token)
-            if user is None:
-                return _unauthenticated("Invalid or expired token.")
-            request.chat_context = ChatContext(user=user, token=token, request=request)  # type: ignore[attr-defined]
-        else:
-            if (
-                request.method == "POST"
-                and settings.SESSION_COOKIE_NAME in request.COOKIES
-                and _csrf.process_view(request, _no_response, (), {}) is not None
-            ):
-                return _error(
-                    "CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken "
-                    "header, or authenticate with a bearer token.",
-                    "FORBIDDEN",
-                    403,
-                )
-            request.chat_context = ChatContext(user=await request.auser(), request=request)  # type: ignore[attr-defined]
-        return await super().dispatch(request, *args, **kwargs)
-
-    def parse_json(self, data: str | bytes) -> Any:
-        # Strawberry answers a text/plain 400 (or a 500, too deep); clients get a GraphQL
-        # error body.
-        try:
-            return _json_decode(data)
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise _UnparseableBody from error
-
-    async def execute_operation(  # type: ignore[override]
-        self,
-        request: HttpRequest,
-        request_adapter: Any,
-        request_data: Any,
-        *args: Any,
-        **kwargs: Any,
-    ) -> Any:
-        # Refused before Strawberry parses it (nor caches anything of it). (A batch, if
-        # batching is ever turned on, is refused whole.)
-        batch = request_data if isinstance(request_data, list) else [request_data]
-        for data in batch:
-            query = getattr(data, "query", None)
-            if isinstance(query, str) and (error := query_size_error(query)) is not None:
-                error_record(QUERY_TOO_LARGE)
-                refused = ExecutionResult(data=None, errors=[error])
-                return [refused] * len(batch) if isinstance(request_data, list) else refused
-        return await super().execute_operation(
-            request, request_adapter, request_data, *args, **kwargs
-        )
-
-    async def render_graphql_ide(self, request: HttpRequest) -> HttpResponse:
-        # Our template loads GraphiQL from our static files; Strawberry's loads it from
-        # CDNs. get_token sets the csrftoken cookie the page sends back after a login.
-        if not settings.CHAT["GRAPHIQL"]:
-            raise Http404
-        get_token(request)
-        response = HttpResponse(render_to_string("graphql/graphiql.html", request=request))
-        response["Content-Security-Policy"] = content_security_policy(request, inline_styles=True)
-        return response
-
-    async def get_context(self, request: HttpRequest, response: HttpResponse) -> ChatContext:
-        context: ChatContext = request.chat_context  # type: ignore[attr-defined]
-        context.response = response
-        context.client_ip = client_ip(request.scope)  # type: ignore[attr-defined]
-        return context
 
 
 class ChatWSConsumer(GraphQLWSConsumer):
@@ -181,12 +48,12 @@ class ChatWSConsumer(GraphQLWSConsumer):
 
     opened_at: float | None = None
     server_close_code: int | None = None
-    # What authenticated this socket (indexed in chat.credentials), and whether it has
+    # What authenticated this socket (indexed in realtime.credentials), and whether it has
     # been revoked: the socket is then closing, and nothing it sends is executed.
     live_credential: LiveCredential | None = None
     credential_revoked: bool = False
     chat_context: ChatContext | None = None
-    # The protocol handler serving this socket (set by it, see schema/transport.py).
+    # The protocol handler serving this socket (set by it, see internals/protocols.py).
     protocol_handler: Any = None
     _revoked_close_task: asyncio.Task[None] | None = None
 
@@ -209,11 +76,11 @@ class ChatWSConsumer(GraphQLWSConsumer):
     def decode_json(self, data: str | bytes) -> object:
         # A frame too deep to decode closes the socket as malformed JSON does (4400 on
         # graphql-transport-ws) instead of crashing this consumer.
-        return _json_decode(data)
+        return json_decode(data)
 
     @property
     def write_paused(self) -> bool:
-        """True while the client has 64 KiB or more unread (see schema/backpressure.py)."""
+        """True while the client has 64 KiB or more unread (see internals/writepath.py)."""
         return self.write_pressure is not None and self.write_pressure.paused
 
     async def send(  # type: ignore[override]
@@ -231,7 +98,7 @@ class ChatWSConsumer(GraphQLWSConsumer):
 
     async def send_unpaused(self, text: str) -> None:
         """Send a text frame the caller knows may be written now (``write_paused`` is
-        false): straight to daphne's transport when possible (see schema/backpressure.py),
+        false): straight to daphne's transport when possible (see internals/writepath.py),
         else as the ASGI message Channels' ``send`` would make."""
         pressure = self.write_pressure
         if pressure is None or not pressure.write_text(text):
@@ -341,7 +208,7 @@ class ChatWSConsumer(GraphQLWSConsumer):
         await credential_register(credential)
 
     def _credential_revoked(self) -> None:
-        """Called by chat.credentials (in the hub's or the timer's context): end every
+        """Called by realtime.credentials (in the hub's or the timer's context): end every
         operation and close with 4403."""
         if self.credential_revoked:
             return

@@ -20,8 +20,8 @@ from django.db import InterfaceError, OperationalError
 
 from chat import services
 from chat.db import in_thread
-from chat.loops import loop_local
 from chat.models import Message
+from realtime.loops import loop_local
 
 __all__ = ["MAX_BATCH", "message_post"]
 

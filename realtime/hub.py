@@ -34,8 +34,6 @@ from chat.events import (
     message_from_payload,
     room_group_name,
 )
-from chat.loops import loop_local
-from chat.mailbox import Mailbox
 from chat.metrics import (
     DELIVERIES_LIVE,
     DELIVERY_LATENCY,
@@ -46,6 +44,8 @@ from chat.metrics import (
 )
 from chat.models import Message
 from chat.selectors import room_access_members, room_last_seqs_and_access
+from realtime.loops import loop_local
+from realtime.mailbox import Mailbox
 
 __all__ = ["RoomHub", "Subscriber", "cancel_requested", "get_hub"]
 
@@ -253,7 +253,7 @@ class RoomHub:
     async def _start(self) -> None:
         if self._receiver is not None:
             return
-        self._channel = await self._layer.new_channel("chat.hub.")
+        self._channel = await self._layer.new_channel("realtime.hub.")
         # Fresh contexts: the hub serves every socket, so its tasks must not inherit the
         # log context (connection id) of the socket that happened to start it.
         self._receiver = asyncio.create_task(
@@ -378,7 +378,7 @@ class RoomHub:
                 continue
             direct = subscriber.direct
             if direct is None or seq > subscriber.last_seq + 1:
-                # Counted by chat.streams when the subscription's reader yields it.
+                # Counted by realtime.streams when the subscription's reader yields it.
                 subscriber.offer(message)
             elif seq == subscriber.last_seq + 1:
                 subscriber.last_seq = seq
@@ -402,7 +402,7 @@ class RoomHub:
             DELIVERIES_LIVE.inc(delivered)
 
     async def access_listen(self) -> None:
-        """Receive the access notices that name no room (see chat.credentials)."""
+        """Receive the access notices that name no room (see realtime.credentials)."""
         async with self._lock:
             await self._start()
             if not self._access_joined:
