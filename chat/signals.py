@@ -14,8 +14,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from chat import events
+from chat.accounts import credential_notice, username_key_ensure
 from chat.models import AuthToken
-from chat.services import credential_notice, username_key_ensure
 
 __all__: list[str] = []
 

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.contrib.auth import hashers
 from django.contrib.auth.models import User
 
-from chat import services
+from chat import accounts
 from chat.db import in_thread
 from chat.errors import RateLimited, Unauthenticated
 
@@ -91,23 +91,23 @@ async def user_sign_in(*, username: str, password: str, client_ip: str) -> User:
     An unknown user, a wrong password and an inactive user get the same answer after the
     same work: nothing tells whether the name exists.
     """
-    username = services.credentials_check(username=username, password=password)
-    user = await in_thread(services.user_login_get)(username=username, client_ip=client_ip)
+    username = accounts.credentials_check(username=username, password=password)
+    user = await in_thread(accounts.user_login_get)(username=username, client_ip=client_ip)
     encoded = user.password if user is not None else None
     matched, upgraded = await _hashing(_password_check, encoded, password)
     if user is None or not matched or not user.is_active:
         raise Unauthenticated("Invalid username or password.")
     if upgraded is not None and encoded is not None:
-        await in_thread(services.user_password_upgrade)(user=user, old=encoded, new=upgraded)
+        await in_thread(accounts.user_password_upgrade)(user=user, old=encoded, new=upgraded)
         user.password = upgraded
     return user
 
 
 async def user_sign_up(*, username: str, password: str, client_ip: str) -> User:
-    """Create an account (services.user_register_check's rules), counted against the
+    """Create an account (accounts.user_register_check's rules), counted against the
     register limit."""
-    username = await in_thread(services.user_register_check)(
+    username = await in_thread(accounts.user_register_check)(
         username=username, password=password, client_ip=client_ip
     )
     encoded = await _hashing(hashers.make_password, password)
-    return await in_thread(services.user_create)(username=username, password_hash=encoded)
+    return await in_thread(accounts.user_create)(username=username, password_hash=encoded)

@@ -4,7 +4,7 @@ Each post would otherwise be an ORM call of its own, and the process's ORM threa
 (``CHAT_DB_THREADS``, one by default) run one call at a time: with a post taking about a
 millisecond of thread time, that was the ceiling of a process's posting rate, however
 idle its event loop. Posts that arrive while a batch runs wait for the next one, which
-takes them all in one call and, on PostgreSQL, one statement (services.messages_create).
+takes them all in one call and, on PostgreSQL, one statement (posting.messages_create).
 An idle process runs a post at once, as before.
 """
 
@@ -18,7 +18,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import InterfaceError, OperationalError
 
-from chat import services
+from chat import posting
 from chat.db import in_thread
 from chat.models import Message
 from realtime.loops import loop_local
@@ -30,7 +30,7 @@ MAX_BATCH = 100
 
 logger = logging.getLogger(__name__)
 
-_Waiting = list[tuple[services.Post, "asyncio.Future[Message]"]]
+_Waiting = list[tuple[posting.Post, "asyncio.Future[Message]"]]
 
 
 class _Batcher:
@@ -42,7 +42,7 @@ class _Batcher:
         # Held here: the loop keeps only weak references to tasks.
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def post(self, post: services.Post) -> Message:
+    async def post(self, post: posting.Post) -> Message:
         future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
         self._waiting.append((post, future))
         # As many batches at once as there are ORM threads to run them.
@@ -62,7 +62,7 @@ class _Batcher:
                 del self._waiting[:MAX_BATCH]
                 posts = [post for post, _ in batch]
                 try:
-                    results = await in_thread(services.messages_create)(posts)
+                    results = await in_thread(posting.messages_create)(posts)
                 except Exception as error:
                     if len(batch) == 1 or isinstance(error, OperationalError | InterfaceError):
                         # One post, or the database unavailable: the same for every post.
@@ -84,9 +84,9 @@ class _Batcher:
             self._running -= 1
 
 
-async def _post_alone(post: services.Post) -> Message | Exception:
+async def _post_alone(post: posting.Post) -> Message | Exception:
     try:
-        return (await in_thread(services.messages_create)([post]))[0]
+        return (await in_thread(posting.messages_create)([post]))[0]
     except Exception as error:
         return error
 
@@ -95,8 +95,8 @@ _batcher = loop_local(_Batcher)
 
 
 async def message_post(*, room_name: str, author: User, text: str) -> Message:
-    """services.message_create from async code, batched with the loop's other posts."""
-    post = services.Post(
+    """posting.message_create from async code, batched with the loop's other posts."""
+    post = posting.Post(
         room_name=room_name, author=author, text=text, log_context=contextvars.copy_context()
     )
     return await _batcher().post(post)

@@ -6,7 +6,7 @@ import strawberry
 from django.contrib.auth import alogin, alogout
 from django.contrib.auth.models import User
 
-from chat import services
+from chat import accounts, services
 from chat.db import in_thread
 from chat.errors import Unauthenticated
 from chat.models import Message
@@ -19,7 +19,7 @@ __all__ = ["Mutation", "message_send"]
 
 
 async def _signed_in(context: ChatContext, user: User) -> AuthPayload:
-    token = await in_thread(services.token_create)(user=user)
+    token = await in_thread(accounts.token_create)(user=user)
     if context.request is not None:
         # Browsers also get a session cookie, which the websocket handshake carries.
         await alogin(context.request, user, backend="django.contrib.auth.backends.ModelBackend")
@@ -68,9 +68,9 @@ class Mutation:
             # A websocket: it closes (4403) once this answer is out.
             context.logout_task = asyncio.current_task()
         if context.token is not None:
-            await in_thread(services.token_revoke)(raw=context.token)
+            await in_thread(accounts.token_revoke)(raw=context.token)
         elif context.session is not None:
-            await in_thread(services.session_logout)(session=context.session)
+            await in_thread(accounts.session_logout)(session=context.session)
         if context.request is not None:
             await alogout(context.request)
         return True

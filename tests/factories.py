@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import User
 
-from chat import services
+from chat import accounts, posting
 from chat.models import Message
 
 PASSWORD = "correct horse battery staple"
@@ -23,12 +23,12 @@ class Member:
 
 
 def member(username: str) -> Member:
-    user = services.user_register(username=username, password=PASSWORD)
-    return Member(user=user, token=services.token_create(user=user))
+    user = accounts.user_register(username=username, password=PASSWORD)
+    return Member(user=user, token=accounts.token_create(user=user))
 
 
 def messages(*, room: str, author: User, count: int) -> list[Message]:
     return [
-        services.message_create(room_name=room, author=author, text=f"message {n}")
+        posting.message_create(room_name=room, author=author, text=f"message {n}")
         for n in range(1, count + 1)
     ]

@@ -18,7 +18,7 @@ from channels.testing import HttpCommunicator
 from django.contrib.auth.models import User
 
 import project.asgi  # noqa: F401  (its django.setup reconfigures logging: before caplog)
-from chat import services
+from chat import posting, services
 from chat.models import Message
 from tests import factories
 from tests.conftest import GraphQLHttp, GraphQLSocket
@@ -115,16 +115,16 @@ def test_a_batch_survives_a_post_failing_in_any_way(monkeypatch: pytest.MonkeyPa
     """Whatever the batch insert raises, each post is retried alone: only the bad one fails."""
     alice = factories.member("alice").user
     services.room_get_or_create(name="lobby")
-    real_insert = services._messages_insert
+    real_insert = posting._messages_insert
 
-    def insert(posts: list[services.Post]) -> Any:
+    def insert(posts: list[posting.Post]) -> Any:
         if any(post.text == "boom" for post in posts):
             raise RuntimeError("driver failure")
         return real_insert(posts)
 
-    monkeypatch.setattr(services, "_messages_insert", insert)
-    posts = [services.Post(room_name="lobby", author=alice, text=t) for t in ("one", "boom", "two")]
-    results = services.messages_create(posts)
+    monkeypatch.setattr(posting, "_messages_insert", insert)
+    posts = [posting.Post(room_name="lobby", author=alice, text=t) for t in ("one", "boom", "two")]
+    results = posting.messages_create(posts)
     assert isinstance(results[1], RuntimeError)
     assert [(m.seq, m.text) for m in (results[0], results[2])] == [(1, "one"), (2, "two")]  # type: ignore[union-attr]
     assert list(Message.objects.values_list("text", flat=True)) == ["one", "two"]
@@ -319,23 +319,23 @@ async def test_a_batch_whose_whole_call_fails_is_posted_post_by_post(
 ) -> None:
     """Even a failure outside the per-post handling (here the whole messages_create call)
     fails only the post that causes it."""
-    from realtime import batcher as posting
+    from realtime import batcher
 
     alice = (await sync_to_async(factories.member)("alice")).user
     await sync_to_async(services.room_get_or_create)(name="lobby")
-    real = services.messages_create
+    real = posting.messages_create
     calls: list[list[str]] = []
 
-    def messages_create(posts: list[services.Post]) -> Any:
+    def messages_create(posts: list[posting.Post]) -> Any:
         calls.append([post.text for post in posts])
         if any(post.text == "boom" for post in posts):
             raise RuntimeError("whole batch failed")
         return real(posts)
 
-    monkeypatch.setattr(services, "messages_create", messages_create)
+    monkeypatch.setattr(posting, "messages_create", messages_create)
     results = await asyncio.gather(
         *(
-            posting.message_post(room_name="lobby", author=alice, text=t)
+            batcher.message_post(room_name="lobby", author=alice, text=t)
             for t in ("a", "boom", "b")
         ),
         return_exceptions=True,

@@ -21,7 +21,7 @@ from django.test import override_settings
 from websockets.asyncio.client import ClientConnection
 from websockets.typing import Subprotocol
 
-from chat.services import message_create
+from chat.posting import message_create
 from tests import factories
 from tests.daphne import Daphne, daphne_env, start_daphne
 from tests.servers import PostgresServer, RedisServer

@@ -36,7 +36,7 @@ __all__ = ["NotRenderable", "Renderer", "response_key", "selection_compile"]
 Renderer = Callable[[Any], dict[str, Any]]
 
 # GraphQL field -> model attribute, for the fields that need no database read on the
-# objects chat.events.message_from_payload and chat.services.message_create build.
+# objects chat.events.message_from_payload and chat.posting.message_create build.
 RENDERABLE: dict[str, dict[str, str]] = {
     "Message": {
         "id": "pk",

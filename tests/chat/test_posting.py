@@ -1,4 +1,4 @@
-"""Posts in batches: services.messages_create and the event loop's batcher (realtime.batcher)."""
+"""Posts in batches: posting.messages_create and the event loop's batcher (realtime.batcher)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, connections
 
-from chat import events, services
+from chat import events, posting, services
 from chat.errors import Forbidden, InvalidInput
 from chat.events import MAX_MESSAGES_PER_EVENT as MAX
 from chat.models import Message, Room
-from chat.services import Post
+from chat.posting import Post
 from realtime import publisher
 from realtime.batcher import message_post
 from realtime.hub import get_hub
@@ -38,12 +38,12 @@ def test_a_batch_is_one_statement_and_numbers_each_rooms_posts_in_order(
     django_assert_num_queries: Any,
 ) -> None:
     alice = factories.member("alice").user
-    services.message_create(room_name="a", author=alice, text="a1")
-    services.message_create(room_name="b", author=alice, text="b1")
+    posting.message_create(room_name="a", author=alice, text="a1")
+    posting.message_create(room_name="b", author=alice, text="b1")
     posts = [Post("a", alice, " a2 "), Post("b", alice, "b2"), Post("a", alice, "a3")]
     # PostgreSQL: one statement for the batch; SQLite: each post as message_create.
     with django_assert_num_queries(1 if connection.vendor == "postgresql" else 18):
-        results = services.messages_create(posts)
+        results = posting.messages_create(posts)
     assert [(m.room.name, m.seq, m.text) for m in results] == [  # type: ignore[union-attr]
         ("a", 2, "a2"),
         ("b", 2, "b2"),
@@ -63,8 +63,8 @@ def test_a_batch_is_one_statement_and_numbers_each_rooms_posts_in_order(
 def test_each_refused_post_of_a_batch_fails_alone() -> None:
     alice, bob = factories.member("alice").user, factories.member("bob").user
     services.room_create(name="secret", private=True, creator=alice)
-    services.message_create(room_name="a", author=alice, text="a1")
-    results = services.messages_create(
+    posting.message_create(room_name="a", author=alice, text="a1")
+    results = posting.messages_create(
         [
             Post("a", bob, "a2"),
             Post("secret", bob, "not a member"),
@@ -105,7 +105,7 @@ def test_each_refused_post_of_a_batch_fails_alone() -> None:
 def test_each_post_of_a_batch_counts_towards_its_authors_rate_limit(settings: Any) -> None:
     settings.CHAT = {**settings.CHAT, "RATE_LIMIT": (2, 3600)}
     alice, bob = factories.member("alice").user, factories.member("bob").user
-    results = services.messages_create(
+    results = posting.messages_create(
         [
             Post("a", alice, "1"),
             # Invalid posts are not counted.
@@ -128,10 +128,10 @@ def test_each_post_of_a_batch_counts_towards_its_authors_rate_limit(settings: An
 @pytest.mark.embedded
 def test_a_post_that_breaks_the_statement_does_not_take_its_batch_with_it() -> None:
     alice = factories.member("alice").user
-    services.message_create(room_name="a", author=alice, text="a1")
+    posting.message_create(room_name="a", author=alice, text="a1")
     # Deleted since it signed in: its row would break the author foreign key.
     ghost = User(pk=999_999, username="ghost")
-    results = services.messages_create(
+    results = posting.messages_create(
         [Post("a", alice, "a2"), Post("a", ghost, "boo"), Post("a", alice, "a3")]
     )
     assert [r.seq for r in results if isinstance(r, Message)] == [2, 3]
@@ -153,7 +153,7 @@ class Batches:
 @pytest.fixture
 def batches(monkeypatch: pytest.MonkeyPatch) -> Batches:
     batches = Batches()
-    create = services.messages_create
+    create = posting.messages_create
 
     def recorded(posts: Sequence[Post]) -> list[Message | Exception]:
         batches.sizes.append(len(posts))
@@ -161,7 +161,7 @@ def batches(monkeypatch: pytest.MonkeyPatch) -> Batches:
         batches.gate.wait(10)
         return create(posts)
 
-    monkeypatch.setattr(services, "messages_create", recorded)
+    monkeypatch.setattr(posting, "messages_create", recorded)
     return batches
 
 
@@ -212,7 +212,7 @@ def test_batches_over_the_same_rooms_in_opposite_orders_do_not_deadlock(settings
     alice = factories.member("alice").user
     rooms = [f"r{n}" for n in range(5)]
     for room in rooms:
-        services.message_create(room_name=room, author=alice, text="first")
+        posting.message_create(room_name=room, author=alice, text="first")
     errors: list[BaseException] = []
     start = threading.Barrier(2)
 
@@ -220,7 +220,7 @@ def test_batches_over_the_same_rooms_in_opposite_orders_do_not_deadlock(settings
         try:
             start.wait()
             for _ in range(40):
-                for result in services.messages_create([Post(r, alice, "x") for r in order]):
+                for result in posting.messages_create([Post(r, alice, "x") for r in order]):
                     if isinstance(result, Exception):
                         errors.append(result)
         finally:
@@ -262,10 +262,10 @@ def test_queued_events_merge_per_room_in_order() -> None:
         message("a", 4),
     ]
     assert publisher.events_merge(queued) == [
-        {"type": "chat.messages", "room": "a", "messages": [{"seq": 1}, {"seq": 2}]},
+        {"type": "chat.posting", "room": "a", "messages": [{"seq": 1}, {"seq": 2}]},
         {"type": "chat.message", "room": "b", "message": {"seq": 1}},
         removed,
-        {"type": "chat.messages", "room": "a", "messages": [{"seq": 3}, {"seq": 4}]},
+        {"type": "chat.posting", "room": "a", "messages": [{"seq": 3}, {"seq": 4}]},
         {"type": "chat.message", "room": "c", "message": {"seq": 1}},
     ]
     many = publisher.events_merge([message("a", n) for n in range(1, 2 * MAX + 2)])

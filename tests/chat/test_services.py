@@ -8,7 +8,7 @@ from django.db.models import signals
 from django.utils import timezone
 
 from chat import models as services_models
-from chat import services
+from chat import posting
 from chat.models import Message, Room
 from realtime.hub import get_hub
 from tests import factories
@@ -22,14 +22,14 @@ class Rollback(Exception):
 
 def create_then_roll_back(author: object) -> None:
     with pytest.raises(Rollback), transaction.atomic():
-        services.message_create(room_name="lobby", author=author, text="never")  # type: ignore[arg-type]
+        posting.message_create(room_name="lobby", author=author, text="never")  # type: ignore[arg-type]
         raise Rollback
 
 
 async def test_a_rolled_back_message_is_never_published(alice: factories.Member) -> None:
     async with get_hub().subscribe("lobby", None) as subscriber:
         await sync_to_async(create_then_roll_back)(alice.user)
-        kept = await sync_to_async(services.message_create)(
+        kept = await sync_to_async(posting.message_create)(
             room_name="lobby", author=alice.user, text="kept"
         )
         delivered = await subscriber.queue.get()
@@ -48,12 +48,12 @@ def test_message_create_counts_seq_per_room(
     from django.db import connection
 
     author = factories.member("alice").user
-    services.message_create(room_name="a", author=author, text="1")
+    posting.message_create(room_name="a", author=author, text="1")
     # PostgreSQL: one statement checks access, bumps the seq under the row lock and
     # inserts; SQLite: is the room private?, BEGIN, bump, read the room, insert, COMMIT.
     with django_assert_num_queries(1 if connection.vendor == "postgresql" else 6):  # type: ignore[operator]
-        second = services.message_create(room_name="a", author=author, text="2")
-    other = services.message_create(room_name="b", author=author, text="1")
+        second = posting.message_create(room_name="a", author=author, text="2")
+    other = posting.message_create(room_name="b", author=author, text="1")
     assert (second.seq, other.seq) == (2, 1)
     assert Room.objects.get(name="a").last_seq == 2
 

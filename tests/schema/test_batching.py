@@ -10,7 +10,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
 from django.db import connections
 
-from chat import services
+from chat import accounts, posting, services
 from chat.db import in_thread
 from tests.conftest import GraphQLHttp
 
@@ -60,7 +60,7 @@ def messages_by_distinct_authors(count: int) -> None:
     services.room_create(name="lobby", private=False, creator=owner)
     for user in users(count):
         services.room_join(name="lobby", user=user)
-        services.message_create(room_name="lobby", author=user, text=f"from {user.username}")
+        posting.message_create(room_name="lobby", author=user, text=f"from {user.username}")
 
 
 def rooms_of_distinct_creators(count: int) -> None:
@@ -126,7 +126,7 @@ async def test_members_lists_at_most_a_page_as_the_cost_rule_counts_it() -> None
     from django.test import override_settings
 
     def room_of_five() -> None:
-        users = [services.user_register(username=f"m{n}", password="x" * 12) for n in range(5)]
+        users = [accounts.user_register(username=f"m{n}", password="x" * 12) for n in range(5)]
         room = services.room_create(name="big", private=False, creator=users[4])
         room.members.add(*users)
 

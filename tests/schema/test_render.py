@@ -8,7 +8,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from graphql import FieldNode, OperationDefinitionNode
 
-from chat import events, services
+from chat import events, posting, services
 from chat.models import Message
 from internals.fastpaths.execution import document_prepare, operation_execute, operation_get
 from internals.fastpaths.render import selection_compile
@@ -60,7 +60,7 @@ def document(selection: str) -> str:
 def messages() -> list[Message]:
     alice = factories.member("alice").user
     services.room_create(name="secret", private=True, creator=alice)
-    created = services.message_create(room_name="secret", author=alice, text="hi")
+    created = posting.message_create(room_name="secret", author=alice, text="hi")
     # As the hub gets it: rebuilt from the channel-layer event.
     received = events.message_from_payload(events.message_event_build(created)["message"])
     return [created, received]

@@ -1,0 +1,272 @@
+"""Posting: messages persisted with their room's next seq, published after commit."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import psycopg
+from django.contrib.auth.models import User
+from django.db import connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
+from django.db.models import F
+from django.utils import timezone
+
+from chat import events
+from chat.errors import Forbidden
+from chat.models import (
+    Message,
+    Room,
+    message_with_relations,
+    model_restore,
+)
+from chat.ratelimit import send_rate_check_many
+from chat.selectors import room_is_visible
+from chat.services import message_text_check, room_access_check, room_get_or_create, room_name_check
+
+__all__ = [
+    "Post",
+    "message_create",
+    "messages_create",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def _room_seq_bump(*, name: str) -> int:
+    """Take the room's next seq; return the number of rooms updated (0 if none yet)."""
+    return Room.objects.filter(name=name).update(
+        last_seq=F("last_seq") + 1, last_activity_at=timezone.now()
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One ``sendMessage``. ``log_context`` is the poster's (its socket's connection id),
+    for the log line, which a batch writes from another context."""
+
+    room_name: str
+    author: User
+    text: str
+    log_context: contextvars.Context | None = None
+
+
+# PostgreSQL: check access, bump the seqs and insert a batch of posts in one statement, one
+# round trip and no explicit transaction. The rooms' rows are locked in id order (so that
+# batches of other processes cannot deadlock with this one) until the statement commits,
+# so concurrent posters, in any process, get consecutive seqs; within the batch, a room's
+# seqs follow the posts' order. A post to a missing room, or to a private one its author is
+# not a member of, gets no row (see messages_create).
+_INSERT_BATCH = """
+WITH post AS (
+    SELECT * FROM unnest(%(rooms)s::text[], %(authors)s::bigint[], %(texts)s::text[])
+        WITH ORDINALITY AS p(room, author, text, ord)
+),
+target AS MATERIALIZED (
+    SELECT id, name, is_private FROM chat_room
+    WHERE name IN (SELECT room FROM post) ORDER BY id FOR UPDATE
+),
+allowed AS (
+    SELECT p.ord, p.author, p.text, t.id AS room_id,
+        row_number() OVER (PARTITION BY t.id ORDER BY p.ord) AS n
+    FROM post AS p JOIN target AS t ON t.name = p.room
+    WHERE NOT t.is_private OR EXISTS (
+        SELECT 1 FROM chat_room_members AS m WHERE m.room_id = t.id AND m.user_id = p.author
+    )
+),
+bumped AS (
+    UPDATE chat_room AS r SET last_seq = r.last_seq + c.n, last_activity_at = clock_timestamp()
+    FROM (SELECT room_id, max(n) AS n FROM allowed GROUP BY room_id) AS c
+    WHERE r.id = c.room_id
+    RETURNING r.id, r.last_seq - c.n AS base, r.created_at, r.is_private, r.created_by_id,
+        r.access_version
+),
+inserted AS (
+    INSERT INTO chat_message (room_id, seq, author_id, text, created_at)
+    SELECT a.room_id, b.base + a.n, a.author, a.text, clock_timestamp()
+    FROM allowed AS a JOIN bumped AS b ON b.id = a.room_id ORDER BY a.ord
+    RETURNING id, room_id, seq, created_at
+)
+SELECT a.ord, i.id, i.room_id, i.seq, i.created_at, b.created_at, b.is_private, b.created_by_id,
+    b.access_version
+FROM inserted AS i
+    JOIN bumped AS b ON b.id = i.room_id
+    JOIN allowed AS a ON a.room_id = i.room_id AND b.base + a.n = i.seq
+"""
+
+
+class _PreparedCursor(psycopg.Cursor[Any]):
+    """Server-side binding, prepared on first use (Django turns psycopg's automatic
+    preparation off and binds parameters client-side, so PostgreSQL would parse and plan
+    the statement on every batch)."""
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        return super().execute(query, params, prepare=True)
+
+
+def _prepared_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
+    """A Django cursor (query logging, execute wrappers) over a _PreparedCursor.
+
+    For the statement every post runs (measured, one post: 0.34 ms with Django's
+    client-side binding, 0.13 ms prepared).
+    """
+    connection.ensure_connection()
+    with connection.wrap_database_errors:
+        return connection._prepare_cursor(_PreparedCursor(connection.connection))  # type: ignore[attr-defined,no-any-return]
+
+
+def _messages_insert(posts: Sequence[Post]) -> list[Message | None]:
+    """PostgreSQL: insert each post with its room's next seq, all in one statement; None
+    for a post whose room does not exist or is private and its author not a member."""
+    connection = connections[Message.objects.db]
+    with _prepared_cursor(connection) as cursor:
+        cursor.execute(
+            _INSERT_BATCH,
+            {
+                "rooms": [post.room_name for post in posts],
+                "authors": [post.author.pk for post in posts],
+                "texts": [post.text for post in posts],
+            },
+        )
+        rows = cursor.fetchall()
+    messages: list[Message | None] = [None] * len(posts)
+    for ord_, message_id, room_id, seq, created_at, room_created, private, creator, access in rows:
+        post = posts[ord_ - 1]
+        room = model_restore(
+            Room,
+            connection.alias,
+            {
+                "id": room_id,
+                "name": post.room_name,
+                "created_at": room_created,
+                "last_seq": seq,
+                "is_private": private,
+                "created_by_id": creator,
+                "access_version": access,
+            },
+        )
+        message = model_restore(
+            Message,
+            connection.alias,
+            {
+                "id": message_id,
+                "room_id": room_id,
+                "seq": seq,
+                "author_id": post.author.pk,
+                "text": post.text,
+                "created_at": created_at,
+            },
+        )
+        messages[ord_ - 1] = message_with_relations(message, room=room, author=post.author)
+    return messages
+
+
+def _message_insert(post: Post) -> Message | None:
+    """Insert one post with its room's next seq; None as for _messages_insert."""
+    if connections[Message.objects.db].vendor == "postgresql":
+        return _messages_insert([post])[0]
+    # Elsewhere (SQLite): the UPDATE takes the write lock until commit.
+    if not room_is_visible(name=post.room_name, user=post.author):
+        return None
+    with transaction.atomic():
+        if not _room_seq_bump(name=post.room_name):
+            return None
+        room = Room.objects.get(name=post.room_name)
+        return Message.objects.create(
+            room=room,
+            seq=room.last_seq,
+            author=post.author,
+            text=post.text,
+            # Taken under the lock, so created_at grows with seq.
+            created_at=timezone.now(),
+        )
+
+
+def _post_check(post: Post) -> Post:
+    """Validate; return the post with its text trimmed."""
+    room_name_check(post.room_name)
+    return replace(post, text=message_text_check(post.text))
+
+
+def _message_insert_refused(post: Post) -> Message:
+    """A post the insert refused: a missing room (created now: public rooms are made by
+    their first post) or a private one the author may not post to."""
+    room_access_check(name=post.room_name, user=post.author)
+    room_get_or_create(name=post.room_name)
+    message = _message_insert(post)
+    if message is None:
+        # Someone created it as a private room in between.
+        raise Forbidden("You are not a member of this room.")
+    return message
+
+
+def messages_create(posts: Sequence[Post]) -> list[Message | Exception]:
+    """Persist posts, each as message_create does, publishing each after commit; on
+    PostgreSQL, all that pass their checks in one statement.
+
+    Each result is the post's message, or the error that refused it: one post's error
+    is its own, never its batch's. Every valid attempt counts towards its author's rate
+    limit (one Redis round trip for the batch), refused ones included: the access check is
+    part of the insert, so that a batch is one statement.
+    """
+    results: list[Message | Exception | None] = [None] * len(posts)
+    checked: dict[int, Post] = {}
+    for index, post in enumerate(posts):
+        try:
+            checked[index] = _post_check(post)
+        except Exception as error:
+            results[index] = error
+    limited = send_rate_check_many([post.author.pk for post in checked.values()])
+    for index, refusal in zip(list(checked), limited, strict=True):
+        if refusal is not None:
+            results[index] = refusal
+            del checked[index]
+    batch: list[Message | None] | None = None
+    if len(checked) > 1 and connections[Message.objects.db].vendor == "postgresql":
+        # On any failure (a DatabaseError, or one psycopg raises adapting a parameter
+        # before anything is sent), each post on its own (below), so that a bad post
+        # fails alone. The statement is its own transaction: a failed one stored nothing.
+        try:
+            batch = _messages_insert(list(checked.values()))
+        except Exception:
+            logger.warning("batch insert failed; inserting its posts one by one", exc_info=True)
+    for position, (index, post) in enumerate(checked.items()):
+        try:
+            message = batch[position] if batch is not None else _message_insert(post)
+            if message is None:
+                message = _message_insert_refused(post)
+        except Exception as error:
+            results[index] = error
+            continue
+        results[index] = message
+        _message_posted(post, message)
+    return [result for result in results if result is not None]
+
+
+def _message_posted(post: Post, message: Message) -> None:
+    extra = {
+        "event": "message.posted",
+        "room": post.room_name,
+        "seq": message.seq,
+        "message_id": message.pk,
+        "user_id": post.author.pk,
+    }
+    if post.log_context is None:
+        logger.info("message posted", extra=extra)
+    else:
+        post.log_context.run(logger.info, "message posted", extra=extra)
+    event = events.message_event_build(message)
+    # Immediate in autocommit; after the caller's commit inside an atomic block.
+    events.event_send_on_commit(event)
+
+
+def message_create(*, room_name: str, author: User, text: str) -> Message:
+    """Persist a message with the room's next seq and publish it after commit."""
+    result = messages_create([Post(room_name=room_name, author=author, text=text)])[0]
+    if isinstance(result, Exception):
+        raise result
+    return result
