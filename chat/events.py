@@ -76,7 +76,7 @@ class MessagesEvent(TypedDict):
     """Several messages of one room, in seq order: what a publisher sends for the
     events of a room that queued up while it waited for Redis."""
 
-    type: Literal["chat.posting"]
+    type: Literal["chat.messages"]
     room: str
     messages: list[MessagePayload]
     published_at: NotRequired[float]
@@ -107,12 +107,12 @@ class AccessChangedEvent(TypedDict):
 ACCESS_CHANGED_EVENT_TYPE: Literal["chat.access"] = "chat.access"
 ACCESS_GROUP = "chat.access"
 MEMBER_REMOVED_EVENT_TYPE: Literal["chat.member_removed"] = "chat.member_removed"
-MESSAGES_EVENT_TYPE: Literal["chat.posting"] = "chat.posting"
-# Messages in one chat.posting event at most.
+MESSAGES_EVENT_TYPE: Literal["chat.messages"] = "chat.messages"
+# Messages in one chat.messages event at most.
 MAX_MESSAGES_PER_EVENT = 50
 
 Event = MessageEvent | MessagesEvent | MemberRemovedEvent | AccessChangedEvent
-# What ORM code publishes (chat.posting are made by merging chat.message events).
+# What ORM code publishes (chat.messages are made by merging chat.message events).
 PublishedEvent = MessageEvent | MemberRemovedEvent | AccessChangedEvent
 
 

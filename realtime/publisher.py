@@ -103,7 +103,7 @@ async def _publish_guarded(events: list[Event], publish: Coroutine[Any, Any, Non
 
 
 def events_merge(events: list[PublishedEvent]) -> list[Event]:
-    """Fold the message events of each room into chat.posting events, keeping each
+    """Fold the message events of each room into chat.messages events, keeping each
     room's events in order: a publish is a Redis round trip, and a receive a parse, per
     event in every process, so a burst of posts to a room costs one of each."""
     merged: list[Event] = []

@@ -262,10 +262,10 @@ def test_queued_events_merge_per_room_in_order() -> None:
         message("a", 4),
     ]
     assert publisher.events_merge(queued) == [
-        {"type": "chat.posting", "room": "a", "messages": [{"seq": 1}, {"seq": 2}]},
+        {"type": "chat.messages", "room": "a", "messages": [{"seq": 1}, {"seq": 2}]},
         {"type": "chat.message", "room": "b", "message": {"seq": 1}},
         removed,
-        {"type": "chat.posting", "room": "a", "messages": [{"seq": 3}, {"seq": 4}]},
+        {"type": "chat.messages", "room": "a", "messages": [{"seq": 3}, {"seq": 4}]},
         {"type": "chat.message", "room": "c", "message": {"seq": 1}},
     ]
     many = publisher.events_merge([message("a", n) for n in range(1, 2 * MAX + 2)])
