@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -12,7 +13,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connections
 
-__all__ = ["in_thread"]
+__all__ = ["calling_loop", "in_thread"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -20,6 +21,8 @@ R = TypeVar("R")
 
 HEALTH_CHECK_SECONDS = 1.0
 _checked = threading.local()
+# The event loop whose in_thread call an ORM thread is running (see calling_loop).
+_calling = threading.local()
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
 
@@ -51,7 +54,8 @@ def in_thread(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     fails one call (SERVICE_UNAVAILABLE) and is replaced by the next.
     """
 
-    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+    def call(loop: asyncio.AbstractEventLoop, *args: P.args, **kwargs: P.kwargs) -> R:
+        _calling.loop = loop
         now = time.monotonic()
         if now - getattr(_checked, "at", -HEALTH_CHECK_SECONDS) >= HEALTH_CHECK_SECONDS or any(
             connection.errors_occurred for connection in connections.all(initialized_only=True)
@@ -60,4 +64,15 @@ def in_thread(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
             _checked.at = now
         return func(*args, **kwargs)
 
-    return sync_to_async(call, thread_sensitive=False, executor=_orm_executor())
+    run = sync_to_async(call, thread_sensitive=False, executor=_orm_executor())
+
+    async def in_orm_thread(*args: P.args, **kwargs: P.kwargs) -> R:
+        return await run(asyncio.get_running_loop(), *args, **kwargs)
+
+    return in_orm_thread
+
+
+def calling_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop waiting for the ORM call this thread runs, if it runs one for
+    in_thread (an on_commit hook uses it to hand events back to that loop)."""
+    return getattr(_calling, "loop", None)

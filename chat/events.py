@@ -1,4 +1,5 @@
-"""Group names and channel-layer payloads: the only module that knows their shape."""
+"""Group names, channel-layer payloads and the event kinds that carry them (chat.kinds):
+the only module that knows their shape."""
 
 from __future__ import annotations
 
@@ -6,26 +7,31 @@ import hashlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from chat.kinds import EventKind, kind_register
+from chat.metrics import MESSAGES_PUBLISHED
 from chat.models import Message, Room, message_with_relations, model_restore
+from chat.selectors import room_last_seq, room_last_seqs_and_access, room_message_list
 
 __all__ = [
     "ACCESS_CHANGED_EVENT_TYPE",
     "ACCESS_GROUP",
     "MEMBER_REMOVED_EVENT_TYPE",
+    "MEMBER_REMOVED_KIND",
     "MESSAGES_EVENT_TYPE",
     "MESSAGE_EVENT_TYPE",
+    "MESSAGE_KIND",
     "AccessChangedEvent",
     "Event",
     "MemberRemovedEvent",
+    "MemberRemovedPayload",
     "MessageEvent",
     "MessagePayload",
-    "MessagesEvent",
     "access_changed_event_build",
     "event_group_name",
     "event_send_on_commit",
@@ -33,6 +39,7 @@ __all__ = [
     "member_removed_event_build",
     "message_event_build",
     "message_from_payload",
+    "message_history",
     "room_group_name",
     "session_credential_key",
     "token_credential_key",
@@ -41,11 +48,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 MESSAGE_EVENT_TYPE: Literal["chat.message"] = "chat.message"
-# A publish that takes longer than this is abandoned: subscribers backfill the gap.
-PUBLISH_TIMEOUT_SECONDS = 2.0
-# Events a process may have waiting for Redis; beyond, they are dropped (and recovered by
-# the subscribers' resync) rather than held in memory.
-MAX_PENDING_PUBLISHES = 10_000
 
 
 class MessagePayload(TypedDict):
@@ -72,20 +74,14 @@ class MessageEvent(TypedDict):
     published_at: NotRequired[float]
 
 
-class MessagesEvent(TypedDict):
-    """Several messages of one room, in seq order: what a publisher sends for the
-    events of a room that queued up while it waited for Redis."""
-
-    type: Literal["chat.messages"]
-    room: str
-    messages: list[MessagePayload]
-    published_at: NotRequired[float]
+class MemberRemovedPayload(TypedDict):
+    user_id: int
 
 
 class MemberRemovedEvent(TypedDict):
     type: Literal["chat.member_removed"]
     room: str
-    user_id: int
+    member: MemberRemovedPayload
 
 
 class AccessChangedEvent(TypedDict):
@@ -108,16 +104,14 @@ ACCESS_CHANGED_EVENT_TYPE: Literal["chat.access"] = "chat.access"
 ACCESS_GROUP = "chat.access"
 MEMBER_REMOVED_EVENT_TYPE: Literal["chat.member_removed"] = "chat.member_removed"
 MESSAGES_EVENT_TYPE: Literal["chat.messages"] = "chat.messages"
-# Messages in one chat.messages event at most.
-MAX_MESSAGES_PER_EVENT = 50
 
-Event = MessageEvent | MessagesEvent | MemberRemovedEvent | AccessChangedEvent
-# What ORM code publishes (chat.messages are made by merging chat.message events).
+# What ORM code publishes; the engine treats every event as a plain mapping, by kind.
 PublishedEvent = MessageEvent | MemberRemovedEvent | AccessChangedEvent
+Event = PublishedEvent | dict[str, Any]
 
 
 def member_removed_event_build(*, room: Room, user: AbstractBaseUser) -> MemberRemovedEvent:
-    return {"type": MEMBER_REMOVED_EVENT_TYPE, "room": room.name, "user_id": user.pk}
+    return {"type": MEMBER_REMOVED_EVENT_TYPE, "room": room.name, "member": {"user_id": user.pk}}
 
 
 def access_changed_event_build(
@@ -221,6 +215,49 @@ def message_from_payload(payload: MessagePayload) -> Message:
         },
     )
     return message_with_relations(message, room=room, author=author)
+
+
+def message_history(
+    *, room_name: str, after: int, limit: int, viewer_id: int | None
+) -> list[Message]:
+    """Stored messages after seq ``after`` that ``viewer_id`` may read, each with
+    ``room.last_seq`` as of that message, as live events carry it."""
+    page = room_message_list(room_name=room_name, after_seq=after, limit=limit, viewer_id=viewer_id)
+    for message in page:
+        message.room.last_seq = message.seq
+    return page
+
+
+# messageAdded's kind: durable, positioned by the room's gapless message seq.
+MESSAGE_KIND: EventKind[Message] = kind_register(
+    EventKind(
+        name="message",
+        type=MESSAGE_EVENT_TYPE,
+        field="message",
+        batch_type=MESSAGES_EVENT_TYPE,
+        batch_field="messages",
+        restore=message_from_payload,
+        position=lambda payload: payload["seq"],
+        value_position=lambda message: message.seq,
+        history=message_history,
+        last_position=lambda *, room_name: room_last_seq(name=room_name),
+        committed=lambda *, room_names: room_last_seqs_and_access(names=room_names),
+        # .get: 0 from a process still on a version before access versions.
+        access_version=lambda payload: payload.get("room_access_version", 0),
+        published=MESSAGES_PUBLISHED,
+    )
+)
+
+# A member left or was removed: their subscriptions to the room end, whatever their kind.
+MEMBER_REMOVED_KIND: EventKind[MemberRemovedPayload] = kind_register(
+    EventKind(
+        name="member_removed",
+        type=MEMBER_REMOVED_EVENT_TYPE,
+        field="member",
+        restore=lambda payload: payload,
+        ends_subscription=lambda payload, user_id: payload["user_id"] == user_id,
+    )
+)
 
 
 _sink: Callable[[PublishedEvent], None] | None = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -46,13 +45,11 @@ def _room_seq_bump(*, name: str) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Post:
-    """One ``sendMessage``. ``log_context`` is the poster's (its socket's connection id),
-    for the log line, which a batch writes from another context."""
+    """One ``sendMessage``."""
 
     room_name: str
     author: User
     text: str
-    log_context: contextvars.Context | None = None
 
 
 # PostgreSQL: check access, bump the seqs and insert a batch of posts in one statement, one
@@ -243,25 +240,22 @@ def messages_create(posts: Sequence[Post]) -> list[Message | Exception]:
             results[index] = error
             continue
         results[index] = message
-        _message_posted(post, message)
+        # Immediate in autocommit; after the caller's commit inside an atomic block.
+        events.event_send_on_commit(events.message_event_build(message))
     return [result for result in results if result is not None]
 
 
-def _message_posted(post: Post, message: Message) -> None:
+def message_posted_log(message: Message) -> None:
+    """Log a post, in the poster's context (its socket's connection id): batches write
+    from a context of their own."""
     extra = {
         "event": "message.posted",
-        "room": post.room_name,
+        "room": message.room.name,
         "seq": message.seq,
         "message_id": message.pk,
-        "user_id": post.author.pk,
+        "user_id": message.author_id,
     }
-    if post.log_context is None:
-        logger.info("message posted", extra=extra)
-    else:
-        post.log_context.run(logger.info, "message posted", extra=extra)
-    event = events.message_event_build(message)
-    # Immediate in autocommit; after the caller's commit inside an atomic block.
-    events.event_send_on_commit(event)
+    logger.info("message posted", extra=extra)
 
 
 def message_create(*, room_name: str, author: User, text: str) -> Message:
@@ -269,4 +263,5 @@ def message_create(*, room_name: str, author: User, text: str) -> Message:
     result = messages_create([Post(room_name=room_name, author=author, text=text)])[0]
     if isinstance(result, Exception):
         raise result
+    message_posted_log(result)
     return result

@@ -27,13 +27,14 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 
 from chat.db import in_thread
 from chat.errors import Forbidden, TooManyUnknownRooms
-from chat.models import Message
+from chat.events import MESSAGE_KIND
 from chat.services import room_subscribe_check
 from internals.fastpaths.execution import document_prepare, operation_execute, operation_get
 from internals.fastpaths.post import plan_post, post_payload
 from internals.fastpaths.subscription import next_payload, plan_message_added, ready_payload
 from realtime.loops import loop_local
-from realtime.streams import message_stream
+from realtime.streams import event_stream
+from realtime.subscriber import Envelope
 from schema.context import ChatContext
 from schema.errors import error_record
 from schema.limits import QUERY_TOO_LARGE, query_size_error
@@ -244,19 +245,19 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
         # The frame is {"id": ..., "type": "next", "payload": ...}, as Strawberry encodes it.
         prefix = '{"id": ' + json.dumps(operation.id) + ', "type": "next", "payload": '
 
-        async def send(message: Message) -> None:
-            payload = await next_payload(plan, self.schema, message, self.context)  # type: ignore[arg-type]
+        async def send(envelope: Envelope) -> None:
+            payload = await next_payload(plan, self.schema, envelope, self.context)  # type: ignore[arg-type]
             # Waits while the client is not reading (see ChatWSConsumer.send).
             await consumer.send(text_data=prefix + payload + "}")
 
-        async def send_now(message: Message) -> bool:
+        async def send_now(envelope: Envelope) -> bool:
             # The hub calls this for every subscriber of every room in turn, in its one
             # task: never wait here, for a client or for an execution (a selection that
             # reads the database). The message goes to the subscription's buffer
             # instead, and its own task executes it (``send``), in order.
             if consumer.write_paused:
                 return False
-            payload = ready_payload(plan, message)
+            payload = ready_payload(plan, envelope)
             if payload is None:
                 return False
             await consumer.send_unpaused(prefix + payload + "}")
@@ -269,17 +270,18 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
             await super().run_operation(operation)
             return
         try:
-            stream = message_stream(
+            stream = event_stream(
+                kind=MESSAGE_KIND,
                 room_name=plan.room,
-                after_seq=plan.after_seq,
+                after=plan.after_seq,
                 user_id=user_id,
                 access_version=version,
                 direct=send_now,
             )
             try:
-                async with aclosing(stream) as messages:  # type: ignore[type-var]
-                    async for message in messages:
-                        await send(message)
+                async with aclosing(stream) as envelopes:  # type: ignore[type-var]
+                    async for envelope in envelopes:
+                        await send(envelope)
             except Forbidden as error:
                 # Access lost: as Strawberry's path reports a resolver error.
                 error_record(error.code, "messageAdded")

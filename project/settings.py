@@ -211,8 +211,8 @@ CHAT: dict[str, Any] = {
     # Events a subscriber may have queued before it is switched to catch-up from the database.
     "SUBSCRIBER_BUFFER": _env_int("CHAT_SUBSCRIBER_BUFFER", 1000),
     # Threads that run ORM calls, each with its own persistent connection. More let a slow
-    # query not hold up the rest, but take GIL time from the event loop: on the fanout
-    # benchmark 2 threads delivered 35% less than 1, and 4 threads 60% less.
+    # query not hold up the rest, but take GIL time from the event loop (README,
+    # "Performance", has the measurements).
     "DB_THREADS": _env_int("CHAT_DB_THREADS", 1),
     # Seconds a websocket may stay open without connection_init (graphql-transport-ws 4408).
     "CONNECTION_INIT_TIMEOUT_SECONDS": _env_float("CHAT_CONNECTION_INIT_TIMEOUT_SECONDS", 10),
@@ -233,8 +233,7 @@ CHAT: dict[str, Any] = {
     "REGISTER_RATE_LIMIT_IP": _env_rate("CHAT_REGISTER_RATE_LIMIT_IP", "20/3600"),
     # Password hashing (~0.2 s of CPU each) runs in threads of its own, never on the ORM
     # threads or the event loop; past QUEUE waiting, a sign-in is refused at once. One
-    # thread leaves the other cores to the event loops (bench/login_flood.py, 2 cores,
-    # 10 wrong logins/s: sendMessage p99 31-64 ms with one thread, 71-127 ms with two).
+    # thread leaves the other cores to the event loops (bench/login_flood.py measures it).
     "PASSWORD_HASH_THREADS": _env_int("CHAT_PASSWORD_HASH_THREADS", 1),
     "PASSWORD_HASH_QUEUE": _env_int("CHAT_PASSWORD_HASH_QUEUE", 8),
     "REDIS_PREFIX": CHAT_REDIS_PREFIX,

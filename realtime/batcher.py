@@ -1,11 +1,11 @@
-"""Posting from async code: the posts of an event loop reach the database in batches.
+"""Batched writes from async code: the calls of an event loop reach the database together.
 
-Each post would otherwise be an ORM call of its own, and the process's ORM threads
-(``CHAT_DB_THREADS``, one by default) run one call at a time: with a post taking about a
-millisecond of thread time, that was the ceiling of a process's posting rate, however
-idle its event loop. Posts that arrive while a batch runs wait for the next one, which
-takes them all in one call and, on PostgreSQL, one statement (posting.messages_create).
-An idle process runs a post at once, as before.
+Each write would otherwise be an ORM call of its own, and the process's ORM threads
+(``CHAT_DB_THREADS``, one by default) run one call at a time, so the thread time of one
+write was the ceiling of a process's write rate, however idle its event loop. Items that
+arrive while a batch runs wait for the next one, which takes them all in one call (for
+posts on PostgreSQL, one statement: chat.posting.messages_create). An idle process runs
+an item at once.
 """
 
 from __future__ import annotations
@@ -13,43 +13,46 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
 
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.db import InterfaceError, OperationalError
 
-from chat import posting
 from chat.db import in_thread
-from chat.models import Message
-from realtime.loops import loop_local
 
-__all__ = ["MAX_BATCH", "message_post"]
+__all__ = ["MAX_BATCH", "batched"]
 
-# Posts in one statement at most; more wait for the next batch.
+# Items in one call at most; more wait for the next batch.
 MAX_BATCH = 100
 
 logger = logging.getLogger(__name__)
 
-_Waiting = list[tuple[posting.Post, "asyncio.Future[Message]"]]
+I = TypeVar("I")  # noqa: E741
+R = TypeVar("R")
+
+# Items -> one result per item, in order: the item's value or the error that refused it.
+BatchFunction = Callable[[Sequence[I]], list[R | Exception]]
 
 
-class _Batcher:
-    def __init__(self) -> None:
-        self._waiting: _Waiting = []
+class _Batcher(Generic[I, R]):
+    def __init__(self, function: BatchFunction[I, R]) -> None:
+        self._function = function
+        self._waiting: list[tuple[I, asyncio.Future[R]]] = []
         # Counted as they start and end, not by their done callbacks, which run a loop
-        # pass later: a post in between would find no batch to take it.
+        # pass later: an item in between would find no batch to take it.
         self._running = 0
         # Held here: the loop keeps only weak references to tasks.
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def post(self, post: posting.Post) -> Message:
-        future: asyncio.Future[Message] = asyncio.get_running_loop().create_future()
-        self._waiting.append((post, future))
+    async def call(self, item: I) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, future))
         # As many batches at once as there are ORM threads to run them.
         if self._running < settings.CHAT["DB_THREADS"]:
             self._running += 1
-            # A fresh context: the batch serves every socket (each post keeps its own
-            # for its log line).
+            # A fresh context: the batch serves every socket.
             task = asyncio.create_task(self._run(), context=contextvars.Context())
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -60,20 +63,20 @@ class _Batcher:
             while self._waiting:
                 batch = self._waiting[:MAX_BATCH]
                 del self._waiting[:MAX_BATCH]
-                posts = [post for post, _ in batch]
+                items = [item for item, _ in batch]
                 try:
-                    results = await in_thread(posting.messages_create)(posts)
+                    results = await in_thread(self._function)(items)
                 except Exception as error:
                     if len(batch) == 1 or isinstance(error, OperationalError | InterfaceError):
-                        # One post, or the database unavailable: the same for every post.
+                        # One item, or the database unavailable: the same for every item.
                         results = [error] * len(batch)
                     else:
-                        # Whatever else failed the whole call, each post alone: one post's
+                        # Whatever else failed the whole call, each item alone: one item's
                         # failure is never another's.
-                        logger.warning("posting batch failed; posting one by one", exc_info=True)
-                        results = [await _post_alone(post) for post in posts]
+                        logger.warning("batch failed; running its items one by one", exc_info=True)
+                        results = [await self._alone(item) for item in items]
                 for (_, future), result in zip(batch, results, strict=True):
-                    # Done already if its poster was cancelled (the post stands).
+                    # Done already if its caller was cancelled (the write stands).
                     if future.done():
                         continue
                     if isinstance(result, Exception):
@@ -83,20 +86,25 @@ class _Batcher:
         finally:
             self._running -= 1
 
-
-async def _post_alone(post: posting.Post) -> Message | Exception:
-    try:
-        return (await in_thread(posting.messages_create)([post]))[0]
-    except Exception as error:
-        return error
-
-
-_batcher = loop_local(_Batcher)
+    async def _alone(self, item: I) -> R | Exception:
+        try:
+            return (await in_thread(self._function)([item]))[0]
+        except Exception as error:
+            return error
 
 
-async def message_post(*, room_name: str, author: User, text: str) -> Message:
-    """posting.message_create from async code, batched with the loop's other posts."""
-    post = posting.Post(
-        room_name=room_name, author=author, text=text, log_context=contextvars.copy_context()
+def batched(function: BatchFunction[I, R]) -> Callable[[I], Awaitable[R]]:
+    """Return an async call of ``function`` for one item, batched with the running event
+    loop's other calls."""
+    batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batcher[I, R]] = (
+        weakref.WeakKeyDictionary()
     )
-    return await _batcher().post(post)
+
+    async def call(item: I) -> R:
+        loop = asyncio.get_running_loop()
+        batcher = batchers.get(loop)
+        if batcher is None:
+            batcher = batchers[loop] = _Batcher(function)
+        return await batcher.call(item)
+
+    return call

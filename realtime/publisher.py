@@ -7,30 +7,37 @@ import asyncio
 import contextvars
 import logging
 import time
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
-from asgiref.sync import SyncToAsync, async_to_sync
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
-from channels_redis.pubsub import RedisPubSubChannelLayer
 
-from chat.events import (
-    MAX_MESSAGES_PER_EVENT,
-    MAX_PENDING_PUBLISHES,
-    MESSAGE_EVENT_TYPE,
-    MESSAGES_EVENT_TYPE,
-    PUBLISH_TIMEOUT_SECONDS,
-    Event,
-    PublishedEvent,
-    event_group_name,
-)
-from chat.metrics import MESSAGES_PUBLISHED, PUBLISH_FAILURES
+from chat.db import calling_loop
+from chat.events import Event, PublishedEvent, event_group_name
+from chat.kinds import kind_by_type
+from chat.metrics import PUBLISH_FAILURES
 from realtime.loops import loop_local
 from realtime.mailbox import Mailbox
 
-__all__ = ["event_publish", "event_publish_sync", "events_merge", "events_publish"]
+__all__ = [
+    "batch_publisher_set",
+    "event_publish",
+    "event_publish_sync",
+    "events_merge",
+    "events_publish",
+    "loop_finder_set",
+]
 
 logger = logging.getLogger(__name__)
+
+# A publish that takes longer than this is abandoned: subscribers backfill the gap.
+PUBLISH_TIMEOUT_SECONDS = 2.0
+# Events a process may have waiting for Redis; beyond, they are dropped (and recovered by
+# the subscribers' resync) rather than held in memory.
+MAX_PENDING_PUBLISHES = 10_000
+# Payloads in one batch event at most.
+MAX_PAYLOADS_PER_EVENT = 50
 
 
 async def event_publish(event: Event) -> None:
@@ -42,45 +49,52 @@ async def event_publish(event: Event) -> None:
     await events_publish([event])
 
 
-async def events_publish(events: list[Event]) -> None:
-    """Publish events in order, as event_publish does each.
+# Given the layer and (group, event) pairs: per Redis shard, its events and one awaitable
+# that publishes them in one round trip; None where the layer offers no such thing (the
+# standard path then sends each with group_send). Installed by internals.channels_redis.
+BatchPublisher = Callable[
+    [Any, list[tuple[str, Event]]], list[tuple[list[Event], Awaitable[None]]] | None
+]
+_batch_publisher: BatchPublisher | None = None
 
-    On channels-redis pub/sub, the events of each shard go in one pipelined round trip
-    (measured on bench rooms: publishing was 16% of the server's CPU one event at a
-    time). This reads channels-redis' shard internals, which are pinned with it in
-    pyproject.toml; tests/test_scale_out.py runs it against two Redis shards.
-    """
+
+def batch_publisher_set(publisher: BatchPublisher | None) -> None:
+    global _batch_publisher
+    _batch_publisher = publisher
+
+
+# The event loop serving a thread that is not one of chat.db's (say, Django's thread for
+# synchronous views), if it can be told. Installed by internals.asgiref.
+_loop_finder: Callable[[], asyncio.AbstractEventLoop | None] | None = None
+
+
+def loop_finder_set(finder: Callable[[], asyncio.AbstractEventLoop | None] | None) -> None:
+    global _loop_finder
+    _loop_finder = finder
+
+
+async def events_publish(events: list[Event]) -> None:
+    """Publish events in order, as event_publish does each; where the layer allows it
+    (see BatchPublisher), the events of each shard in one round trip."""
     layer = get_channel_layer()
     if layer is None or not events:
         return
     now = time.time()
     for event in events:
-        if event["type"] in (MESSAGE_EVENT_TYPE, MESSAGES_EVENT_TYPE):
-            event["published_at"] = now
-    if len(events) == 1 or not isinstance(layer, RedisPubSubChannelLayer):
+        if kind_by_type(event["type"]) is not None:
+            cast(dict[str, Any], event)["published_at"] = now
+    batches = None
+    if len(events) > 1 and _batch_publisher is not None:
+        batches = _batch_publisher(layer, [(event_group_name(event), event) for event in events])
+    if batches is None:
         for event in events:
             await _publish_guarded([event], layer.group_send(event_group_name(event), event))
         return
-    loop_layer = layer._get_layer()
-    shards: dict[Any, list[tuple[str, Event]]] = {}
-    for event in events:
-        channel = loop_layer._get_group_channel_name(event_group_name(event))
-        shards.setdefault(loop_layer._get_shard(channel), []).append((channel, event))
-    for shard, items in shards.items():
-        await _publish_guarded([event for _, event in items], _shard_publish(layer, shard, items))
+    for shard_events, publish in batches:
+        await _publish_guarded(shard_events, publish)
 
 
-async def _shard_publish(layer: Any, shard: Any, items: list[tuple[str, Event]]) -> None:
-    # As RedisSingleShardConnection.publish, for several messages.
-    async with shard._lock:
-        shard._ensure_redis()
-        pipe = shard._redis.pipeline(transaction=False)
-        for channel, event in items:
-            pipe.publish(channel, layer.serialize(event))
-        await pipe.execute()
-
-
-async def _publish_guarded(events: list[Event], publish: Coroutine[Any, Any, None]) -> None:
+async def _publish_guarded(events: list[Event], publish: Awaitable[None]) -> None:
     try:
         # asyncio.timeout, not wait_for: no task per publish.
         async with asyncio.timeout(PUBLISH_TIMEOUT_SECONDS):
@@ -96,41 +110,49 @@ async def _publish_guarded(events: list[Event], publish: Coroutine[Any, Any, Non
             )
         return
     for event in events:
-        if event["type"] == MESSAGE_EVENT_TYPE:
-            MESSAGES_PUBLISHED.inc()
-        elif event["type"] == MESSAGES_EVENT_TYPE:
-            MESSAGES_PUBLISHED.inc(len(event["messages"]))
+        found = kind_by_type(event["type"])
+        if found is not None and found[0].published is not None:
+            kind, batched = found
+            batch = cast(dict[str, Any], event).get(kind.batch_field or "", ())
+            count = len(batch) if batched else 1
+            found[0].published.inc(count)
 
 
 def events_merge(events: list[PublishedEvent]) -> list[Event]:
-    """Fold the message events of each room into chat.messages events, keeping each
-    room's events in order: a publish is a Redis round trip, and a receive a parse, per
-    event in every process, so a burst of posts to a room costs one of each."""
+    """Fold consecutive events of one kind and room into batch events (kinds with a
+    ``batch_type``), keeping each room's events in order: a publish is a Redis round
+    trip, and a receive a parse, per event in every process, so a burst of posts to a
+    room costs one of each."""
     merged: list[Event] = []
-    # Per room, the position in ``merged`` of the event its next message joins.
+    # Per room, the position in ``merged`` of the event its next payload of the same
+    # kind joins.
     open_: dict[str, int] = {}
     for event in events:
         room = event.get("room", "")
+        found = kind_by_type(event["type"])
         position = open_.get(room)
-        if event["type"] != MESSAGE_EVENT_TYPE:
-            # The room's later messages go after it.
+        kind = found[0] if found is not None and not found[1] else None
+        if kind is None or kind.batch_type is None:
+            # The room's later events go after it.
             open_.pop(room, None)
             merged.append(event)
-        elif position is None:
+            continue
+        current = merged[position] if position is not None else None
+        if current is None or current["type"] not in (kind.type, kind.batch_type):
             open_[room] = len(merged)
             merged.append(event)
-        else:
-            current = merged[position]
-            if current["type"] == MESSAGE_EVENT_TYPE:
-                current = merged[position] = {
-                    "type": MESSAGES_EVENT_TYPE,
-                    "room": room,
-                    "messages": [current["message"]],
-                }
-            assert current["type"] == MESSAGES_EVENT_TYPE
-            current["messages"].append(event["message"])
-            if len(current["messages"]) >= MAX_MESSAGES_PER_EVENT:
-                del open_[room]
+            continue
+        assert kind.batch_field is not None
+        if current["type"] == kind.type:
+            current = merged[position] = {  # type: ignore[index]
+                "type": kind.batch_type,
+                "room": room,
+                kind.batch_field: [current[kind.field]],  # type: ignore[literal-required]
+            }
+        batch = current[kind.batch_field]  # type: ignore[literal-required]
+        batch.append(event[kind.field])  # type: ignore[literal-required]
+        if len(batch) >= MAX_PAYLOADS_PER_EVENT:
+            del open_[room]
     return merged
 
 
@@ -175,7 +197,9 @@ def event_publish_sync(event: PublishedEvent) -> None:
     event goes to the serving event loop's publisher instead, which keeps the process's
     events in commit order. Outside an event loop (management commands) it is sent here.
     """
-    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    loop = calling_loop()
+    if loop is None and _loop_finder is not None:
+        loop = _loop_finder()
     if loop is not None and loop.is_running():
         loop.call_soon_threadsafe(lambda: _publisher().put(event))
         return

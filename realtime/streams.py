@@ -1,69 +1,73 @@
-"""A room's live message stream: replay from the database, then live events, gap-free."""
+"""A room's live stream of one event kind: for durable kinds, replay from the database
+then live events, gap-free; for ephemeral kinds, live events as they come."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+from typing import Any
 
 from prometheus_client import Counter
 
 from chat.db import in_thread
 from chat.errors import Forbidden
+from chat.kinds import EventKind
 from chat.metrics import DELIVERIES_BACKFILL, DELIVERIES_LIVE, DELIVERIES_REPLAY
-from chat.models import Message
-from chat.selectors import room_last_seq, room_message_list
-from realtime.hub import Deliver, Subscriber, cancel_requested, get_hub
+from realtime.hub import get_hub
+from realtime.loops import cancel_requested
+from realtime.subscriber import Deliver, Envelope, Subscriber
 
-__all__ = ["message_stream"]
+__all__ = ["event_stream"]
 
 BACKFILL_PAGE = 500
 
 
 async def _backfill(
-    subscriber: Subscriber, after_seq: int, counter: Counter
-) -> AsyncIterator[Message]:
-    # Per message and per subscriber: this path reads the database for each subscriber
+    subscriber: Subscriber, after: int, counter: Counter
+) -> AsyncIterator[Envelope]:
+    # Per event and per subscriber: this path reads the database for each subscriber
     # anyway, so a counter increment is noise here (unlike the hub's direct path).
-    room_name = subscriber.room
+    kind = subscriber.kind
+    assert kind.history is not None and kind.value_position is not None
     while not subscriber.revoked:
-        page = await in_thread(room_message_list)(
-            room_name=room_name,
-            after_seq=after_seq,
+        page = await in_thread(kind.history)(
+            room_name=subscriber.room,
+            after=after,
             limit=BACKFILL_PAGE,
             viewer_id=subscriber.user_id,
         )
-        for message in page:
+        for value in page:
             if subscriber.revoked:
-                # Removed from the room: not one more message, even from this page.
+                # Removed from the room: not one more event, even from this page.
                 return
-            # As in live events, ``room.last_seq`` is the room as of this message.
-            message.room.last_seq = message.seq
             counter.inc()
-            yield message
+            yield Envelope(kind, subscriber.room, kind.value_position(value), value)
         if len(page) < BACKFILL_PAGE:
             return
-        after_seq = page[-1].seq
+        after = kind.value_position(page[-1])
 
 
-async def message_stream(
+async def event_stream(
     *,
+    kind: EventKind[Any],
     room_name: str,
-    after_seq: int | None,
+    after: int | None = None,
     user_id: int | None = None,
     access_version: int = 0,
     direct: Deliver | None = None,
-) -> AsyncIterator[Message]:
-    """Yield every message of the room with seq > ``after_seq`` (default: from now), in order.
+) -> AsyncIterator[Envelope]:
+    """Yield the room's events of ``kind`` in order: for a durable kind, every one with a
+    position after ``after`` (default: from now).
 
     The start position is read before the hub subscription starts, and the replay after,
     so nothing committed after that read can be missed; live events at or below the last
-    seq delivered are duplicates of the replay and are skipped. A live seq that skips
-    ahead (a dropped or reordered publish, or an overflowed buffer) is filled from the
-    database, where every lower seq is already committed: seqs are taken under the room's
-    row lock.
+    position delivered are duplicates of the replay and are skipped. A live position that
+    skips ahead (a dropped or reordered publish, or an overflowed buffer) is filled from
+    the database, where every lower position is already committed.
 
-    With ``direct``, in-order live messages are not yielded but handed to ``direct`` by
-    the hub as they arrive, while this generator is caught up and waiting; the caller must
+    With ``direct``, in-order live events are not yielded but handed to ``direct`` by the
+    hub as they arrive, while this generator is caught up and waiting; the caller must
     send what is yielded and what ``direct`` gets the same way.
 
     The stream ends when ``user_id`` leaves the room, and raises Forbidden when they lose
@@ -71,48 +75,82 @@ async def message_stream(
     before it starts (chat.services.room_subscribe_check, which gives ``access_version``);
     the hub re-checks it whenever the room's access version moves past that.
     """
-    if after_seq is None:
+    durable = kind.durable
+    if durable and after is None:
         # Read the start position before joining, so that once the hub lists this
-        # subscriber, every message committed later is certain to be delivered.
-        after_seq = await in_thread(room_last_seq)(name=room_name)
+        # subscriber, every event committed later is certain to be delivered.
+        assert kind.last_position is not None
+        after = await in_thread(kind.last_position)(room_name=room_name)
     hub = get_hub()
-    async with hub.subscribe(room_name, user_id, access_version) as subscriber:
-        last = after_seq
-        async for message in _backfill(subscriber, last, DELIVERIES_REPLAY):
-            yield message
-            last = message.seq
-        hub.note_seen(room_name, last)
-        while not subscriber.revoked:
-            if subscriber.overflowed:
-                subscriber.overflowed = False
-                async for message in _backfill(subscriber, last, DELIVERIES_BACKFILL):
-                    yield message
-                    last = message.seq
-            if cancel_requested():
-                # Cancelled, but an await above swallowed it: whoever cancelled will not
-                # do it again, so never wait for events.
-                raise asyncio.CancelledError
-            # Caught up: let the hub deliver in-order messages itself until the next
-            # one that needs sorting out arrives in the buffer.
-            subscriber.last_seq, subscriber.direct = last, direct
-            try:
-                live = await subscriber.queue.get()
-            finally:
-                subscriber.direct = None
-            await subscriber.wait_delivery()
-            last = max(last, subscriber.last_seq)
-            if subscriber.revoked:
-                break
-            if live is None or live.seq <= last:
-                continue
-            if live.seq > last + 1:
-                async for missed in _backfill(subscriber, last, DELIVERIES_BACKFILL):
-                    yield missed
-                    last = missed.seq
-                if live.seq <= last:
-                    continue
-            DELIVERIES_LIVE.inc()
-            yield live
-            last = live.seq
+    async with hub.subscribe(kind, room_name, user_id, access_version) as subscriber:
+        stream: AsyncGenerator[Envelope, None]
+        if durable:
+            assert after is not None
+            stream = _durable(hub, subscriber, after, direct)
+        else:
+            stream = _ephemeral(subscriber, direct)
+        async with aclosing(stream):
+            async for envelope in stream:
+                yield envelope
         if subscriber.forbidden:
             raise Forbidden("You are not a member of this room.")
+
+
+async def _durable(
+    hub: Any, subscriber: Subscriber, after: int, direct: Deliver | None
+) -> AsyncGenerator[Envelope, None]:
+    last = after
+    async for envelope in _backfill(subscriber, last, DELIVERIES_REPLAY):
+        yield envelope
+        last = envelope.position  # type: ignore[assignment]
+    hub.note_seen(subscriber.kind, subscriber.room, last)
+    while not subscriber.revoked:
+        if subscriber.overflowed:
+            subscriber.overflowed = False
+            async for envelope in _backfill(subscriber, last, DELIVERIES_BACKFILL):
+                yield envelope
+                last = envelope.position  # type: ignore[assignment]
+        live = await _next(subscriber, direct, last)
+        last = max(last, subscriber.position)
+        if subscriber.revoked:
+            break
+        if live is None or live.position is None or live.position <= last:
+            continue
+        if live.position > last + 1:
+            async for missed in _backfill(subscriber, last, DELIVERIES_BACKFILL):
+                yield missed
+                last = missed.position  # type: ignore[assignment]
+            if live.position <= last:
+                continue
+        DELIVERIES_LIVE.inc()
+        yield live
+        last = live.position
+
+
+async def _ephemeral(
+    subscriber: Subscriber, direct: Deliver | None
+) -> AsyncGenerator[Envelope, None]:
+    while not subscriber.revoked:
+        # Lossy by design: an overflow only means events were dropped.
+        subscriber.overflowed = False
+        live = await _next(subscriber, direct, 0)
+        if live is not None and not subscriber.revoked:
+            DELIVERIES_LIVE.inc()
+            yield live
+
+
+async def _next(subscriber: Subscriber, direct: Deliver | None, last: int) -> Envelope | None:
+    """Wait for the next buffered event, letting the hub deliver directly meanwhile."""
+    if cancel_requested():
+        # Cancelled, but an await above swallowed it: whoever cancelled will not do it
+        # again, so never wait for events.
+        raise asyncio.CancelledError
+    # Caught up: let the hub deliver in-order events itself until the next one that
+    # needs sorting out arrives in the buffer.
+    subscriber.position, subscriber.direct = last, direct
+    try:
+        live = await subscriber.queue.get()
+    finally:
+        subscriber.direct = None
+    await subscriber.wait_delivery()
+    return live

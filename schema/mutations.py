@@ -1,21 +1,22 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 import strawberry
 from django.contrib.auth import alogin, alogout
 from django.contrib.auth.models import User
 
-from chat import accounts, services
+from chat import accounts, posting, services
 from chat.db import in_thread
 from chat.errors import Unauthenticated
 from chat.models import Message
 from chat.signin import user_sign_in, user_sign_up
-from realtime.batcher import message_post
+from realtime.batcher import batched
 from schema.context import ChatContext, ChatInfo
 from schema.types import AuthPayload, MessageType, RoomType
 
-__all__ = ["Mutation", "message_send"]
+__all__ = ["Mutation", "message_post", "message_send"]
 
 
 async def _signed_in(context: ChatContext, user: User) -> AuthPayload:
@@ -120,3 +121,19 @@ async def message_send(context: ChatContext, *, room: str, text: str) -> Message
     """``sendMessage``; also called by the websocket fast path (internals/fastpaths/post.py)."""
     user = _signed_in_user(context, "Sign in to send messages.")
     return await message_post(room_name=room, author=user, text=text)
+
+
+async def message_post(*, room_name: str, author: User, text: str) -> Message:
+    """posting.message_create from async code, batched with the loop's other posts."""
+    message = await _post(posting.Post(room_name=room_name, author=author, text=text))
+    posting.message_posted_log(message)
+    return message
+
+
+def _messages_create(posts: Sequence[posting.Post]) -> list[Message | Exception]:
+    # Looked up on each batch, so that tests can replace it.
+    return posting.messages_create(posts)
+
+
+# Posts from async code reach the database in batches (realtime.batcher).
+_post = batched(_messages_create)

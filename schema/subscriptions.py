@@ -8,8 +8,9 @@ from django.conf import settings
 
 from chat.db import in_thread
 from chat.errors import InvalidInput, TooManyUnknownRooms
+from chat.events import MESSAGE_KIND
 from chat.services import room_name_check, room_subscribe_check
-from realtime.streams import message_stream
+from realtime.streams import event_stream
 from schema.context import ChatContext, ChatInfo
 from schema.types import MessageType
 
@@ -61,14 +62,18 @@ class Subscription:
         user_id = user.pk if user.is_authenticated else None
         counted = unknown_room_take(info.context, exists=exists)
         try:
-            stream = message_stream(
-                room_name=room, after_seq=after_seq, user_id=user_id, access_version=version
+            stream = event_stream(
+                kind=MESSAGE_KIND,
+                room_name=room,
+                after=after_seq,
+                user_id=user_id,
+                access_version=version,
             )
             # Closed here, not by the garbage collector: leaving the room's group waits
             # for the stream's end.
-            async with aclosing(stream) as messages:  # type: ignore[type-var]
-                async for message in messages:
-                    yield message  # type: ignore[misc]
+            async with aclosing(stream) as envelopes:  # type: ignore[type-var]
+                async for envelope in envelopes:
+                    yield envelope.value
         finally:
             if counted:
                 unknown_room_release(info.context)

@@ -12,10 +12,12 @@ import pytest
 from channels.layers import get_channel_layer
 from prometheus_client import REGISTRY
 
+import chat.events
 import internals.protocols
 import realtime.streams
 import schema.subscriptions
 from chat.db import in_thread
+from chat.events import MESSAGE_KIND
 from realtime.hub import get_hub
 from tests.conftest import GraphQLSocket, wait_for
 from tests.schema.test_subscriptions import SUBSCRIPTION
@@ -76,6 +78,7 @@ class Gate:
         return gated
 
     def in_thread(self, gated: Callable[..., Any], *, swallow: bool) -> Callable[..., Any]:
+        # ``gated`` is the function handed to in_thread (it may call the gated one).
         """chat.db.in_thread where, with ``swallow``, a cancellation that arrives while
         ``gated`` runs is swallowed and the result returned (as Python 3.11's
         asyncio.wait_for does when both happen in the same loop pass)."""
@@ -120,18 +123,21 @@ class Gate:
 
 def gate_at(point: str, monkeypatch: pytest.MonkeyPatch) -> Gate:
     gate = Gate()
-    if point.startswith(("access check", "start position", "replay")):
-        module, name = {
-            "access check": (None, "room_subscribe_check"),
-            "start position": (realtime.streams, "room_last_seq"),
-            "replay": (realtime.streams, "room_message_list"),
-        }[point.removesuffix(" swallows")]
-        modules = [internals.protocols, schema.subscriptions] if module is None else [module]
-        for module in modules:
-            gated = gate.in_orm_thread(getattr(module, name))
-            monkeypatch.setattr(module, name, gated)
-            swallow = point.endswith("swallows")
+    swallow = point.endswith("swallows")
+    if point.startswith("access check"):
+        for module in (internals.protocols, schema.subscriptions):
+            gated = gate.in_orm_thread(module.room_subscribe_check)
+            monkeypatch.setattr(module, "room_subscribe_check", gated)
             monkeypatch.setattr(module, "in_thread", gate.in_thread(gated, swallow=swallow))
+    elif point.startswith(("start position", "replay")):
+        # The message kind's reads (chat.events), as realtime.streams runs them.
+        name, called = {
+            "start position": ("room_last_seq", MESSAGE_KIND.last_position),
+            "replay": ("room_message_list", MESSAGE_KIND.history),
+        }[point.removesuffix(" swallows")]
+        monkeypatch.setattr(chat.events, name, gate.in_orm_thread(getattr(chat.events, name)))
+        assert called is not None
+        monkeypatch.setattr(realtime.streams, "in_thread", gate.in_thread(called, swallow=swallow))
     elif point == "hub lock":
         hub = get_hub()
         held = hub._lock

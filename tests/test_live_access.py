@@ -15,6 +15,7 @@ from django.test import Client, override_settings
 from websockets.typing import Subprotocol
 
 from chat import services
+from chat.events import MESSAGE_KIND
 from chat.models import Room
 from realtime.hub import get_hub
 from tests import factories
@@ -109,6 +110,7 @@ async def test_an_outsider_joining_while_the_hub_rechecks_is_not_delivered_unche
     """The outsider's access was checked while the room did not exist; its join lands
     while the hub re-checks the room's subscribers for the owner's first private post
     (the notice of the room's creation lost, so that post's check is the first)."""
+    import realtime.access
     import realtime.hub
     import realtime.streams
     from chat.db import in_thread
@@ -120,11 +122,11 @@ async def test_an_outsider_joining_while_the_hub_rechecks_is_not_delivered_unche
         run = in_thread(func)
 
         async def call(**kwargs: Any) -> Any:
-            if func is realtime.streams.room_last_seq:
+            if func is MESSAGE_KIND.last_position:
                 seq = await run(**kwargs)  # read before the room exists: 0
                 await joined.wait()
                 return seq
-            if func is realtime.hub.room_access_members:
+            if func is realtime.access.room_access_members:
                 checking.set()
                 await check_done.wait()
             return await run(**kwargs)
@@ -139,7 +141,7 @@ async def test_an_outsider_joining_while_the_hub_rechecks_is_not_delivered_unche
         await member.subscribe("m", SUB)
         await wait_for(lambda: get_hub().rooms == {"plans2027": 1})
         monkeypatch.setattr(realtime.streams, "in_thread", gated_in_thread)
-        monkeypatch.setattr(realtime.hub, "in_thread", gated_in_thread)
+        monkeypatch.setattr(realtime.access, "in_thread", gated_in_thread)
         outsider = GraphQLSocket()
         sockets.append(outsider)
         await outsider.connect({"authToken": bob.token})

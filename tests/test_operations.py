@@ -134,7 +134,7 @@ async def test_key_events_are_logged_with_fields_and_without_text_or_token(
     events = {getattr(r, "event", None): r for r in caplog.records}
     posted = events["message.posted"]
     assert (posted.name, posted.levelname, posted.getMessage()) == (
-        "chat.services",
+        "chat.posting",
         "INFO",
         "message posted",
     )
@@ -164,7 +164,7 @@ async def test_key_events_are_logged_with_fields_and_without_text_or_token(
     formatter = JsonFormatter(**{k: v for k, v in config.items() if k != "()"})
     assert {k: v for k, v in json.loads(formatter.format(posted)).items() if k != "time"} == {
         "level": "INFO",
-        "logger": "chat.services",
+        "logger": "chat.posting",
         "message": "message posted",
         "event": "message.posted",
         "room": "lobby",

@@ -319,7 +319,7 @@ async def test_a_batch_whose_whole_call_fails_is_posted_post_by_post(
 ) -> None:
     """Even a failure outside the per-post handling (here the whole messages_create call)
     fails only the post that causes it."""
-    from realtime import batcher
+    from schema import mutations
 
     alice = (await sync_to_async(factories.member)("alice")).user
     await sync_to_async(services.room_get_or_create)(name="lobby")
@@ -335,7 +335,7 @@ async def test_a_batch_whose_whole_call_fails_is_posted_post_by_post(
     monkeypatch.setattr(posting, "messages_create", messages_create)
     results = await asyncio.gather(
         *(
-            batcher.message_post(room_name="lobby", author=alice, text=t)
+            mutations.message_post(room_name="lobby", author=alice, text=t)
             for t in ("a", "boom", "b")
         ),
         return_exceptions=True,

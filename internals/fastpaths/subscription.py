@@ -6,8 +6,8 @@ per event per distinct operation (same document, operation name and variables) a
 ``next`` payload is encoded once; each subscriber only prepends its own operation id.
 Most selections are not even executed but rendered by a function compiled once per
 document (internals/fastpaths/render.py).
-The shared results hang off the Message object the RoomHub hands to every local
-subscriber, so they live exactly as long as the event.
+The shared results hang off the Envelope the RoomHub hands to every local subscriber
+(``Envelope.rendered``), so they live exactly as long as the event.
 
 Every ``Message`` field is the same for every viewer allowed to subscribe, which is what
 makes sharing a result between sockets correct; a viewer-dependent field would have to
@@ -29,10 +29,10 @@ from typing import TYPE_CHECKING, Any
 from graphql import DocumentNode, OperationType
 
 from chat.errors import ChatError
-from chat.models import Message
 from chat.services import room_name_check
 from internals.fastpaths.execution import operation_execute, root_field, root_field_arguments
 from internals.fastpaths.render import NotRenderable, Renderer, response_key, selection_compile
+from realtime.subscriber import Envelope
 from schema.caches import DocumentCache, document_cost, document_key
 
 if TYPE_CHECKING:
@@ -106,14 +106,14 @@ def _renderer(schema: Schema, query: str, operation_name: str | None) -> Rendere
     return _renderers.get(key, compile_, lambda entry: document_cost(entry[1]))[0]
 
 
-async def _execute(plan: OperationPlan, schema: Schema, message: Message, context: Any) -> str:
+async def _execute(plan: OperationPlan, schema: Schema, value: Any, context: Any) -> str:
     payload = await operation_execute(
         schema,
         plan.document,
         operation_name=plan.operation_name,
         variables=plan.variables,
         context=context,
-        root_value=message,
+        root_value=value,
     )
     return json.dumps(payload)
 
@@ -121,15 +121,15 @@ async def _execute(plan: OperationPlan, schema: Schema, message: Message, contex
 _PayloadCache = dict[tuple[str, str | None, str], "str | asyncio.Future[str]"]
 
 
-def ready_payload(plan: OperationPlan, message: Message) -> str | None:
+def ready_payload(plan: OperationPlan, envelope: Envelope) -> str | None:
     """The encoded ``next`` payload if it needs no execution: already made for this event
     by another subscriber of the same operation, or rendered now (see fastpaths/render.py)."""
-    cache: _PayloadCache = message.__dict__.setdefault("_chat_payloads", {})
+    cache: _PayloadCache = envelope.rendered
     entry = cache.get(plan.key)
     if entry is None and plan.render is not None:
         with contextlib.suppress(NotRenderable):
             entry = cache[plan.key] = json.dumps(
-                {"data": {plan.response_key: plan.render(message)}}
+                {"data": {plan.response_key: plan.render(envelope.value)}}
             )
     if isinstance(entry, str):
         return entry
@@ -138,16 +138,20 @@ def ready_payload(plan: OperationPlan, message: Message) -> str | None:
     return None
 
 
-async def next_payload(plan: OperationPlan, schema: Schema, message: Message, context: Any) -> str:
+async def next_payload(
+    plan: OperationPlan, schema: Schema, envelope: Envelope, context: Any
+) -> str:
     """Return the encoded ``next`` payload for this event, computed once per plan key."""
-    if (ready := ready_payload(plan, message)) is not None:
+    if (ready := ready_payload(plan, envelope)) is not None:
         return ready
     # A future while it executes: execution may suspend (an async resolver), and the
     # other subscribers of the same operation must wait for it rather than run it again.
-    cache: _PayloadCache = message.__dict__["_chat_payloads"]
+    cache: _PayloadCache = envelope.rendered
     future = cache.get(plan.key)
     if not isinstance(future, asyncio.Future):
-        future = cache[plan.key] = asyncio.ensure_future(_execute(plan, schema, message, context))
+        future = cache[plan.key] = asyncio.ensure_future(
+            _execute(plan, schema, envelope.value, context)
+        )
     # Shielded: a subscriber that goes away while waiting must not cancel the execution
     # the others wait for too.
     return await asyncio.shield(future)

@@ -6,23 +6,25 @@ from datetime import UTC, datetime
 
 from prometheus_client import REGISTRY
 
+from chat.events import MESSAGE_KIND
 from chat.models import Message, Room
-from realtime.hub import Subscriber
+from realtime.subscriber import Envelope, Subscriber
 
 
 def overflows() -> float | None:
     return REGISTRY.get_sample_value("chat_subscriber_overflows_total")
 
 
-def _message(seq: int) -> Message:
+def _message(seq: int) -> Envelope:
     room = Room(pk=1, name="lobby", created_at=datetime.now(UTC), last_seq=seq)
-    return Message(pk=seq, seq=seq, text="x", created_at=datetime.now(UTC), room=room)
+    message = Message(pk=seq, seq=seq, text="x", created_at=datetime.now(UTC), room=room)
+    return Envelope(MESSAGE_KIND, "lobby", seq, message)
 
 
 def test_a_full_buffer_counts_one_overflow_until_the_reader_catches_up() -> None:
     before = overflows()
     assert before is not None
-    subscriber = Subscriber("lobby", None, capacity=2)
+    subscriber = Subscriber(MESSAGE_KIND, "lobby", None, capacity=2)
     for seq in range(1, 6):
         subscriber.offer(_message(seq))
     # The queued messages are dropped (the reader re-reads them from the database) and

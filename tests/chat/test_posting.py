@@ -14,12 +14,13 @@ from django.db import IntegrityError, connection, connections
 
 from chat import events, posting, services
 from chat.errors import Forbidden, InvalidInput
-from chat.events import MAX_MESSAGES_PER_EVENT as MAX
+from chat.events import MESSAGE_KIND
 from chat.models import Message, Room
 from chat.posting import Post
 from realtime import publisher
-from realtime.batcher import message_post
 from realtime.hub import get_hub
+from realtime.publisher import MAX_PAYLOADS_PER_EVENT as MAX
+from schema.mutations import message_post
 from tests import factories
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -169,7 +170,7 @@ def batches(monkeypatch: pytest.MonkeyPatch) -> Batches:
 async def test_posts_made_together_go_in_one_batch_and_reach_subscribers_in_order(
     alice: factories.Member, batches: Batches
 ) -> None:
-    async with get_hub().subscribe("a", None) as subscriber:
+    async with get_hub().subscribe(MESSAGE_KIND, "a", None) as subscriber:
         posted = await asyncio.gather(
             *(
                 message_post(room_name="ab"[n % 2], author=alice.user, text=f"m{n}")
@@ -181,7 +182,7 @@ async def test_posts_made_together_go_in_one_batch_and_reach_subscribers_in_orde
     assert [(m.room.name, m.seq, m.text) for m in posted] == [
         ("ab"[n % 2], n // 2 + 1, f"m{n}") for n in range(20)
     ]
-    assert [(m.seq, m.text) for m in delivered if m is not None] == [
+    assert [(e.value.seq, e.value.text) for e in delivered if e is not None] == [
         (n + 1, f"m{2 * n}") for n in range(10)
     ]
 
@@ -251,7 +252,11 @@ def test_queued_events_merge_per_room_in_order() -> None:
         payload = {"seq": seq}
         return {"type": "chat.message", "room": room, "message": payload}  # type: ignore[typeddict-item]
 
-    removed: events.MemberRemovedEvent = {"type": "chat.member_removed", "room": "a", "user_id": 7}
+    removed: events.MemberRemovedEvent = {
+        "type": "chat.member_removed",
+        "room": "a",
+        "member": {"user_id": 7},
+    }
     queued: list[Any] = [
         message("a", 1),
         message("b", 1),

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from chat import models as services_models
 from chat import posting
+from chat.events import MESSAGE_KIND
 from chat.models import Message, Room
 from realtime.hub import get_hub
 from tests import factories
@@ -27,7 +28,7 @@ def create_then_roll_back(author: object) -> None:
 
 
 async def test_a_rolled_back_message_is_never_published(alice: factories.Member) -> None:
-    async with get_hub().subscribe("lobby", None) as subscriber:
+    async with get_hub().subscribe(MESSAGE_KIND, "lobby", None) as subscriber:
         await sync_to_async(create_then_roll_back)(alice.user)
         kept = await sync_to_async(posting.message_create)(
             room_name="lobby", author=alice.user, text="kept"
@@ -35,7 +36,8 @@ async def test_a_rolled_back_message_is_never_published(alice: factories.Member)
         delivered = await subscriber.queue.get()
         assert delivered is not None
     # The rolled-back post took no seq and sent no event: the first event is the kept one.
-    assert (delivered.pk, delivered.seq, delivered.text) == (kept.pk, 1, "kept")
+    message = delivered.value
+    assert (message.pk, message.seq, message.text) == (kept.pk, 1, "kept")
     assert subscriber.queue.empty()
     assert await sync_to_async(lambda: list(Message.objects.values_list("seq", "text")))() == [
         (1, "kept")
