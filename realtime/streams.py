@@ -56,7 +56,7 @@ async def event_stream(
     user_id: int | None = None,
     access_version: int = 0,
     direct: Deliver | None = None,
-) -> AsyncIterator[Envelope]:
+) -> AsyncGenerator[Envelope, None]:
     """Yield the room's events of ``kind`` in order: for a durable kind, every one with a
     position after ``after`` (default: from now).
 
