@@ -279,7 +279,7 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
                 direct=send_now,
             )
             try:
-                async with aclosing(stream) as envelopes:  # type: ignore[type-var]
+                async with aclosing(stream) as envelopes:
                     async for envelope in envelopes:
                         await send(envelope)
             except Forbidden as error:

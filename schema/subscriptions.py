@@ -71,7 +71,7 @@ class Subscription:
             )
             # Closed here, not by the garbage collector: leaving the room's group waits
             # for the stream's end.
-            async with aclosing(stream) as envelopes:  # type: ignore[type-var]
+            async with aclosing(stream) as envelopes:
                 async for envelope in envelopes:
                     yield envelope.value
         finally:
