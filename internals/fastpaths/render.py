@@ -1,4 +1,5 @@
-"""Compiled selections of ``Message``: what the executor would return, without it.
+"""Compiled selections of the objects events carry: what the executor would return,
+without it.
 
 Executing a selection through graphql-core and Strawberry's resolvers costs far more
 than the data it reads: every field builds an Info, converts arguments and awaits. The
@@ -6,10 +7,15 @@ messages the hub delivers (and ``sendMessage`` returns) carry every field below 
 loaded, so a selection made only of these fields is turned, once per document, into a
 function that reads the attributes and serialises them with the schema's own scalars.
 
+A field of an interface or union type compiles once per possible type that is
+renderable, fragments applied as the executor applies them (DoesFragmentTypeApply), and
+renders by the value's Python class (``RENDERABLE_CLASSES``), so an event kind whose
+payload is a union or interface is rendered too.
+
 Anything else (arguments, directives, fields that read the database such as
 ``members`` or ``createdBy``, a response key selected twice) compiles to None and is
 executed as usual; so does an event whose value would not serialise (a null where the
-schema says non-null), by raising ``NotRenderable``.
+schema says non-null) or whose class has no renderer, by raising ``NotRenderable``.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -28,8 +35,11 @@ from graphql import (
     InlineFragmentNode,
     SelectionSetNode,
     get_named_type,
+    is_abstract_type,
     is_leaf_type,
 )
+
+from chat.models import Message, Room
 
 __all__ = ["NotRenderable", "Renderer", "response_key", "selection_compile"]
 
@@ -55,6 +65,11 @@ RENDERABLE: dict[str, dict[str, str]] = {
         "private": "is_private",
     },
 }
+
+
+def _classes() -> dict[type, str]:
+    """The GraphQL object type of each renderable Python class."""
+    return {Message: "Message", Room: "Room", get_user_model(): "User"}
 
 
 class NotRenderable(Exception):
@@ -87,12 +102,27 @@ def _related(attribute: str) -> Callable[[Any], Any]:
     return lambda source: source._state.fields_cache.get(attribute)
 
 
+def _applies(schema: GraphQLSchema, condition: str, type_name: str) -> bool:
+    """Whether a fragment on ``condition`` applies to an object of ``type_name``."""
+    if condition == type_name:
+        return True
+    abstract = schema.get_type(condition)
+    concrete = schema.get_type(type_name)
+    return (
+        is_abstract_type(abstract)
+        and isinstance(concrete, GraphQLObjectType)
+        and schema.is_sub_type(abstract, concrete)  # type: ignore[arg-type]
+    )
+
+
 def _fields(
+    schema: GraphQLSchema,
     selection_set: SelectionSetNode,
     type_name: str,
     fragments: dict[str, FragmentDefinitionNode],
 ) -> list[FieldNode] | None:
-    """The selection's fields in execution order, fragments inlined; None if unsupported."""
+    """The selection's fields for an object of ``type_name`` in execution order,
+    fragments that apply inlined; None if unsupported."""
     fields: list[FieldNode] = []
     for selection in selection_set.selections:
         if selection.directives:
@@ -102,14 +132,16 @@ def _fields(
             continue
         if isinstance(selection, FragmentSpreadNode):
             fragment = fragments.get(selection.name.value)
-            if fragment is None or fragment.type_condition.name.value != type_name:
+            if fragment is None:
                 return None
-            inner = _fields(fragment.selection_set, type_name, fragments)
+            if not _applies(schema, fragment.type_condition.name.value, type_name):
+                continue
+            inner = _fields(schema, fragment.selection_set, type_name, fragments)
         elif isinstance(selection, InlineFragmentNode):
             condition = selection.type_condition
-            if condition is not None and condition.name.value != type_name:
-                return None
-            inner = _fields(selection.selection_set, type_name, fragments)
+            if condition is not None and not _applies(schema, condition.name.value, type_name):
+                continue
+            inner = _fields(schema, selection.selection_set, type_name, fragments)
         else:  # pragma: no cover - graphql-core has no other selection kinds
             return None
         if inner is None:
@@ -124,7 +156,10 @@ def _compile(
     selection_set: SelectionSetNode,
     fragments: dict[str, FragmentDefinitionNode],
 ) -> Renderer | None:
-    fields = _fields(selection_set, type_name, fragments)
+    named = schema.get_type(type_name)
+    if is_abstract_type(named):
+        return _compile_abstract(schema, type_name, selection_set, fragments)
+    fields = _fields(schema, selection_set, type_name, fragments)
     object_type = schema.get_type(type_name)
     attributes = RENDERABLE.get(type_name)
     if fields is None or attributes is None or not isinstance(object_type, GraphQLObjectType):
@@ -168,6 +203,36 @@ def _compile(
             except (GraphQLError, TypeError, ValueError) as error:
                 raise NotRenderable(key) from error
         return result
+
+    return render
+
+
+def _compile_abstract(
+    schema: GraphQLSchema,
+    type_name: str,
+    selection_set: SelectionSetNode,
+    fragments: dict[str, FragmentDefinitionNode],
+) -> Renderer | None:
+    """One renderer per renderable possible type, chosen by the value's class."""
+    abstract = schema.get_type(type_name)
+    renderers: dict[str, Renderer] = {}
+    for possible in schema.get_possible_types(abstract):  # type: ignore[arg-type]
+        if possible.name not in RENDERABLE:
+            continue
+        renderer = _compile(schema, possible.name, selection_set, fragments)
+        if renderer is None:
+            # A selection one possible type cannot render: execute them all alike.
+            return None
+        renderers[possible.name] = renderer
+    if not renderers:
+        return None
+    classes = _classes()
+
+    def render(source: Any) -> dict[str, Any]:
+        renderer = renderers.get(classes.get(type(source), ""))
+        if renderer is None:
+            raise NotRenderable(type_name)
+        return renderer(source)
 
     return render
 

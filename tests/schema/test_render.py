@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from graphql import FieldNode, OperationDefinitionNode
+from graphql import FieldNode, OperationDefinitionNode, build_schema, parse
 
 from chat import events, posting, services
 from chat.models import Message
 from internals.fastpaths.execution import document_prepare, operation_execute, operation_get
-from internals.fastpaths.render import selection_compile
+from internals.fastpaths.render import NotRenderable, selection_compile
 from schema import schema
 from schema.context import ChatContext
 from tests import factories
@@ -87,3 +89,65 @@ async def test_rendered_selection_equals_execution(selection: str, messages: lis
 def test_other_selections_are_executed(selection: str) -> None:
     parsed, node = subscription_field(document(selection))
     assert selection_compile(schema._schema, parsed, "Message", node) is None  # type: ignore[arg-type]
+
+
+# Event kinds whose payload is an interface or a union render too (issue 13's roomEvents).
+ABSTRACT_SDL = """
+interface Node { id: ID! }
+type User implements Node { id: ID! username: String! }
+type Room implements Node { id: ID! name: String! lastSeq: Int! }
+type Message implements Node { id: ID! seq: Int! text: String! author: User! room: Room! }
+type Other implements Node { id: ID! }
+union Item = Message | Room
+type Query { item: Item node: Node }
+"""
+
+
+def abstract_field(query: str) -> tuple[Any, FieldNode]:
+    parsed = parse(query)
+    operation = parsed.definitions[0]
+    assert isinstance(operation, OperationDefinitionNode)
+    node = operation.selection_set.selections[0]
+    assert isinstance(node, FieldNode)
+    return parsed, node
+
+
+def test_a_union_renders_each_member_by_its_class(messages: list[Message]) -> None:
+    schema_ = build_schema(ABSTRACT_SDL)
+    query = (
+        "{ item { __typename ... on Message { seq text author { username } } "
+        "... on Room { name } ...N } } fragment N on Node { id }"
+    )
+    parsed, node = abstract_field(query)
+    render = selection_compile(schema_, parsed, "Item", node)
+    assert render is not None
+    for message in messages:
+        assert render(message) == {
+            "__typename": "Message",
+            "seq": 1,
+            "text": "hi",
+            "author": {"username": "alice"},
+            "id": str(message.pk),
+        }
+    room = messages[1].room
+    assert render(room) == {"__typename": "Room", "name": "secret", "id": str(room.pk)}
+    with pytest.raises(NotRenderable):
+        render(object())
+
+
+def test_an_interface_renders_its_renderable_types_and_executes_the_rest(
+    messages: list[Message],
+) -> None:
+    schema_ = build_schema(ABSTRACT_SDL)
+    parsed, node = abstract_field("{ node { id ... on Message { seq } } }")
+    render = selection_compile(schema_, parsed, "Node", node)
+    assert render is not None
+    assert render(messages[0]) == {"id": str(messages[0].pk), "seq": 1}
+    # An object of a type without a renderer (Other) is executed instead.
+    with pytest.raises(NotRenderable):
+        render(SimpleNamespace(pk=1))
+    # A selection one renderable member cannot render compiles to nothing.
+    parsed, node = abstract_field(
+        "{ node { ... on Room { members: id name } ... on Message { x: text x: seq } } }"
+    )
+    assert selection_compile(schema_, parsed, "Node", node) is None
