@@ -21,6 +21,7 @@ __all__ = [
     "RoomPage",
     "credentials_valid",
     "room_access_members",
+    "room_access_versions",
     "room_get",
     "room_is_visible",
     "room_last_seq",
@@ -168,6 +169,11 @@ def room_last_seq(*, name: str) -> int:
 def room_last_seqs(*, names: list[str]) -> dict[str, int]:
     """Return the highest seq of each of the named rooms that exists."""
     return dict(Room.objects.filter(name__in=names).values_list("name", "last_seq"))
+
+
+def room_access_versions(*, names: list[str]) -> dict[str, int]:
+    """Return the access version of each of the named rooms that exists."""
+    return dict(Room.objects.filter(name__in=names).values_list("name", "access_version"))
 
 
 def room_last_seqs_and_access(*, names: list[str]) -> dict[str, tuple[int, int]]:

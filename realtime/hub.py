@@ -36,6 +36,7 @@ from chat.metrics import (
     RESYNC_RECOVERIES,
     SUBSCRIPTIONS_ACTIVE,
 )
+from chat.selectors import room_access_versions
 from realtime.access import RoomAccess
 from realtime.loops import cancel_requested, loop_local, to_the_end
 from realtime.subscriber import Envelope, Subscriber, deliver
@@ -216,6 +217,12 @@ class RoomHub:
                     self._seen[key] = self._committed[key]
             committed.update({(name, room): state[0] for room, state in states.items()})
         self._committed = committed
+        # Rooms with only ephemeral subscribers: their access is re-checked all the same.
+        durable_rooms = {room for _, rooms in rooms_by_kind.values() for room in rooms}
+        others = sorted(set(self._rooms) - durable_rooms)
+        if others:
+            for room, version in (await in_thread(room_access_versions)(names=others)).items():
+                await self.access.ensure(room, version)
 
     async def _receive_loop(self) -> None:
         assert self._channel is not None

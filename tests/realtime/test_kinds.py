@@ -9,12 +9,18 @@ from contextlib import aclosing
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.db.models import F
 
+from chat import services
+from chat.errors import Forbidden
 from chat.kinds import EventKind, kind_register, kind_unregister
+from chat.models import Room
 from realtime.hub import get_hub
 from realtime.publisher import event_publish, events_merge
 from realtime.streams import event_stream
 from realtime.subscriber import Envelope
+from tests import factories
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -131,3 +137,32 @@ def test_the_publisher_batches_consecutive_events_of_a_kind_per_room(
         # After the ping: a new batch, so the room's order holds.
         {"type": "test.note", "room": "a", "note": {"n": 3}},
     ]
+
+
+async def test_an_ephemeral_subscription_loses_access_even_when_its_notice_is_lost(
+    kinds: tuple[EventKind[Any], EventKind[Any]],
+) -> None:
+    """The resync re-checks the access of rooms that have only ephemeral subscribers."""
+    _, ephemeral = kinds
+    alice = (await sync_to_async(factories.member)("alice")).user
+    bob = (await sync_to_async(factories.member)("bob")).user
+    room = await sync_to_async(services.room_create)(name="secret", private=True, creator=alice)
+    await sync_to_async(services.room_invite)(name="secret", username="bob", inviter=alice)
+    version, _ = await sync_to_async(services.room_subscribe_check)(name="secret", user=bob)
+    stream = event_stream(
+        kind=ephemeral, room_name="secret", user_id=bob.pk, access_version=version
+    )
+    async with aclosing(stream):
+        waiting = asyncio.ensure_future(anext(stream))
+        await wait_for(lambda: get_hub().rooms == {"secret": 1})
+
+        def remove_without_notice() -> None:
+            # What room_member_remove stores, with its notices lost (Redis down).
+            room.members.remove(bob)
+            Room.objects.filter(pk=room.pk).update(access_version=F("access_version") + 1)
+
+        await sync_to_async(remove_without_notice)()
+        await get_hub()._resync_once()
+        with pytest.raises(Forbidden):
+            await waiting
+    await wait_for(lambda: get_hub().rooms == {})
