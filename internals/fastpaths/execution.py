@@ -26,7 +26,7 @@ from graphql import (
     specified_rules,
     validate,
 )
-from graphql.execution.values import get_argument_values, get_variable_values
+from graphql.execution import get_argument_values, get_variable_values
 from strawberry.execution import optimized_is_awaitable
 
 from schema.caches import DocumentCache, document_cost, document_key
