@@ -26,8 +26,17 @@ logger = logging.getLogger(__name__)
 
 # The modules declaring hooks, imported by hooks_verify() so every hook is registered.
 HOOK_MODULES: tuple[str, ...] = (
-    "internals.strawberry",
+    "internals.asgihandler",
+    "internals.asgiref",
+    "internals.autobahn",
+    "internals.channels",
+    "internals.channels_redis",
+    "internals.daphne",
+    "internals.django",
     "internals.readtimeout",
+    "internals.strawberry",
+    "internals.twisted",
+    "internals.whitenoise",
 )
 
 
