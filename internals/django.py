@@ -12,11 +12,18 @@ from django.db.backends.utils import CursorWrapper
 from django.db.models import Model
 from django.db.models.base import ModelState
 
-from internals.hooks import hook
+from internals.hooks import hook, hook_active
 
-__all__ = ["model_restore_fast", "prepared_cursor"]
+__all__ = [
+    "MODEL_RESTORE",
+    "PREPARED_STATEMENT",
+    "model_restore_fast",
+    "prepared_cursor",
+]
 
 DJANGO_VERSIONS = ">=5.2,<6.1"
+PREPARED_STATEMENT = "django.prepared_statement"
+MODEL_RESTORE = "django.model_restore"
 
 M = TypeVar("M", bound=Model)
 
@@ -32,8 +39,12 @@ class _PreparedCursor(psycopg.Cursor[Any]):
 
 def prepared_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
     """A Django cursor (query logging, execute wrappers) over a _PreparedCursor on
-    PostgreSQL (psycopg 3); Django's own cursor elsewhere."""
-    if connection.vendor != "postgresql" or getattr(connection, "Database", None) is not psycopg:
+    PostgreSQL (psycopg 3); Django's own cursor elsewhere, or when the hook is off."""
+    if (
+        not hook_active(PREPARED_STATEMENT)
+        or connection.vendor != "postgresql"
+        or getattr(connection, "Database", None) is not psycopg
+    ):
         return connection.cursor()
     connection.ensure_connection()
     with connection.wrap_database_errors:
@@ -47,7 +58,7 @@ def _prepared_cursor_install() -> None:
 
 
 @hook(
-    "django.prepared_statement",
+    PREPARED_STATEMENT,
     library="Django",
     versions=DJANGO_VERSIONS,
     purpose="server-side prepared statement for the insert every post runs",
@@ -66,6 +77,12 @@ def model_restore_fast(model: type[M], db: str, values: dict[str, Any]) -> M:
     """What ``model.from_db(db, ...)`` makes of ``values``, without ``Model.__init__``
     (the hub builds three per event and the insert two per post). Skipped with it: the
     pre_init/post_init signals; these models have no receivers (tests check)."""
+    if not hook_active(MODEL_RESTORE):
+        return model.from_db(db, list(values), list(values.values()))
+    return _restore_without_init(model, db, values)
+
+
+def _restore_without_init(model: type[M], db: str, values: dict[str, Any]) -> M:
     instance = model.__new__(model)
     instance.__dict__.update(values)
     state = instance._state = ModelState()
@@ -81,7 +98,7 @@ def _model_restore_install() -> None:
 
 
 @hook(
-    "django.model_restore",
+    MODEL_RESTORE,
     library="Django",
     versions=DJANGO_VERSIONS,
     purpose="model instances from event payloads and inserted rows without Model.__init__",
@@ -92,7 +109,7 @@ def _check_model_restore() -> None:
     from chat.models import Message
 
     values = {"id": 1, "room_id": 2, "seq": 3, "author_id": 4, "text": "t", "created_at": None}
-    fast = model_restore_fast(Message, "default", values)
+    fast = _restore_without_init(Message, "default", values)
     public = Message.from_db("default", list(values), list(values.values()))
     if {k: v for k, v in fast.__dict__.items() if k != "_state"} != {
         k: v for k, v in public.__dict__.items() if k != "_state"

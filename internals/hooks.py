@@ -49,7 +49,8 @@ class Hook:
     fallback: str  # one line: what runs when it is off
     check: Callable[[], None]  # raises if a target is missing or has changed shape
     active: bool = False
-    # Run once when the hook turns active (a patch, or a seam set in a lower layer).
+    # Run when the hook turns active (a patch, or a seam set in a lower layer); what it
+    # installs asks hook_active() on every call, so a later verification can turn it off.
     install: Callable[[], None] | None = None
 
 

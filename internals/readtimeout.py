@@ -80,7 +80,7 @@ def _patch(channel: Any) -> None:
     connection_lost = channel.connectionLost
 
     def start(self: Any) -> None:
-        if _seconds > 0 and getattr(self, "_chat_deadline", None) is None:
+        if _seconds > 0 and hook_active(HOOK) and getattr(self, "_chat_deadline", None) is None:
             self._chat_deadline = self.callLater(_seconds, expire, self)
 
     def stop(self: Any) -> None:

@@ -18,7 +18,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 )
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
-from internals.hooks import hook
+from internals.hooks import hook, hook_active
 
 __all__ = [
     "CONSUMER_QUEUE",
@@ -46,11 +46,15 @@ def graphql_schema(schema: Any) -> GraphQLSchema:
     return schema._schema  # type: ignore[no-any-return]
 
 
+def _graphql_schema_if_active(schema: Any) -> GraphQLSchema | None:
+    return graphql_schema(schema) if hook_active(GRAPHQL_SCHEMA) else None
+
+
 def graphql_schema_install() -> None:
     """Hand schema/caches.py the graphql-core schema, so it can cache validations."""
     from schema import caches
 
-    caches.graphql_schema_of = graphql_schema
+    caches.graphql_schema_of = _graphql_schema_if_active
 
 
 @hook(
