@@ -1,5 +1,7 @@
 """Hooks into Django's internals: a prepared-statement cursor and a model restore that
-skips ``Model.__init__``; each is installed into a seam of chat/ at start-up."""
+skips ``Model.__init__`` (each installed into a seam of chat/ at start-up), and the
+middleware hooks run inline (project/middleware.py). Django's ASGI handler without a
+thread per request is internals/asgihandler.py."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from django.db.models.base import ModelState
 from internals.hooks import hook, hook_active
 
 __all__ = [
+    "INLINE_MIDDLEWARE",
     "MODEL_RESTORE",
     "PREPARED_STATEMENT",
     "model_restore_fast",
@@ -24,6 +27,8 @@ __all__ = [
 DJANGO_VERSIONS = ">=5.2,<6.1"
 PREPARED_STATEMENT = "django.prepared_statement"
 MODEL_RESTORE = "django.model_restore"
+# Used by project/middleware.py (_Inline.__acall__).
+INLINE_MIDDLEWARE = "django.inline_middleware"
 
 M = TypeVar("M", bound=Model)
 
@@ -117,3 +122,19 @@ def _check_model_restore() -> None:
         raise TypeError("Model.from_db sets instance attributes model_restore_fast does not")
     if (public._state.adding, public._state.db) != (False, "default"):
         raise TypeError("Model.from_db's ModelState has changed")
+
+
+@hook(
+    INLINE_MIDDLEWARE,
+    library="Django",
+    versions=DJANGO_VERSIONS,
+    purpose="standard middleware hooks run on the event loop, not a thread hop each",
+    fallback="Django's MiddlewareMixin.__acall__ (each hook in sync_to_async)",
+)
+def _check_inline_middleware() -> None:
+    from django.utils.deprecation import MiddlewareMixin
+
+    if "return self.__acall__(request)" not in inspect.getsource(MiddlewareMixin.__call__):
+        raise TypeError("MiddlewareMixin.__call__ no longer hands async requests to __acall__")
+    if not inspect.iscoroutinefunction(getattr(MiddlewareMixin, "__acall__", None)):
+        raise AttributeError("MiddlewareMixin has no async __acall__")

@@ -10,6 +10,7 @@ import logging
 import urllib.request
 from collections.abc import Callable, Iterator
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,6 +43,7 @@ HOOKS = {
     "channels_redis.shard_publish",
     "daphne.send_protocol",
     "django.asgi_without_thread_sensitive_context",
+    "django.inline_middleware",
     "django.model_restore",
     "django.prepared_statement",
     "strawberry.consumer_queue",
@@ -303,6 +305,51 @@ async def test_subscription_and_mutation_without_the_transport_hooks(
         "data": {"me": {"username": "alice"}}
     }
     await listener.assert_silent()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.embedded
+async def test_http_and_static_files_without_the_django_and_whitenoise_hooks(
+    alice: factories.Member,
+    hooks_off: Callable[..., dict[str, bool]],
+) -> None:
+    from django.http import HttpResponse
+    from django.test import AsyncRequestFactory
+
+    from internals.whitenoise import StaticFilesMiddleware
+    from project import middleware
+
+    hooks_off(
+        "django.inline_middleware",
+        "django.asgi_without_thread_sensitive_context",
+        "whitenoise.async_lookup",
+    )
+    called: list[str] = []
+    original = middleware.MiddlewareMixin.__acall__
+
+    async def counted(self: Any, request: Any) -> Any:
+        called.append(type(self).__name__)
+        return await original(self, request)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(middleware.MiddlewareMixin, "__acall__", counted)
+        assert await GraphQLHttp(alice.token)("query { me { username } }") == {
+            "data": {"me": {"username": "alice"}}
+        }
+    # Django's own __acall__ ran for every standard middleware.
+    assert "SessionMiddleware" in called and "CsrfViewMiddleware" in called
+
+    async def not_static(request: Any) -> HttpResponse:
+        return HttpResponse(b"not static", status=404)
+
+    stock = StaticFilesMiddleware(not_static)  # made while the hook is off
+    request = AsyncRequestFactory().get("/static/graphiql/index.css")
+    served = await stock(request)
+    missing = await stock(AsyncRequestFactory().get("/static/nothing-here.css"))
+    expected = (Path(settings.BASE_DIR) / "schema/static/graphiql/index.css").read_bytes()
+    assert served.status_code == 200
+    assert b"".join(served.streaming_content) == expected  # WhiteNoise's own file response
+    assert (missing.status_code, missing.content) == (404, b"not static")
 
 
 def hooks_metric(daphne_port: int) -> dict[str, float]:
