@@ -430,3 +430,41 @@ async def test_fan_out_through_daphne_without_the_write_path_hooks(
         finally:
             for ws in clients:
                 await ws.close()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.embedded
+async def test_the_calling_loop_of_an_orm_thread(
+    hooks_off: Callable[..., dict[str, bool]],
+) -> None:
+    from internals.asgiref import main_event_loop
+
+    loop = asyncio.get_running_loop()
+    assert db.calling_loop() is None
+    assert await db.in_thread(db.calling_loop)() is loop
+    assert await sync_to_async(main_event_loop)() is loop
+    hooks_off("asgiref.main_event_loop")
+    assert await sync_to_async(main_event_loop)() is None
+    # The standard path needs no hook.
+    assert await db.in_thread(db.calling_loop)() is loop
+
+
+@pytest.mark.embedded
+async def test_shard_batches_only_for_channels_redis_pubsub_with_its_hook(
+    hooks_off: Callable[..., dict[str, bool]],
+) -> None:
+    from channels.layers import InMemoryChannelLayer, get_channel_layer
+    from channels_redis.pubsub import RedisPubSubChannelLayer
+
+    from internals.channels_redis import shard_batches
+
+    assert shard_batches(InMemoryChannelLayer(), [("g", {"type": "x"})]) is None
+    layer = get_channel_layer()
+    if isinstance(layer, RedisPubSubChannelLayer):
+        batches = shard_batches(layer, [("room.a", {"type": "x", "n": 1}), ("room.a", {"n": 2})])
+        assert batches is not None
+        assert [events for events, _ in batches] == [[{"type": "x", "n": 1}, {"n": 2}]]
+        for _, publish in batches:
+            await publish
+    hooks_off("channels_redis.shard_publish")
+    assert shard_batches(layer, [("room.a", {"type": "x"})]) is None
