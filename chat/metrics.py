@@ -20,6 +20,7 @@ __all__ = [
     "DELIVERIES",
     "DELIVERY_LATENCY",
     "GRAPHQL_ERRORS",
+    "INTERNALS_HOOK_ACTIVE",
     "LAYER_RECEIVE_FAILURES",
     "MESSAGES_PUBLISHED",
     "PUBLISH_FAILURES",
@@ -74,4 +75,11 @@ GRAPHQL_ERRORS = Counter(
     "chat_graphql_errors",
     "GraphQL errors sent to clients, by extensions.code (RATE_LIMITED: refused posts).",
     ["code"],
+)
+
+INTERNALS_HOOK_ACTIVE = Gauge(
+    "chat_internals_hook_active",
+    "1 if the hook into a library's internals is on, 0 if its standard public path runs "
+    "(internals/hooks.py).",
+    ["hook"],
 )

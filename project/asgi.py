@@ -12,6 +12,13 @@ import django
 # Django must be set up before anything imports models.
 django.setup(set_prefix=False)
 
+from internals.hooks import hooks_verify  # noqa: E402
+
+# Library internals: each hook whose version and targets check out installs its patch or
+# seam; the others log one warning and their feature runs its public path (internals/hooks.py).
+# First: the middleware chain, loaded by the handler below, asks which are on.
+hooks_verify()
+
 from internals.asgihandler import ChatASGIHandler  # noqa: E402
 
 django_asgi_app = ChatASGIHandler()

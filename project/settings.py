@@ -259,6 +259,9 @@ CHAT: dict[str, Any] = {
     # Seconds a client has to send a whole request (line, headers, body) from its first
     # byte, or from connecting (internals/readtimeout.py); 0: only Twisted's 60 s idle timeout.
     "REQUEST_READ_TIMEOUT_SECONDS": _env_float("CHAT_REQUEST_READ_TIMEOUT_SECONDS", 20),
+    # Hooks into library internals to force off (comma-separated names, internals/hooks.py),
+    # e.g. "twisted.write_through": each then runs its standard public path, with a warning.
+    "DISABLE_HOOKS": _env_list("CHAT_DISABLE_HOOKS", ""),
     # GET /metrics (Prometheus text format) asks for `Authorization: Bearer <token>` when
     # CHAT_METRICS_TOKEN is set (401 without it). Enabled by default with a token or in
     # DEBUG: production without a token answers 404 unless CHAT_METRICS_ENABLED=1 says

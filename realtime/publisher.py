@@ -53,7 +53,7 @@ async def event_publish(event: Event) -> None:
 # that publishes them in one round trip; None where the layer offers no such thing (the
 # standard path then sends each with group_send). Installed by internals.channels_redis.
 BatchPublisher = Callable[
-    [Any, list[tuple[str, Event]]], list[tuple[list[Event], Awaitable[None]]] | None
+    [Any, list[tuple[str, dict[str, Any]]]], list[tuple[list[Any], Awaitable[None]]] | None
 ]
 _batch_publisher: BatchPublisher | None = None
 
@@ -85,7 +85,8 @@ async def events_publish(events: list[Event]) -> None:
             cast(dict[str, Any], event)["published_at"] = now
     batches = None
     if len(events) > 1 and _batch_publisher is not None:
-        batches = _batch_publisher(layer, [(event_group_name(event), event) for event in events])
+        pairs = [(event_group_name(event), cast(dict[str, Any], event)) for event in events]
+        batches = _batch_publisher(layer, pairs)
     if batches is None:
         for event in events:
             await _publish_guarded([event], layer.group_send(event_group_name(event), event))

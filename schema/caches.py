@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
-from graphql import Node, Token, validate
+from graphql import GraphQLSchema, Node, Token, validate
 from strawberry.extensions import SchemaExtension
 
 __all__ = ["DocumentCache", "ValidationCache", "document_cost", "document_key"]
@@ -105,6 +105,16 @@ class DocumentCache(Generic[V]):
 _validations: DocumentCache[bool] = DocumentCache()
 
 
+def _no_graphql_schema(schema: Any) -> GraphQLSchema | None:
+    return None
+
+
+# The graphql-core schema of a Strawberry schema, or None when unknown (Strawberry has no
+# public accessor): internals/strawberry.py installs it at start-up under its hook, and
+# without it Strawberry validates every document itself.
+graphql_schema_of: Callable[[Any], GraphQLSchema | None] = _no_graphql_schema
+
+
 class ValidationCache(SchemaExtension):
     """Strawberry's ValidationCache, keyed by a digest of the document text and bounded
     in bytes; only documents that validate are remembered (an entry costs its key)."""
@@ -112,13 +122,15 @@ class ValidationCache(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         query, document = context.query, context.graphql_document
-        if isinstance(query, str) and document is not None:
+        known = graphql_schema_of(context.schema)
+        if isinstance(query, str) and document is not None and known is not None:
+            graphql_schema = known
             rules = tuple(context.validation_rules)
             key = (document_key(query), rules)
             errors: list[Any] = []
 
             def valid() -> bool:
-                errors.extend(validate(context.schema._schema, document, rules))
+                errors.extend(validate(graphql_schema, document, rules))
                 return not errors
 
             if _validations.get(key, valid, lambda ok: ENTRY_BYTES if ok else None):

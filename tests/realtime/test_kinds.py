@@ -16,8 +16,9 @@ from chat import services
 from chat.errors import Forbidden
 from chat.kinds import EventKind, kind_register, kind_unregister
 from chat.models import Room
+from realtime import publisher
 from realtime.hub import get_hub
-from realtime.publisher import event_publish, events_merge
+from realtime.publisher import event_publish, events_merge, events_publish
 from realtime.streams import event_stream
 from realtime.subscriber import Envelope
 from tests import factories
@@ -166,3 +167,31 @@ async def test_an_ephemeral_subscription_loses_access_even_when_its_notice_is_lo
         with pytest.raises(Forbidden):
             await waiting
     await wait_for(lambda: get_hub().rooms == {})
+
+
+async def test_a_burst_goes_to_redis_in_one_round_trip_per_shard(
+    kinds: tuple[EventKind[Any], EventKind[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pipelined publish (internals/channels_redis.py, installed at start-up) is what
+    the publisher uses for a burst, and what it publishes arrives."""
+    durable, _ = kinds
+    installed = publisher._batch_publisher
+    assert installed is not None
+    calls: list[tuple[int, int | None]] = []
+
+    def spy(layer: Any, pairs: list[tuple[str, dict[str, Any]]]) -> Any:
+        batches = installed(layer, pairs)
+        calls.append((len(pairs), None if batches is None else len(batches)))
+        return batches
+
+    monkeypatch.setattr(publisher, "_batch_publisher", spy)
+    stream = event_stream(kind=durable, room_name="lobby")
+    async with aclosing(stream):
+        first = asyncio.ensure_future(anext(stream))
+        await wait_for(lambda: get_hub().rooms == {"lobby": 1})
+        await events_publish(
+            [{"type": "test.note", "room": "lobby", "note": _note(n)} for n in (1, 2, 3)]
+        )
+        got = [await first, await anext(stream), await anext(stream)]
+    assert [e.position for e in got] == [1, 2, 3]
+    assert calls == [(3, 1)]
