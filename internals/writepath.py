@@ -66,7 +66,7 @@ class WritePressure:
     It also writes text frames straight to daphne's transport (``write_text``): the hub
     sends one event to every subscriber in turn, and daphne's and autobahn's per-frame
     work (a coroutine hop, header and option checks, debug-log arguments built eagerly)
-    cost twice what writing the frame does.
+    costs more than writing the frame does.
     """
 
     __slots__ = ("_protocol", "_resumed", "paused")
