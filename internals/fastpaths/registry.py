@@ -133,7 +133,7 @@ _COUNTERS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Served:
     path: FastPath
     plan: Any  # what path.plan returned
