@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -11,8 +12,10 @@ from typing import ParamSpec, TypeVar
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.utils import CursorWrapper
 
-__all__ = ["in_thread"]
+__all__ = ["calling_loop", "in_thread", "statement_cursor"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -20,6 +23,8 @@ R = TypeVar("R")
 
 HEALTH_CHECK_SECONDS = 1.0
 _checked = threading.local()
+# The event loop whose in_thread call the current ORM thread is running (calling_loop()).
+_caller = threading.local()
 _executor: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
 
@@ -51,13 +56,44 @@ def in_thread(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
     fails one call (SERVICE_UNAVAILABLE) and is replaced by the next.
     """
 
-    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+    def call(loop: asyncio.AbstractEventLoop, *args: P.args, **kwargs: P.kwargs) -> R:
         now = time.monotonic()
         if now - getattr(_checked, "at", -HEALTH_CHECK_SECONDS) >= HEALTH_CHECK_SECONDS or any(
             connection.errors_occurred for connection in connections.all(initialized_only=True)
         ):
             close_old_connections()
             _checked.at = now
-        return func(*args, **kwargs)
+        _caller.loop = loop
+        try:
+            return func(*args, **kwargs)
+        finally:
+            _caller.loop = None
 
-    return sync_to_async(call, thread_sensitive=False, executor=_orm_executor())
+    run = sync_to_async(call, thread_sensitive=False, executor=_orm_executor())
+
+    async def in_pool(*args: P.args, **kwargs: P.kwargs) -> R:
+        # The caller's loop goes along with the call, so code in the thread (a publish
+        # after commit) can find it: calling_loop().
+        return await run(asyncio.get_running_loop(), *args, **kwargs)
+
+    return in_pool
+
+
+def calling_loop() -> asyncio.AbstractEventLoop | None:
+    """Return the event loop whose ``in_thread`` call this ORM thread is running, or
+    None outside one (public API only: the loop is recorded before the hop)."""
+    return getattr(_caller, "loop", None)
+
+
+def _plain_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
+    return connection.cursor()
+
+
+# How statement_cursor makes a cursor: Django's own by default; internals/django.py
+# installs one with server-side prepared statements at start-up under its hook.
+statement_cursor_factory: Callable[[BaseDatabaseWrapper], CursorWrapper] = _plain_cursor
+
+
+def statement_cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
+    """Return a cursor for a statement run on every request (prepared if the hook is on)."""
+    return statement_cursor_factory(connection)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import models
-from django.db.models.base import ModelState
 from django.utils import timezone
 
 
@@ -63,18 +63,19 @@ class Message(models.Model):
 M = TypeVar("M", bound=models.Model)
 
 
+def _model_restore_public(model: type[M], db: str, values: dict[str, Any]) -> M:
+    return model.from_db(db, list(values), list(values.values()))
+
+
+# How model_restore builds an instance: Django's public Model.from_db by default;
+# internals/django.py installs a faster one at start-up under its hook.
+model_restorer: Callable[[type[Any], str, dict[str, Any]], Any] = _model_restore_public
+
+
 def model_restore(model: type[M], db: str, values: dict[str, Any]) -> M:
     """The instance ``model.from_db`` makes of a row of ``values`` (attname: value; the
-    fields left out are deferred, as there), without running ``Model.__init__``: the hub
-    builds three per event and the insert two per post, and ``__init__`` was most of their
-    cost. These models have no pre_init/post_init receivers, the one thing this skips
-    (tests/chat/test_services.py compares the two)."""
-    instance = model.__new__(model)
-    instance.__dict__.update(values)
-    state = instance._state = ModelState()
-    state.adding = False
-    state.db = db
-    return instance
+    fields left out are deferred, as there)."""
+    return model_restorer(model, db, values)  # type: ignore[no-any-return]
 
 
 def message_with_relations(message: Message, *, room: Room, author: models.Model) -> Message:

@@ -26,8 +26,17 @@ logger = logging.getLogger(__name__)
 
 # The modules declaring hooks, imported by hooks_verify() so every hook is registered.
 HOOK_MODULES: tuple[str, ...] = (
-    "internals.strawberry",
+    "internals.asgihandler",
+    "internals.asgiref",
+    "internals.autobahn",
+    "internals.channels",
+    "internals.channels_redis",
+    "internals.daphne",
+    "internals.django",
     "internals.readtimeout",
+    "internals.strawberry",
+    "internals.twisted",
+    "internals.whitenoise",
 )
 
 
@@ -40,7 +49,8 @@ class Hook:
     fallback: str  # one line: what runs when it is off
     check: Callable[[], None]  # raises if a target is missing or has changed shape
     active: bool = False
-    # Run once when the hook turns active (a patch, or a seam set in a lower layer).
+    # Run when the hook turns active (a patch, or a seam set in a lower layer); what it
+    # installs asks hook_active() on every call, so a later verification can turn it off.
     install: Callable[[], None] | None = None
 
 

@@ -33,6 +33,8 @@ from internals.fastpaths.execution import operation_execute
 from internals.fastpaths.post import PostPlan, post_payload
 from internals.fastpaths.registry import fast_path_serve
 from internals.fastpaths.subscription import OperationPlan, next_payload, ready_payload
+from internals.hooks import hook_active
+from internals.strawberry import GRAPHQL_WS, TRANSPORT_WS
 from realtime.loops import loop_local
 from realtime.streams import message_stream
 from schema.context import ChatContext
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["GraphQLTransportWSHandler", "GraphQLWSHandler"]
 
 logger = logging.getLogger(__name__)
+
 
 # What the operations of a legacy graphql-ws socket get when its credential is revoked.
 SESSION_ENDED: dict[str, Any] = {
@@ -65,6 +68,8 @@ class GraphQLWSHandler(BaseGraphQLWSHandler[ChatContext, None]):
     async def credential_revoked(self) -> None:
         """The socket's credential was revoked: end its operations with UNAUTHENTICATED
         (the socket closes next)."""
+        if not hook_active(GRAPHQL_WS):
+            return
         for operation_id in list(self.tasks):
             ended: Any = {"type": "data", "id": operation_id, "payload": SESSION_ENDED}
             await self.send_message(ended)
@@ -73,7 +78,7 @@ class GraphQLWSHandler(BaseGraphQLWSHandler[ChatContext, None]):
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         payload = message.get("payload")
-        if isinstance(payload, dict):
+        if isinstance(payload, dict) and hook_active(GRAPHQL_WS):
             self.context.connection_params = payload
             try:
                 await self.view.on_ws_connect(self.context)
@@ -88,6 +93,7 @@ class GraphQLWSHandler(BaseGraphQLWSHandler[ChatContext, None]):
         query = payload.get("query") if isinstance(payload, dict) else None
         if (
             self.connection_acknowledged
+            and hook_active(GRAPHQL_WS)
             and isinstance(query, str)
             and (error := query_size_error(query)) is not None
         ):
@@ -150,14 +156,17 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
     async def credential_revoked(self) -> None:
         """The socket's credential was revoked: stop its operations (the socket closes
         with 4403 next)."""
+        if not hook_active(TRANSPORT_WS):
+            return
         for operation_id in list(self.operations):
             await self.cleanup_operation(operation_id)
 
     async def handle_connection_init(self, message: transport_ws.ConnectionInitMessage) -> None:
         await super().handle_connection_init(message)
-        # Strawberry cancelled the timeout task but keeps it (and its traceback) for the
-        # socket's lifetime.
-        self.connection_init_timeout_task = None
+        if hook_active(TRANSPORT_WS):
+            # Strawberry cancelled the timeout task but keeps it (and its traceback) for
+            # the socket's lifetime.
+            self.connection_init_timeout_task = None
         if self.connection_acknowledged and settings.CHAT["KEEPALIVE_SECONDS"] > 0:
             _pinger().add(self)
 
@@ -166,6 +175,10 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
         await super().shutdown()
 
     async def run_operation(self, operation: Operation[ChatContext, None]) -> None:
+        if not hook_active(TRANSPORT_WS):
+            # Strawberry's own run_operation: no fast path (nor its count).
+            await super().run_operation(operation)
+            return
         query = operation.query
         if isinstance(query, str) and (error := query_size_error(query)) is not None:
             # Refused before it is parsed (nor cached): the ``error`` message ends it.

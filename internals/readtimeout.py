@@ -1,10 +1,8 @@
 """A deadline for reading each HTTP request under daphne (slowloris).
 
-LIBRARY INTERNALS: patches ``twisted.web.http.HTTPChannel``. Written for Twisted 26.10
-under daphne 4.2.3; the hooked methods (``connectionMade``, ``dataReceived``,
-``allContentReceived``, ``requestDone``, ``connectionLost``) are checked at start-up and
-the hook stays off, with one warning, if any is missing. (Issue 12 moves every such hook
-behind one boundary; this is the only one for Twisted's HTTP channel.)
+LIBRARY INTERNALS: patches ``twisted.web.http.HTTPChannel`` (hook
+``twisted.http_read_timeout``; its hooked methods are checked at start-up by
+internals/hooks.py, and without them there is no deadline but Twisted's idle timeout).
 
 Why: Twisted's only read timeout is an idle one (60 s) that every byte resets, and daphne
 adds none before its application sees the request, so a client sending one header byte a
@@ -24,9 +22,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from internals.hooks import hook, hook_active
+
 __all__ = ["request_read_timeout_install"]
 
 logger = logging.getLogger(__name__)
+
+HOOK = "twisted.http_read_timeout"
 
 _TARGETS = ("connectionMade", "dataReceived", "allContentReceived", "requestDone", "connectionLost")
 _RESPONSE = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
@@ -37,24 +39,37 @@ _seconds = 0.0
 
 def request_read_timeout_install(seconds: float) -> bool:
     """Give every HTTP request ``seconds`` to arrive whole (0: no deadline); False if the
-    hook is not active (no Twisted, or not the Twisted it was written for)."""
+    hook is not active (not the Twisted it was written for)."""
     global _seconds
     _seconds = seconds
-    try:
-        from twisted.web.http import HTTPChannel
-    except ImportError:  # pragma: no cover - daphne always brings Twisted
-        return False
-    if getattr(HTTPChannel, "_chat_read_deadline", False):
-        return seconds > 0
-    missing = [name for name in _TARGETS if not callable(getattr(HTTPChannel, name, None))]
+    return hook_active(HOOK) and seconds > 0
+
+
+def _channel() -> Any:
+    from twisted.web import http
+
+    return http.HTTPChannel
+
+
+def _install() -> None:
+    channel = _channel()
+    if not getattr(channel, "_chat_read_deadline", False):
+        _patch(channel)
+
+
+@hook(
+    HOOK,
+    library="Twisted",
+    versions=">=24.7,<27",
+    purpose="a deadline for reading each HTTP request (slowloris)",
+    fallback="no read deadline but Twisted's 60 s idle timeout",
+    install=_install,
+)
+def _check() -> None:
+    channel = _channel()
+    missing = [name for name in _TARGETS if not callable(getattr(channel, name, None))]
     if missing:
-        logger.warning(
-            "request read timeout not installed: twisted.web.http.HTTPChannel lacks %s",
-            ", ".join(missing),
-        )
-        return False
-    _patch(HTTPChannel)
-    return seconds > 0
+        raise AttributeError(f"twisted.web.http.HTTPChannel lacks {', '.join(missing)}")
 
 
 def _patch(channel: Any) -> None:
@@ -65,7 +80,7 @@ def _patch(channel: Any) -> None:
     connection_lost = channel.connectionLost
 
     def start(self: Any) -> None:
-        if _seconds > 0 and getattr(self, "_chat_deadline", None) is None:
+        if _seconds > 0 and hook_active(HOOK) and getattr(self, "_chat_deadline", None) is None:
             self._chat_deadline = self.callLater(_seconds, expire, self)
 
     def stop(self: Any) -> None:

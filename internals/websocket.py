@@ -24,7 +24,10 @@ from chat.db import in_thread
 from chat.logs import connection_id
 from chat.metrics import WEBSOCKETS_OPEN
 from chat.selectors import token_credential_get, token_digest
+from internals.channels import CONSUMER_LOOP
+from internals.hooks import hook_active
 from internals.protocols import GraphQLTransportWSHandler, GraphQLWSHandler
+from internals.strawberry import CONSUMER_QUEUE
 from internals.writepath import WritePressure, write_pressure_attach, write_through_enable
 from realtime.credentials import LiveCredential, credential_register, credential_unregister
 from realtime.mailbox import Mailbox
@@ -67,9 +70,10 @@ class ChatWSConsumer(GraphQLWSConsumer):
             "max_subscriptions_per_connection", chat["MAX_SUBSCRIPTIONS_PER_CONNECTION"]
         )
         super().__init__(**kwargs)
-        # Strawberry reads incoming frames from this with one task; an asyncio.Queue
-        # would cost ~3 KB of every idle socket.
-        self.message_queue = Mailbox()  # type: ignore[assignment]
+        if hook_active(CONSUMER_QUEUE):
+            # Strawberry reads incoming frames from this with one task; an asyncio.Queue
+            # would cost ~3 KB of every idle socket.
+            self.message_queue = Mailbox()  # type: ignore[assignment]
 
     write_pressure: WritePressure | None = None
 
@@ -105,6 +109,8 @@ class ChatWSConsumer(GraphQLWSConsumer):
             await self.base_send({"type": "websocket.send", "text": text})
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if not hook_active(CONSUMER_LOOP):
+            return await super().__call__(scope, receive, send)
         # Channels' __call__ reads frames through await_many_dispatch, which wraps every
         # receive() in a task of its own. With no channel-layer channel there is one
         # source, awaited here directly: a task fewer per idle socket, none per frame.
@@ -123,6 +129,8 @@ class ChatWSConsumer(GraphQLWSConsumer):
         if self.credential_revoked and message["type"] == "websocket.receive":
             # Closed for a revoked credential: frames still in flight are not executed.
             return
+        if not hook_active(CONSUMER_LOOP):
+            return await super().dispatch(message)
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")

@@ -16,6 +16,11 @@ callback and a loop pass per frame. For a fan-out of one frame to many sockets t
 most of the cost of a delivery. ``WriteThroughServer`` sends at once when nothing is
 buffered (as asyncio's transports do) and falls back to Twisted's buffering for whatever
 the kernel does not take, so ordering, ``bufferSize`` and the producer above are unchanged.
+
+Hooks (internals/hooks.py), each with its standard path when off: ``daphne.send_protocol``
+(daphne's protocol behind ``send``; off: none of the three below), ``twisted.write_through``
+(off: Twisted's buffering), ``twisted.upgrade_producer`` (off: no backpressure, writes are
+unbounded as in plain Channels) and ``autobahn.write_text`` (off: autobahn's sendMessage).
 """
 
 from __future__ import annotations
@@ -28,6 +33,11 @@ from typing import Any
 
 from twisted.internet import tcp
 from twisted.web.http import HTTPChannel
+
+from internals.autobahn import WRITE_TEXT
+from internals.daphne import SEND_PROTOCOL
+from internals.hooks import hook_active
+from internals.twisted import UPGRADE_PRODUCER, WRITE_THROUGH
 
 __all__ = [
     "WritePressure",
@@ -74,6 +84,7 @@ class WritePressure:
         protocol = self._protocol
         if (
             protocol is None
+            or not hook_active(WRITE_TEXT)
             or protocol.state != protocol.STATE_OPEN
             or protocol._perMessageCompress is not None
             or protocol.autoFragmentSize
@@ -141,7 +152,7 @@ def _protocol(send: Any) -> Any:
     """daphne's protocol behind an ASGI ``send``: daphne passes
     ``partial(server.handle_reply, protocol)`` and our middleware does not wrap it. None
     under another server (or Channels' test communicator)."""
-    if not isinstance(send, functools.partial) or not send.args:
+    if not isinstance(send, functools.partial) or not send.args or not hook_active(SEND_PROTOCOL):
         return None
     protocol = send.args[0]
     return protocol if getattr(protocol, "transport", None) is not None else None
@@ -150,7 +161,7 @@ def _protocol(send: Any) -> Any:
 def write_through_enable(send: Any) -> bool:
     """Make the plain TCP transport behind ``send`` write through; False if there is none
     (TLS, a Unix socket, another server)."""
-    protocol = _protocol(send)
+    protocol = _protocol(send) if hook_active(WRITE_THROUGH) else None
     transport = protocol.transport if protocol is not None else None
     if type(transport) is not tcp.Server or transport.TLS:
         return False
@@ -165,9 +176,10 @@ def write_pressure_attach(send: Any) -> WritePressure | None:
     Without one (another server, Channels' test communicator) writes stay unbounded, as
     in plain Channels.
     """
-    protocol = _protocol(send)
+    # Without the producer swap below, daphne's HTTP channel holds the producer slot.
+    protocol = _protocol(send) if hook_active(UPGRADE_PRODUCER) else None
     register = getattr(protocol, "registerProducer", None)
-    if register is None:
+    if protocol is None or register is None:
         return None
     transport = protocol.transport
     if isinstance(getattr(transport, "producer", None), HTTPChannel):

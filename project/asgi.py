@@ -12,6 +12,13 @@ import django
 # Django must be set up before anything imports models.
 django.setup(set_prefix=False)
 
+from internals.hooks import hooks_verify  # noqa: E402
+
+# Library internals: each hook whose version and targets check out installs its patch or
+# seam; the others log one warning and their feature runs its public path (internals/hooks.py).
+# First: the middleware chain, loaded by the handler below, asks which are on.
+hooks_verify()
+
 from internals.asgihandler import ChatASGIHandler  # noqa: E402
 
 django_asgi_app = ChatASGIHandler()
@@ -20,7 +27,6 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from chat.logs import install_log_context  # noqa: E402
-from internals.hooks import hooks_verify  # noqa: E402
 from internals.readtimeout import request_read_timeout_install  # noqa: E402
 from internals.websocket import ChatWSConsumer  # noqa: E402
 from project.connlimit import SocketsPerAddressLimit  # noqa: E402
@@ -29,9 +35,6 @@ from project.wsauth import SessionAuthRoute  # noqa: E402
 from schema import schema  # noqa: E402
 
 install_log_context()
-# Library internals: each hook whose version and targets check out installs its patch or
-# seam; the others log one warning and their feature runs its public path (internals/hooks.py).
-hooks_verify()
 # Under daphne: a deadline for reading each request (slowloris), see internals/readtimeout.py.
 request_read_timeout_install(settings.CHAT["REQUEST_READ_TIMEOUT_SECONDS"])
 

@@ -4,7 +4,9 @@ Django runs a sync middleware's ``process_request``/``process_response`` under A
 ``sync_to_async`` in case they do I/O: about a dozen thread hops for every HTTP request
 through this stack. These hooks only read the request and set headers and cookies; the
 two that can touch the database (saving a modified session, storing flash messages) are
-sent to a thread when, and only when, they have something to write.
+sent to a thread when, and only when, they have something to write. This overrides
+Django's non-public ``MiddlewareMixin.__acall__``: hook ``django.inline_middleware``, and
+without it Django's own runs.
 """
 
 from __future__ import annotations
@@ -15,13 +17,17 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import middleware as auth
+from django.contrib.messages import get_messages
 from django.contrib.messages import middleware as messages
+from django.contrib.messages.storage.base import BaseStorage
 from django.contrib.sessions import middleware as sessions
 from django.core.checks import CheckMessage, Error, register
 from django.http import HttpRequest, HttpResponseBase
 from django.middleware import clickjacking, common, csrf, security
 from django.utils.deprecation import MiddlewareMixin
 
+from internals.django import INLINE_MIDDLEWARE
+from internals.hooks import hook_active
 from schema.http import content_security_policy
 
 __all__ = [
@@ -49,6 +55,8 @@ class _Inline:
         return False
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        if not hook_active(INLINE_MIDDLEWARE):
+            return await super().__acall__(request)  # type: ignore[misc,no-any-return]
         process_request = getattr(self, "process_request", None)
         response = process_request(request) if process_request is not None else None
         response = response or await self.get_response(request)
@@ -88,8 +96,8 @@ class AuthenticationMiddleware(_Inline, auth.AuthenticationMiddleware):
 
 class MessageMiddleware(_Inline, messages.MessageMiddleware):
     def _blocks(self, request: HttpRequest) -> bool:
-        storage = getattr(request, "_messages", None)
-        return storage is not None and bool(storage.used or storage.added_new)
+        storage = get_messages(request)
+        return isinstance(storage, BaseStorage) and bool(storage.used or storage.added_new)
 
 
 class XFrameOptionsMiddleware(_Inline, clickjacking.XFrameOptionsMiddleware):

@@ -42,6 +42,12 @@ def _fresh_channel_layer() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _internals_hooks() -> None:
+    """Verify and install the hooks into library internals, as the service's start-up does."""
+    import project.asgi  # noqa: F401
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _disconnect_stray_sessions(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     """Let the test database be dropped: worker threads of the ASGI app keep connections."""
     yield

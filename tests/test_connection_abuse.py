@@ -241,25 +241,4 @@ def test_the_read_deadline_hook_is_active_on_the_pinned_twisted() -> None:
     assert HTTPChannel._chat_read_deadline is True  # type: ignore[attr-defined]
 
 
-@pytest.mark.embedded
-def test_the_read_deadline_hook_stays_off_when_twisted_changed(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    from twisted.web import http
-
-    from internals.readtimeout import request_read_timeout_install
-
-    class Changed:
-        def connectionMade(self) -> None: ...
-
-    monkeypatch.setattr(http, "HTTPChannel", Changed)
-    try:
-        assert request_read_timeout_install(5) is False
-    finally:
-        monkeypatch.undo()
-        request_read_timeout_install(settings.CHAT["REQUEST_READ_TIMEOUT_SECONDS"])
-    assert [r.getMessage() for r in caplog.records if r.name == "internals.readtimeout"] == [
-        "request read timeout not installed: twisted.web.http.HTTPChannel lacks "
-        "dataReceived, allContentReceived, requestDone, connectionLost"
-    ]
-    assert not hasattr(Changed, "_chat_read_deadline")
+# Off when Twisted changed: tests/test_internals_hooks.py.

@@ -31,7 +31,7 @@ from strawberry.execution import optimized_is_awaitable
 
 from schema.caches import DocumentCache, document_cost, document_key
 from schema.cost import QueryCost
-from schema.errors import ErrorCodes
+from schema.errors import errors_format as schema_errors_format
 from schema.introspection import IntrospectionSwitch
 from schema.limits import DEPTH_RULES, MAX_TOKENS, query_size_error
 
@@ -122,12 +122,9 @@ def root_field_arguments(
         return None
 
 
-_error_codes = ErrorCodes()
-
-
 def errors_format(errors: list[GraphQLError]) -> list[GraphQLFormattedError]:
-    """Errors as sent to clients: coded and masked by ``ErrorCodes``, then formatted."""
-    return [e.formatted for e in _error_codes._process_errors(errors)]
+    """Errors as sent to clients: coded and masked as ``ErrorCodes`` does, then formatted."""
+    return schema_errors_format(errors)
 
 
 async def operation_execute(

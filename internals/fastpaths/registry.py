@@ -32,6 +32,7 @@ from internals.fastpaths.execution import document_prepare, operation_get
 from internals.fastpaths.post import plan_post
 from internals.fastpaths.subscription import plan_message_added
 from internals.hooks import hook_active
+from internals.strawberry import GRAPHQL_SCHEMA, TRANSPORT_WS
 from schema.caches import ValidationCache
 from schema.cost import cost_limiter
 from schema.errors import ErrorCodes
@@ -87,14 +88,16 @@ class FastPath:
     description: str
 
 
-_GRAPHQL_SCHEMA = "strawberry.graphql_schema"
+# The graphql-core schema (to prepare documents) and the handler internals the fast paths
+# run operations with (internals/protocols.py).
+_HOOKS = (GRAPHQL_SCHEMA, TRANSPORT_WS)
 
 FAST_PATHS: tuple[FastPath, ...] = (
     FastPath(
         OperationType.SUBSCRIPTION,
         "messageAdded",
         plan_message_added,
-        (_GRAPHQL_SCHEMA,),
+        _HOOKS,
         "each event executed (or rendered) and encoded once for every subscriber of the "
         "same operation (fastpaths/subscription.py)",
     ),
@@ -102,7 +105,7 @@ FAST_PATHS: tuple[FastPath, ...] = (
         OperationType.MUTATION,
         "sendMessage",
         plan_post,
-        (_GRAPHQL_SCHEMA,),
+        _HOOKS,
         "the post made without the executor, its result rendered by a compiled selection "
         "(fastpaths/post.py)",
     ),
@@ -110,7 +113,7 @@ FAST_PATHS: tuple[FastPath, ...] = (
         OperationType.QUERY,
         ANY,
         plan_prepared,
-        (_GRAPHQL_SCHEMA,),
+        _HOOKS,
         "documents parsed and validated once, executed straight on graphql-core "
         "(fastpaths/execution.py)",
     ),
@@ -118,7 +121,7 @@ FAST_PATHS: tuple[FastPath, ...] = (
         OperationType.MUTATION,
         ANY,
         plan_prepared,
-        (_GRAPHQL_SCHEMA,),
+        _HOOKS,
         "documents parsed and validated once, executed straight on graphql-core "
         "(fastpaths/execution.py)",
     ),
@@ -153,7 +156,7 @@ def _path_of(
     validate (Strawberry reports it)."""
     if not isinstance(query, str) or not isinstance(variables, dict | None):
         return None
-    if not hook_active(_GRAPHQL_SCHEMA):
+    if not hook_active(GRAPHQL_SCHEMA):
         return None
     document = document_prepare(schema, query)
     operation = operation_get(document, operation_name) if document is not None else None

@@ -84,7 +84,8 @@ def _loaded(attribute: str) -> Callable[[Any], Any]:
 
 
 def _related(attribute: str) -> Callable[[Any], Any]:
-    return lambda source: source._state.fields_cache.get(attribute)
+    # The related object select_related (or chat.models.message_with_relations) cached.
+    return lambda source: type(source)._meta.get_field(attribute).get_cached_value(source, None)
 
 
 def _fields(

@@ -1,0 +1,33 @@
+"""Hooks into daphne's internals: the protocol behind an ASGI ``send``."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from internals.hooks import hook
+
+__all__ = ["SEND_PROTOCOL"]
+
+# Used by internals/writepath.py.
+SEND_PROTOCOL = "daphne.send_protocol"
+
+
+def _source(obj: Any) -> str:
+    return inspect.getsource(obj)
+
+
+@hook(
+    SEND_PROTOCOL,
+    library="daphne",
+    versions=">=4.1,<4.3",
+    purpose="daphne's websocket protocol behind ASGI send (partial(handle_reply, protocol))",
+    fallback="no write-through, no backpressure, frames through ASGI websocket.send",
+)
+def _check_send_protocol() -> None:
+    from daphne.server import Server
+
+    if "partial(self.handle_reply, protocol)" not in _source(Server):
+        raise TypeError("daphne no longer sends through partial(handle_reply, protocol)")
+    if list(inspect.signature(Server.handle_reply).parameters) != ["self", "protocol", "message"]:
+        raise TypeError("daphne Server.handle_reply's signature changed")

@@ -1,0 +1,57 @@
+"""Hooks into Twisted's internals: write-through on TCP transports and the producer slot
+of an upgraded HTTP connection (internals/writepath.py); the HTTP read deadline is
+internals/readtimeout.py."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from twisted.internet import abstract, tcp
+
+from internals.hooks import hook
+
+__all__ = ["UPGRADE_PRODUCER", "WRITE_THROUGH"]
+
+WRITE_THROUGH = "twisted.write_through"
+UPGRADE_PRODUCER = "twisted.upgrade_producer"
+
+
+def _source(obj: Any) -> str:
+    return inspect.getsource(obj)
+
+
+@hook(
+    WRITE_THROUGH,
+    library="Twisted",
+    versions=">=24.7,<27",
+    purpose="websocket frames written to the socket at once when nothing is buffered",
+    fallback="Twisted's buffering (a write on the next reactor iteration)",
+)
+def _check_write_through() -> None:
+    for name in ("dataBuffer", "offset", "_writeDisconnected", "TLS", "connected", "disconnecting"):
+        if not hasattr(tcp.Server, name):
+            raise AttributeError(f"twisted tcp.Server has no {name}")
+    if "self._tempDataBuffer" not in _source(abstract.FileDescriptor.__init__):
+        raise AttributeError("FileDescriptor no longer has _tempDataBuffer")
+    if "self.socket" not in _source(tcp.Connection.__init__):
+        raise AttributeError("tcp.Connection no longer keeps its socket")
+    # WriteThroughServer replaces an instance's class: no slots may differ, and write()
+    # must still be the one-argument method it overrides.
+    if "__slots__" in vars(tcp.Server) or len(inspect.signature(tcp.Server.write).parameters) != 2:
+        raise TypeError("tcp.Server's write or layout changed")
+
+
+@hook(
+    UPGRADE_PRODUCER,
+    library="Twisted",
+    versions=">=24.7,<27",
+    purpose="write backpressure: our producer replaces the upgraded HTTP channel's",
+    fallback="no backpressure: a client that stops reading is buffered without limit",
+)
+def _check_upgrade_producer() -> None:
+    if not hasattr(abstract.FileDescriptor, "producer"):
+        raise AttributeError("FileDescriptor has no producer")
+    for name in ("registerProducer", "unregisterProducer"):
+        if not callable(getattr(abstract.FileDescriptor, name, None)):
+            raise AttributeError(f"FileDescriptor has no {name}")
