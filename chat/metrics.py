@@ -19,6 +19,7 @@ disable_created_metrics()
 __all__ = [
     "DELIVERIES",
     "DELIVERY_LATENCY",
+    "FAST_PATH_OPERATIONS",
     "GRAPHQL_ERRORS",
     "INTERNALS_HOOK_ACTIVE",
     "LAYER_RECEIVE_FAILURES",
@@ -82,4 +83,13 @@ INTERNALS_HOOK_ACTIVE = Gauge(
     "1 if the hook into a library's internals is on, 0 if its standard public path runs "
     "(internals/hooks.py).",
     ["hook"],
+)
+FAST_PATH_OPERATIONS = Counter(
+    "chat_fast_path_operations",
+    "graphql-transport-ws operations by the fast path registered for their root field "
+    '(internals/fastpaths/registry.py; field="*": any other query or mutation) and '
+    "whether it served them (fast) or Strawberry's standard path did (standard): "
+    "CHAT_FAST_PATHS=0, an extension the fast paths do not replicate, a hook off, or an "
+    "operation the fast path cannot serve identically. Counted once per operation.",
+    ["field", "path"],
 )

@@ -1,5 +1,5 @@
-"""The websocket protocol handlers: graphql-transport-ws with server pings and the
-messageAdded fast path (internals/fastpaths/subscription.py), and legacy graphql-ws."""
+"""The websocket protocol handlers: graphql-transport-ws with server pings and the fast
+paths (internals/fastpaths/registry.py), and legacy graphql-ws."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from graphql import DocumentNode, OperationType
+from graphql import DocumentNode
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions.protocols.graphql_transport_ws import types as transport_ws
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -29,9 +29,10 @@ from chat.db import in_thread
 from chat.errors import Forbidden, TooManyUnknownRooms
 from chat.events import MESSAGE_KIND
 from chat.services import room_subscribe_check
-from internals.fastpaths.execution import document_prepare, operation_execute, operation_get
-from internals.fastpaths.post import plan_post, post_payload
-from internals.fastpaths.subscription import next_payload, plan_message_added, ready_payload
+from internals.fastpaths.execution import operation_execute
+from internals.fastpaths.post import PostPlan, post_payload
+from internals.fastpaths.registry import fast_path_serve
+from internals.fastpaths.subscription import OperationPlan, next_payload, ready_payload
 from internals.hooks import hook_active
 from internals.strawberry import GRAPHQL_WS, TRANSPORT_WS
 from realtime.loops import loop_local
@@ -146,8 +147,8 @@ _pinger = loop_local(_Pinger)
 
 
 class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]):
-    """graphql-transport-ws with server pings and the messageAdded fast path
-    (see internals/fastpaths/subscription.py)."""
+    """graphql-transport-ws with server pings and the fast paths (see
+    internals/fastpaths/registry.py)."""
 
     async def handle(self) -> None:
         self.view.protocol_handler = self  # type: ignore[attr-defined]
@@ -176,48 +177,41 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
 
     async def run_operation(self, operation: Operation[ChatContext, None]) -> None:
         if not hook_active(TRANSPORT_WS):
+            # Strawberry's own run_operation: no fast path (nor its count).
             await super().run_operation(operation)
             return
-        query, variables = operation.query, operation.variables
+        query = operation.query
         if isinstance(query, str) and (error := query_size_error(query)) is not None:
             # Refused before it is parsed (nor cached): the ``error`` message ends it.
             error_record(QUERY_TOO_LARGE)
             await operation.send_initial_errors([error])
             return
-        document = (
-            document_prepare(self.schema, query)  # type: ignore[arg-type]
-            if isinstance(query, str) and isinstance(variables, dict | None)
-            else None
+        served = fast_path_serve(
+            self.schema,  # type: ignore[arg-type]
+            query,
+            operation.operation_name,
+            operation.variables,
         )
-        node = operation_get(document, operation.operation_name) if document else None
-        if (
-            document is not None
-            and node is not None
-            and node.operation != OperationType.SUBSCRIPTION
-        ):
-            await self._run_single(operation, document)
+        if served is None:
+            await super().run_operation(operation)
+        elif isinstance(served.plan, OperationPlan):
+            await self._run_subscription(operation, served.plan)
         else:
-            await self._run_subscription(operation)
+            await self._run_single(operation, served.plan)
 
     async def _run_single(
-        self, operation: Operation[ChatContext, None], document: DocumentNode
+        self, operation: Operation[ChatContext, None], plan: PostPlan | DocumentNode
     ) -> None:
-        """A query or mutation whose document parsed and validated before (see
-        fastpaths/execution.py; a post, fastpaths/post.py): one ``next`` and ``complete``,
-        as Strawberry sends them."""
+        """A query or mutation served by its fast path: a post (fastpaths/post.py) or a
+        document parsed and validated before (fastpaths/execution.py). One ``next`` and
+        ``complete``, as Strawberry sends them."""
         try:
-            post = plan_post(
-                self.schema,  # type: ignore[arg-type]
-                operation.query,
-                operation.operation_name,
-                operation.variables,
-            )
-            if post is not None:
-                payload = await post_payload(post, self.context)
+            if isinstance(plan, PostPlan):
+                payload = await post_payload(plan, self.context)
             else:
                 payload = await operation_execute(
                     self.schema,  # type: ignore[arg-type]
-                    document,
+                    plan,
                     operation_name=operation.operation_name,
                     variables=operation.variables,
                     context=self.context,
@@ -235,16 +229,9 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
             self.operations.pop(operation.id, None)
             raise
 
-    async def _run_subscription(self, operation: Operation[ChatContext, None]) -> None:
-        plan = plan_message_added(
-            self.schema,  # type: ignore[arg-type]
-            operation.query,
-            operation.operation_name,
-            operation.variables,
-        )
-        if plan is None:
-            await super().run_operation(operation)
-            return
+    async def _run_subscription(
+        self, operation: Operation[ChatContext, None], plan: OperationPlan
+    ) -> None:
         user = self.context.user
         try:
             version, exists = await in_thread(room_subscribe_check)(name=plan.room, user=user)

@@ -248,6 +248,9 @@ CHAT: dict[str, Any] = {
     "MAX_QUERY_BYTES": _env_int("CHAT_MAX_QUERY_BYTES", 64 * 1024),
     # Bytes each cache of parsed documents and plans may hold (schema/caches.py).
     "QUERY_CACHE_BYTES": _env_int("CHAT_QUERY_CACHE_BYTES", 4 * 1024 * 1024),
+    # The websocket fast paths (internals/fastpaths/registry.py); 0: every operation takes
+    # Strawberry's standard path (the test command runs the contract tests both ways).
+    "FAST_PATHS": _env_bool("CHAT_FAST_PATHS", True),
     # Header a trusted proxy (load balancer) writes the client's address to, e.g.
     # X-Forwarded-For; unset: the socket's peer address (see project/clientip.py).
     "CLIENT_IP_HEADER": os.environ.get("CHAT_CLIENT_IP_HEADER", "").strip(),

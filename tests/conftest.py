@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -102,12 +103,14 @@ class GraphQLHttp:
 class GraphQLSocket:
     """A graphql-transport-ws (or graphql-ws) client over a Channels communicator."""
 
-    def __init__(self, protocol: str = "graphql-transport-ws", headers: Any = None) -> None:
-        from project.asgi import application
+    def __init__(
+        self, protocol: str = "graphql-transport-ws", headers: Any = None, application: Any = None
+    ) -> None:
+        from project.asgi import application as default
 
         self.protocol = protocol
         self.communicator = WebsocketCommunicator(
-            application,
+            application or default,
             "/graphql/",
             subprotocols=[protocol],
             headers=headers or [(b"host", b"localhost")],
@@ -189,3 +192,66 @@ def quiet_daphnes(
         2, redis_server, postgres_server, CHAT_RESYNC_SECONDS="3600", CHAT_KEEPALIVE_SECONDS="0"
     ) as pair:
         yield pair
+
+
+def fast_path_counts() -> dict[tuple[str, str], float]:
+    """chat_fast_path_operations_total by (field, path)."""
+    from prometheus_client import REGISTRY
+
+    return {
+        (sample.labels["field"], sample.labels["path"]): sample.value
+        for metric in REGISTRY.collect()
+        if metric.name == "chat_fast_path_operations"
+        for sample in metric.samples
+        if sample.name == "chat_fast_path_operations_total"
+    }
+
+
+def fast_path_delta(before: dict[tuple[str, str], float]) -> dict[tuple[str, str], float]:
+    """What was counted since ``before``, by (field, path)."""
+    return {
+        key: value - before.get(key, 0)
+        for key, value in fast_path_counts().items()
+        if value != before.get(key, 0)
+    }
+
+
+@contextmanager
+def fast_paths_taken(expected: dict[str, int]) -> Iterator[None]:
+    """Assert the graphql-transport-ws operations inside, by root field ("*": any other
+    query or mutation), took their fast path; with CHAT_FAST_PATHS=0, the standard one."""
+    from django.conf import settings
+
+    before = fast_path_counts()
+    yield
+    path = "fast" if settings.CHAT["FAST_PATHS"] else "standard"
+    assert fast_path_delta(before) == {(field, path): n for field, n in expected.items()}
+
+
+@pytest.fixture
+def fast_path_switch(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Turn the fast paths on or off for the rest of the test (as CHAT_FAST_PATHS does)."""
+    from django.conf import settings
+
+    def switch(on: bool) -> None:
+        monkeypatch.setitem(settings.CHAT, "FAST_PATHS", on)
+
+    return switch
+
+
+@pytest.fixture(autouse=True)
+def _fast_paths_off_means_off(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A contract test run with CHAT_FAST_PATHS=0 takes no fast path (unless it switches
+    them itself)."""
+    from django.conf import settings
+
+    checked = (
+        request.node.get_closest_marker("contract") is not None
+        and "fast_path_switch" not in request.fixturenames
+        and not settings.CHAT["FAST_PATHS"]
+    )
+    before = fast_path_counts() if checked else {}
+    yield
+    if checked:
+        taken = {key: n for key, n in fast_path_delta(before).items() if key[1] == "fast"}
+        assert taken == {}

@@ -23,7 +23,7 @@ from tests.conftest import GraphQLHttp, GraphQLSocket, wait_for
 from tests.daphne import Daphne
 from tests.servers import RedisServer
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.contract]
 
 SUB = 'subscription { messageAdded(room: "plans2027") { seq text } }'
 CREATE = 'mutation { createRoom(name: "plans2027", private: true) { name } }'

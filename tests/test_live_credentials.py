@@ -25,7 +25,7 @@ from tests.conftest import GraphQLHttp, GraphQLSocket
 from tests.daphne import Daphne
 from tests.schema.test_auth import LOGIN, ME, post
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.contract]
 
 SUB = 'subscription { messageAdded(room: "lobby") { seq text } }'
 SEND = 'mutation($t: String!) { sendMessage(room: "lobby", text: $t) { seq text } }'

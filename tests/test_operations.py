@@ -83,6 +83,8 @@ async def test_metrics_after_two_sockets_three_posts_and_disconnect(
         "chat_deliveries_total{source=live}": 6,
         # Observed once per event in this process, not once per subscriber.
         "chat_delivery_latency_seconds_count": 3,
+        # Once per operation (the graphql-ws socket has no fast path).
+        "chat_fast_path_operations_total{field=messageAdded,path=fast}": 1,
     }
 
     for socket in sockets:

@@ -23,7 +23,7 @@ from chat.models import Message
 from tests import factories
 from tests.conftest import GraphQLHttp, GraphQLSocket
 
-pytestmark = [pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.contract]
 
 SEND = "mutation($r: String!, $t: String!) { sendMessage(room: $r, text: $t) { seq text } }"
 REGISTER = (

@@ -5,7 +5,7 @@ directive-free ``sendMessage`` with a selection that compiles (internals/fastpat
 arguments are coerced from the variables as graphql-core coerces them, and it runs the
 resolver's own code (``schema.mutations.message_send``). An error is located on the
 field and coded by ``ErrorCodes``, exactly as the executor reports it; any other
-document, or arguments that do not coerce, take the executor.
+document, or arguments that do not coerce, take Strawberry's standard path (see registry.py).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from chat.models import AuthToken
 from tests import factories
 from tests.conftest import GraphQLHttp, GraphQLSocket
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded, pytest.mark.contract]
 
 REGISTER = """
 mutation($u: String!, $p: String!) {

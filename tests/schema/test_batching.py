@@ -14,7 +14,7 @@ from chat import accounts, posting, services
 from chat.db import in_thread
 from tests.conftest import GraphQLHttp
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded, pytest.mark.contract]
 
 MESSAGES = """
 query {

@@ -13,7 +13,7 @@ from tests import factories
 from tests.conftest import GraphQLHttp, GraphQLSocket
 from tests.schema.test_subscriptions import SEND, SUBSCRIPTION
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded, pytest.mark.contract]
 
 BAD_ROOMS = ["", "a b", "x" * 65, "caf\u00e9", "../etc", "lobby;drop", "a.b", "\x00"]
 

@@ -12,7 +12,7 @@ from realtime.hub import get_hub
 from tests import factories
 from tests.conftest import GraphQLHttp, GraphQLSocket, wait_for
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded, pytest.mark.contract]
 
 CREATE = "mutation($n: String!, $p: Boolean!) { createRoom(name: $n, private: $p) { name private members { username } } }"  # noqa: E501
 SEND = 'mutation($t: String!) { sendMessage(room: "secret", text: $t) { seq } }'

@@ -10,7 +10,7 @@ from schema.types import cursor_encode
 from tests import factories
 from tests.conftest import GraphQLHttp
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded, pytest.mark.contract]
 
 MESSAGES = """
 query($room: String!, $first: Int, $after: String, $last: Int, $before: String) {

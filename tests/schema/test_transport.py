@@ -12,10 +12,16 @@ from chat import services
 from chat.models import Message
 from realtime.hub import get_hub
 from tests import factories
-from tests.conftest import GraphQLSocket, wait_for
+from tests.conftest import (
+    GraphQLSocket,
+    fast_path_counts,
+    fast_path_delta,
+    fast_paths_taken,
+    wait_for,
+)
 from tests.schema.test_subscriptions import SUBSCRIPTION
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded]
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded, pytest.mark.contract]
 
 ME = "query { me { username } }"
 
@@ -38,12 +44,13 @@ async def test_token_in_connection_init_authenticates(
     socket = GraphQLSocket()
     sockets.append(socket)
     assert await socket.connect({"authToken": alice.token}) == {"type": "connection_ack"}
-    await socket.subscribe("q", ME)
-    assert await socket.receive() == {
-        "id": "q",
-        "type": "next",
-        "payload": {"data": {"me": {"username": "alice"}}},
-    }
+    with fast_paths_taken({"*": 1}):
+        await socket.subscribe("q", ME)
+        assert await socket.receive() == {
+            "id": "q",
+            "type": "next",
+            "payload": {"data": {"me": {"username": "alice"}}},
+        }
     assert await socket.receive() == {"id": "q", "type": "complete"}
 
 
@@ -256,25 +263,36 @@ async def test_queries_and_mutations_match_strawberrys_path(
     sockets: list[GraphQLSocket],
     alice: factories.Member,
     bob: factories.Member,
-    monkeypatch: pytest.MonkeyPatch,
+    fast_path_switch: Any,
 ) -> None:
-    import internals.protocols
-
     await sync_to_async(services.room_create)(name="secret", private=True, creator=bob.user)
 
     results: dict[str, list[list[dict[str, Any]]]] = {}
+    counted: dict[str, dict[tuple[str, str], float]] = {}
     for path in ("direct", "strawberry"):
-        if path == "strawberry":
-            monkeypatch.setattr(internals.protocols, "document_prepare", lambda *args: None)
+        fast_path_switch(path == "direct")
         signed_in, anonymous = GraphQLSocket(), GraphQLSocket()
         sockets.extend((signed_in, anonymous))
         assert await signed_in.connect({"authToken": alice.token}) == {"type": "connection_ack"}
         assert await anonymous.connect() == {"type": "connection_ack"}
+        before = fast_path_counts()
         results[path] = [
             await run_single(signed_in if case[3] else anonymous, n, case)
             for n, case in enumerate(SINGLE_OPERATIONS)
         ]
+        counted[path] = fast_path_delta(before)
     assert results["direct"] == results["strawberry"]
+    # What the comparison covers: the fast paths served most cases (the others, invalid
+    # or not plain enough for them, took Strawberry's path both times).
+    assert counted == {
+        "direct": {
+            ("sendMessage", "fast"): 8,
+            ("sendMessage", "standard"): 4,
+            ("*", "fast"): 3,
+            ("*", "standard"): 2,
+        },
+        "strawberry": {("sendMessage", "standard"): 12, ("*", "standard"): 5},
+    }
     direct = results["direct"]
     assert direct[0] == [
         {"id": "op0", "type": "next", "payload": {"data": {"sendMessage": {"text": "hi"}}}},
