@@ -4,6 +4,9 @@ imports a private module (import-linter checks the layers themselves)."""
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,3 +60,15 @@ def test_the_check_sees_a_private_use() -> None:
         ]
     finally:
         sample.unlink()
+
+
+def test_importing_a_module_of_the_api_does_not_build_the_schema() -> None:
+    probe = (
+        "import django, sys; django.setup(); import schema.http, schema.errors, schema.types; "
+        "print(sorted({'schema.build', 'schema.mutations', 'schema.queries'} & set(sys.modules)))"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "project.settings"}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert (result.returncode, result.stdout) == (0, "[]\n"), result.stderr

@@ -55,7 +55,7 @@ __all__ = [
 # The field of a fast path serving every other operation of its type.
 ANY = "*"
 
-# schema/__init__.py's extensions, each replicated by document_prepare (the same
+# schema/build.py's extensions, each replicated by document_prepare (the same
 # validation rules and limits, each document validated once), errors_format (ErrorCodes'
 # codes and masking) or nothing being needed (ValidationCache only caches validation).
 REPLICATED_EXTENSIONS: frozenset[object] = frozenset(

@@ -41,7 +41,7 @@ def test_fast_paths_are_registered_by_operation_type_and_root_field() -> None:
 
 
 def test_the_schema_has_exactly_the_extensions_the_fast_paths_replicate() -> None:
-    # One added to schema/__init__.py makes every fast path decline (and the contract
+    # One added to schema/build.py makes every fast path decline (and the contract
     # tests fail in fast mode) until it is replicated and declared in the registry.
     from schema import schema
 
