@@ -9,7 +9,7 @@ import contextvars
 import json
 import logging
 from contextlib import aclosing
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from django.conf import settings
 from graphql import DocumentNode
@@ -43,8 +43,17 @@ from schema.errors import error_record
 from schema.limits import QUERY_TOO_LARGE, query_size_error
 from schema.subscriptions import unknown_room_release, unknown_room_take
 
-if TYPE_CHECKING:
-    from internals.websocket import ChatWSConsumer
+
+class Socket(Protocol):
+    """What the handlers need of the consumer serving their socket (internals.websocket)."""
+
+    @property
+    def write_paused(self) -> bool: ...
+
+    async def send(self, text_data: str | None = None) -> None: ...
+
+    async def send_unpaused(self, text: str) -> None: ...
+
 
 __all__ = ["GraphQLTransportWSHandler", "GraphQLWSHandler"]
 
@@ -130,7 +139,7 @@ class _Pinger:
             while self._handlers and (interval := settings.CHAT["KEEPALIVE_SECONDS"]) > 0:
                 await asyncio.sleep(interval)
                 for handler in tuple(self._handlers):
-                    consumer: ChatWSConsumer = handler.view  # type: ignore[assignment]
+                    consumer: Socket = handler.view  # type: ignore[assignment]
                     # A socket whose client is not reading gets no ping: it would only
                     # wait here, holding up everyone else's.
                     if consumer.write_paused:
@@ -240,7 +249,7 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
             await super().run_operation(operation)
             return
         user_id = user.pk if user.is_authenticated else None
-        consumer: ChatWSConsumer = self.view  # type: ignore[assignment]
+        consumer: Socket = self.view  # type: ignore[assignment]
         # The frame is {"id": ..., "type": "next", "payload": ...}, as Strawberry encodes it.
         prefix = '{"id": ' + json.dumps(operation.id) + ', "type": "next", "payload": '
 
