@@ -218,6 +218,7 @@ async def ws_subscribe(daphne: Daphne, payload: dict[str, Any], op_id: str) -> A
     return ws
 
 
+@pytest.mark.slow
 async def test_outsiders_on_two_processes_receive_nothing_of_a_room_made_private(
     quiet_daphnes: tuple[Daphne, ...],
     redis_server: RedisServer,

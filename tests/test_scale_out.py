@@ -53,6 +53,7 @@ def group_subscribers(redis_server: RedisServer, room: str) -> int:
         client.close()
 
 
+@pytest.mark.slow
 async def test_subscriber_on_one_process_receives_message_posted_on_another(
     daphnes: tuple[Daphne, Daphne], redis_server: RedisServer, alice: factories.Member
 ) -> None:
@@ -85,6 +86,7 @@ async def test_subscriber_on_one_process_receives_message_posted_on_another(
     await wait_for(lambda: group_subscribers(redis_server, "lobby") == 0)
 
 
+@pytest.mark.slow
 async def test_concurrent_posts_from_two_processes_get_gapless_seqs(
     daphnes: tuple[Daphne, Daphne], alice: factories.Member, bob: factories.Member
 ) -> None:
@@ -128,6 +130,7 @@ async def test_disconnect_removes_the_socket_from_every_group_in_redis(
     )
 
 
+@pytest.mark.slow
 async def test_a_thousand_clients_connect_and_subscribe_at_once(
     daphnes: tuple[Daphne, Daphne], redis_server: RedisServer, alice: factories.Member
 ) -> None:
@@ -168,6 +171,7 @@ async def test_a_thousand_clients_connect_and_subscribe_at_once(
         await asyncio.gather(*(ws.close() for ws in clients))
 
 
+@pytest.mark.slow
 async def test_rate_limit_holds_across_processes(
     daphnes: tuple[Daphne, Daphne], redis_server: RedisServer
 ) -> None:
@@ -194,6 +198,7 @@ async def test_rate_limit_holds_across_processes(
     assert count == 40
 
 
+@pytest.mark.slow
 async def test_a_10_mb_frame_closes_the_socket_and_the_server_carries_on(
     daphnes: tuple[Daphne, Daphne],
 ) -> None:
@@ -242,6 +247,7 @@ def shard_subscribers(servers: list[RedisServer], room: str) -> int:
     return sum(group_subscribers(server, room) for server in servers)
 
 
+@pytest.mark.slow
 async def test_a_burst_of_posts_over_two_redis_shards_reaches_every_subscriber_in_order(
     django_db_setup: None,
     redis_server: RedisServer,
