@@ -87,6 +87,17 @@ class RedisServer:
     def running(self) -> bool:
         return self.process is not None
 
+    def subscribed_channels(self) -> set[str]:
+        """The pub/sub channels that some client of the server is subscribed to."""
+        import redis
+
+        client = redis.Redis.from_url(self.url)
+        try:
+            names = client.pubsub_channels()
+            return {name.decode() if isinstance(name, bytes) else name for name in names}
+        finally:
+            client.close()
+
     def kill(self) -> None:
         """SIGKILL the server, as a crash would."""
         if self.process is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-import redis
 from django.conf import settings
 from django.test import override_settings
 
@@ -29,15 +28,6 @@ COUNTERS = (
 )
 
 
-def subscribed_channels(redis_server: RedisServer) -> set[bytes | str]:
-    """The pub/sub channels someone is subscribed to on the server."""
-    client = redis.Redis.from_url(redis_server.url)
-    try:
-        return set(client.pubsub_channels())
-    finally:
-        client.close()
-
-
 async def failed_publishes(before: Samples) -> float:
     """Publishes failed since ``before`` (each waits for its timeout while Redis is down)."""
     await asyncio.sleep(0)
@@ -56,7 +46,7 @@ async def test_publishes_lost_while_redis_is_down_are_counted_and_backfilled(
         await socket.connect()
         await socket.subscribe("1", SUBSCRIPTION)
         await wait_for(lambda: get_hub().rooms == {"down": 1})
-        subscribed = subscribed_channels(redis_server)
+        subscribed = redis_server.subscribed_channels()
         before = await scrape()
         http = GraphQLHttp(alice.token)
 
@@ -74,7 +64,7 @@ async def test_publishes_lost_while_redis_is_down_are_counted_and_backfilled(
                 pass
         # The hub's connection subscribes again by itself (channels_redis retries); a
         # publish before that would be lost as well, and with no resync never delivered.
-        await wait_for(lambda: subscribed_channels(redis_server) == subscribed, timeout=10)
+        await wait_for(lambda: redis_server.subscribed_channels() == subscribed, timeout=10)
         await post(6)
         frames += [await socket.receive() for _ in range(4)]
         assert [f["payload"]["data"]["messageAdded"]["seq"] for f in frames] == [1, 2, 3, 4, 5, 6]

@@ -130,6 +130,26 @@ async def test_disconnect_removes_the_socket_from_every_group_in_redis(
     )
 
 
+async def test_sockets_open_no_channel_of_their_own_in_redis(
+    redis_server: RedisServer, sockets: list[GraphQLSocket]
+) -> None:
+    """Only the process's hub reads the channel layer: a socket adds no subscription (and
+    no receive task) of its own, however many connect."""
+    first = GraphQLSocket()
+    sockets.append(first)
+    await first.connect()
+    await first.subscribe("1", SUBSCRIPTION, {"room": "lobby"})
+    await wait_for(lambda: group_subscribers(redis_server, "lobby") == 1)
+    channels = redis_server.subscribed_channels()
+    hub_channels = {name for name in channels if "realtime.hub." in name}
+    assert (len(hub_channels), channels - hub_channels) == (1, {"chat__group__chat.room.lobby"})
+    for _ in range(3):
+        socket_ = GraphQLSocket()
+        sockets.append(socket_)
+        assert await socket_.connect() == {"type": "connection_ack"}
+    assert redis_server.subscribed_channels() == channels
+
+
 @pytest.mark.slow
 async def test_a_thousand_clients_connect_and_subscribe_at_once(
     daphnes: tuple[Daphne, Daphne], redis_server: RedisServer, alice: factories.Member
