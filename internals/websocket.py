@@ -39,10 +39,6 @@ logger = logging.getLogger(__name__)
 class ChatWSConsumer(GraphQLWSConsumer):
     """One socket, any number of subscriptions (graphql-transport-ws and graphql-ws)."""
 
-    # Sockets never read the channel layer themselves: the per-process RoomHub does.
-    # Without a layer, Channels skips the per-socket channel (a Redis SUBSCRIBE and a
-    # receive task per connection with the pub/sub layer).
-    channel_layer_alias = "__chat_no_per_socket_channel__"
     graphql_ws_handler_class = GraphQLWSHandler  # type: ignore[assignment]
     graphql_transport_ws_handler_class = GraphQLTransportWSHandler  # type: ignore[assignment]
 
@@ -105,9 +101,11 @@ class ChatWSConsumer(GraphQLWSConsumer):
             await self.base_send({"type": "websocket.send", "text": text})
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        # Channels' __call__ reads frames through await_many_dispatch, which wraps every
-        # receive() in a task of its own. With no channel-layer channel there is one
-        # source, awaited here directly: a task fewer per idle socket, none per frame.
+        # Sockets never read the channel layer themselves: the per-process RoomHub does.
+        # So no channel of their own (Channels' __call__ would open one: a Redis SUBSCRIBE
+        # and a receive task per connection with the pub/sub layer), and no
+        # await_many_dispatch, which wraps every receive() in a task of its own: one
+        # source, awaited here directly, a task fewer per idle socket and none per frame.
         self.scope = scope
         self.channel_layer = None
         self.base_send = send
