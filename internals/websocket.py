@@ -42,9 +42,9 @@ logger = logging.getLogger(__name__)
 class ChatWSConsumer(GraphQLWSConsumer):
     """One socket, any number of subscriptions (graphql-transport-ws and graphql-ws)."""
 
-    # Sockets never read the channel layer themselves: the per-process RoomHub does.
-    # Without a layer, Channels skips the per-socket channel (a Redis SUBSCRIBE and a
-    # receive task per connection with the pub/sub layer).
+    # Read by Channels' own __call__, which runs when the channels.consumer_loop hook is
+    # off: an alias with no layer, so that even then a socket opens no channel of its own
+    # (a Redis SUBSCRIBE and a receive task per connection with the pub/sub layer).
     channel_layer_alias = "__chat_no_per_socket_channel__"
     graphql_ws_handler_class = GraphQLWSHandler  # type: ignore[assignment]
     graphql_transport_ws_handler_class = GraphQLTransportWSHandler  # type: ignore[assignment]
@@ -111,9 +111,11 @@ class ChatWSConsumer(GraphQLWSConsumer):
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if not hook_active(CONSUMER_LOOP):
             return await super().__call__(scope, receive, send)
-        # Channels' __call__ reads frames through await_many_dispatch, which wraps every
-        # receive() in a task of its own. With no channel-layer channel there is one
-        # source, awaited here directly: a task fewer per idle socket, none per frame.
+        # Sockets never read the channel layer themselves: the per-process RoomHub does.
+        # So no channel of their own (Channels' __call__ would open one: a Redis SUBSCRIBE
+        # and a receive task per connection with the pub/sub layer), and no
+        # await_many_dispatch, which wraps every receive() in a task of its own: one
+        # source, awaited here directly, a task fewer per idle socket and none per frame.
         self.scope = scope
         self.channel_layer = None
         self.base_send = send

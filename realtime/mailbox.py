@@ -43,9 +43,6 @@ class Mailbox(Generic[T]):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    async def put(self, item: T) -> None:
-        self.put_nowait(item)
-
     def get_nowait(self) -> T:
         items = self._items
         if not items:

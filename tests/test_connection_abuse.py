@@ -163,6 +163,7 @@ def closed_while_trickling(port: int, request: bytes, give_up_after: float) -> b
 TIMED_OUT = b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 
 
+@pytest.mark.slow
 def test_a_client_trickling_its_request_headers_is_closed(trickle_daphne: Daphne) -> None:
     # Twisted's own timeout is an idle one (60 s), reset by every byte. The margin here
     # is for a loaded machine; the server closes after CHAT_REQUEST_READ_TIMEOUT_SECONDS.
@@ -172,6 +173,7 @@ def test_a_client_trickling_its_request_headers_is_closed(trickle_daphne: Daphne
     assert sent == TIMED_OUT
 
 
+@pytest.mark.slow
 def test_a_client_trickling_a_websocket_handshake_is_closed(trickle_daphne: Daphne) -> None:
     handshake = (
         b"GET /graphql/ HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
@@ -181,6 +183,7 @@ def test_a_client_trickling_a_websocket_handshake_is_closed(trickle_daphne: Daph
     assert sent == TIMED_OUT
 
 
+@pytest.mark.slow
 def test_an_idle_keep_alive_connection_gets_the_full_deadline_for_its_next_request(
     trickle_daphne: Daphne,
 ) -> None:
@@ -195,6 +198,7 @@ def test_an_idle_keep_alive_connection_gets_the_full_deadline_for_its_next_reque
             time.sleep(1.5)
 
 
+@pytest.mark.slow
 async def test_a_websocket_outlives_the_read_deadline(trickle_daphne: Daphne) -> None:
     async with websockets.connect(
         trickle_daphne.ws_url, subprotocols=[Subprotocol("graphql-transport-ws")]
@@ -214,6 +218,7 @@ async def test_a_websocket_outlives_the_read_deadline(trickle_daphne: Daphne) ->
         }
 
 
+@pytest.mark.slow
 async def test_daphne_caps_sockets_by_peer_address(trickle_daphne: Daphne) -> None:
     protocols = [Subprotocol("graphql-transport-ws")]
     async with (

@@ -103,6 +103,7 @@ def settings_with(**env: str) -> dict[str, Any]:
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
+@pytest.mark.slow
 @pytest.mark.embedded
 def test_production_defaults_and_their_settings() -> None:
     assert settings_with(DJANGO_DEBUG="0") == {
@@ -195,6 +196,7 @@ def request(
 HTTPS = {"X-Forwarded-Proto": "https"}
 
 
+@pytest.mark.slow
 def test_https_gets_hsts_and_secure_cookies_plain_http_no_hsts(production: Daphne) -> None:
     status, headers, _ = request(production, "GET", "/chat/", **HTTPS)
     assert (status, headers["Strict-Transport-Security"]) == (200, "max-age=31536000")
@@ -212,6 +214,7 @@ def test_https_gets_hsts_and_secure_cookies_plain_http_no_hsts(production: Daphn
     assert "; HttpOnly" in cookies["sessionid"]
 
 
+@pytest.mark.slow
 def test_production_turns_off_metrics_graphiql_introspection_and_suggestions(
     production: Daphne,
 ) -> None:
@@ -227,6 +230,7 @@ def test_production_turns_off_metrics_graphiql_introspection_and_suggestions(
     )
 
 
+@pytest.mark.slow
 async def test_production_turns_off_introspection_and_suggestions_over_websockets(
     production: Daphne,
 ) -> None:

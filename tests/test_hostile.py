@@ -46,6 +46,7 @@ def check_storage() -> None:
         assert "\x00" not in message.text
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_random_schema_valid_operations_never_fail_the_server() -> None:
     member = factories.member("fuzzer")

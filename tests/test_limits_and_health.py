@@ -2,39 +2,95 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import urllib.request
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import websockets
+from asgiref.sync import sync_to_async
 from channels.testing import HttpCommunicator
 from django.test import override_settings
+from websockets.typing import Subprotocol
 
+from tests import factories
 from tests.conftest import GraphQLHttp, GraphQLSocket
-from tests.servers import RedisServer
+from tests.daphne import Daphne, daphne_env, start_daphne
+from tests.servers import PostgresServer, RedisServer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-async def test_documents_deeper_than_the_limit_are_refused() -> None:
-    # Our schema has no cycles (at most 5 levels deep), so the default limit of 10 only
-    # matters for schemas that grow; check the rule and its error code at a lower limit.
-    import strawberry
-    from strawberry.extensions import QueryDepthLimiter
+# Our schema has no cycles: its deepest document (below) is 5 levels deep, so the default
+# limit of 10 only matters once it grows. A daphne with CHAT_MAX_QUERY_DEPTH=4 serves our
+# schema with the limit just under that document, over both transports.
+DEPTH_4 = '{ messages(room: "deep") { edges { node { room { name } } } } }'
+DEPTH_5 = '{ messages(room: "deep") { edges { node { room { createdBy { id } } } } } }'
+TOO_DEEP = [
+    {
+        "message": "'anonymous' exceeds maximum operation depth of 4",
+        "locations": [{"line": 1, "column": 62}],  # the field at depth 5: `id`
+        "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"},
+    }
+]
+DEPTH_4_DATA = {"messages": {"edges": [{"node": {"room": {"name": "deep"}}}]}}
 
-    from schema import Mutation, Query, Subscription
-    from schema.context import ChatContext
-    from schema.errors import ErrorCodes
 
-    shallow = strawberry.Schema(
-        query=Query,
-        mutation=Mutation,
-        subscription=Subscription,
-        extensions=[lambda: QueryDepthLimiter(max_depth=3), ErrorCodes],
+@pytest.fixture
+def depth_4_daphne(redis_server: RedisServer, postgres_server: PostgresServer) -> Iterator[Daphne]:
+    from django.db import connection
+
+    env = daphne_env(
+        redis_server,
+        postgres_server,
+        connection.settings_dict["NAME"],
+        CHAT_MAX_QUERY_DEPTH="4",
+        CHAT_KEEPALIVE_SECONDS="0",
     )
-    query = '{ messages(room: "x") { edges { node { room { name } } } } }'
-    result = await shallow.execute(query, context_value=ChatContext())
-    assert [(e.message, e.extensions) for e in result.errors or []] == [
-        ("'anonymous' exceeds maximum operation depth of 3", {"code": "GRAPHQL_VALIDATION_FAILED"})
+    daphne = start_daphne(env)
+    try:
+        yield daphne
+    finally:
+        daphne.stop()
+
+
+def post_anonymously(daphne: Daphne, query: str) -> dict[str, Any]:
+    request = urllib.request.Request(
+        daphne.http_url,
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+@pytest.mark.slow
+async def test_our_schema_refuses_documents_deeper_than_its_limit(
+    depth_4_daphne: Daphne, alice: factories.Member
+) -> None:
+    await sync_to_async(factories.messages)(room="deep", author=alice.user, count=1)
+    over_http = [
+        await asyncio.to_thread(post_anonymously, depth_4_daphne, query)
+        for query in (DEPTH_4, DEPTH_5)
+    ]
+    assert over_http == [{"data": DEPTH_4_DATA}, {"data": None, "errors": TOO_DEEP}]
+
+    async with websockets.connect(
+        depth_4_daphne.ws_url, subprotocols=[Subprotocol("graphql-transport-ws")]
+    ) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(await ws.recv()) == {"type": "connection_ack"}
+        replies = []
+        for op_id, query, count in (("1", DEPTH_4, 2), ("2", DEPTH_5, 1)):
+            payload = {"query": query}
+            await ws.send(json.dumps({"id": op_id, "type": "subscribe", "payload": payload}))
+            replies += [json.loads(await asyncio.wait_for(ws.recv(), 10)) for _ in range(count)]
+    assert replies == [
+        {"id": "1", "type": "next", "payload": {"data": DEPTH_4_DATA}},
+        {"id": "1", "type": "complete"},
+        {"id": "2", "type": "error", "payload": TOO_DEEP},
     ]
 
 
@@ -72,16 +128,14 @@ async def get_health() -> tuple[int, dict[str, Any]]:
     return response["status"], json.loads(response["body"])
 
 
+@pytest.mark.slow  # kills Redis
 async def test_healthz_reports_database_and_redis(redis_server: RedisServer) -> None:
     assert await get_health() == (200, {"database": "ok", "redis": ["ok"]})
-    redis_server.kill()
-    try:
+    with redis_server.killed():
         status, body = await get_health()
         assert status == 503
         assert body["database"] == "ok"
         assert body["redis"][0].startswith("error: ")
-    finally:
-        redis_server.start()
     assert await get_health() == (200, {"database": "ok", "redis": ["ok"]})
 
 

@@ -247,6 +247,7 @@ async def assert_closed_4403(ws: Any) -> None:
     assert closed.value.rcvd.code == 4403
 
 
+@pytest.mark.slow
 async def test_logout_on_one_process_closes_its_sockets_on_every_process(
     quiet_daphnes: tuple[Daphne, ...], alice: factories.Member
 ) -> None:

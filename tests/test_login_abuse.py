@@ -287,19 +287,17 @@ async def test_a_hash_made_with_outdated_settings_is_upgraded_at_login(
     assert await sync_to_async(alice.user.check_password)(factories.PASSWORD)
 
 
+@pytest.mark.slow  # kills Redis
 async def test_without_redis_logins_are_served_unthrottled(
     alice: factories.Member, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, logger="chat.ratelimit")
     with throttled(LOGIN_RATE_LIMIT_IP=(1, WINDOW), LOGIN_RATE_LIMIT_USER=(1, WINDOW)):
-        redis_server.kill()
-        try:
+        with redis_server.killed():
             assert await login("alice", WRONG) == unauthenticated()
             assert await login("alice", WRONG) == unauthenticated()
             body = await login("alice", factories.PASSWORD)
             assert body["data"]["login"]["user"]["username"] == "alice"
-        finally:
-            redis_server.start()
     warnings = {r.getMessage() for r in caplog.records if r.levelname == "WARNING"}
     assert "login rate limit check skipped: Redis unavailable" in warnings
 
@@ -313,6 +311,7 @@ def _wrong_login(daphne: Daphne) -> dict[str, Any]:
         return json.loads(response.read())  # type: ignore[no-any-return]
 
 
+@pytest.mark.slow
 async def test_the_per_username_limit_holds_across_processes(
     alice: factories.Member, redis_server: RedisServer, postgres_server: PostgresServer
 ) -> None:

@@ -126,6 +126,7 @@ def daphne(
         yield process
 
 
+@pytest.mark.slow
 async def test_distinct_large_documents_do_not_grow_memory(daphne: Daphne) -> None:
     """After the first 40 (where the allocator and the garbage collector settle even in a
     service that caches nothing), 30 more grow RSS by less than 25 MiB. Before caches

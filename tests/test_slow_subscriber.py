@@ -26,7 +26,7 @@ from tests import factories
 from tests.daphne import Daphne, daphne_env, start_daphne
 from tests.servers import PostgresServer, RedisServer
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 # afterSeq 0: a subscription still starting when the first post lands replays it.
 QUERY = 'subscription { messageAdded(room: "slow", afterSeq: 0) { seq text } }'

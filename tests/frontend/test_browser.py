@@ -24,7 +24,7 @@ from chat.models import Room
 from tests.daphne import Daphne, start_daphne
 from tests.frontend.conftest import ROOT
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

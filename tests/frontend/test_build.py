@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from tests.frontend.conftest import ROOT, run
+
+pytestmark = pytest.mark.slow
 
 
 def test_generated_types_are_current(frontend: Path, tmp_path: Path) -> None:

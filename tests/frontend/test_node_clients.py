@@ -10,7 +10,7 @@ import pytest
 from tests.daphne import Daphne
 from tests.frontend.conftest import run
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def test_apollo_and_legacy_clients(frontend: Path, daphne: Daphne) -> None:

@@ -121,6 +121,7 @@ def test_graphiql_dependencies_are_pinned_exactly() -> None:
             assert lock["packages"][f"node_modules/{name}"]["version"] == version
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("debug", ["1", "0"])
 def test_daphne_serves_graphiql_assets_with_debug_on_and_off(debug: str, tmp_path: Path) -> None:
     env = {
