@@ -224,7 +224,6 @@ def test_model_restore_without_its_hook_runs_from_db(
         assert (restored._state.adding, restored._state.db) == (False, "default")
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_posting_without_the_prepared_statement(
     hooks_off: Callable[..., dict[str, bool]],

@@ -28,7 +28,7 @@ from tests.conftest import GraphQLHttp, GraphQLSocket, wait_for
 from tests.daphne import Daphne, daphne_env, start_daphne
 from tests.servers import PostgresServer, RedisServer
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
+pytestmark = pytest.mark.django_db(transaction=True)
 
 LOGIN = (
     "mutation($u: String!, $p: String!) "
