@@ -361,7 +361,6 @@ def hooks_metric(daphne_port: int) -> dict[str, float]:
     return found
 
 
-@pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 async def test_fan_out_through_daphne_without_the_write_path_hooks(
     redis_server: RedisServer, postgres_server: PostgresServer
