@@ -82,6 +82,8 @@ class MemberRemovedEvent(TypedDict):
     type: Literal["chat.member_removed"]
     room: str
     member: MemberRemovedPayload
+    # The same, as a process of the version before event kinds sends and reads it.
+    user_id: int
 
 
 class AccessChangedEvent(TypedDict):
@@ -111,7 +113,12 @@ Event = PublishedEvent | dict[str, Any]
 
 
 def member_removed_event_build(*, room: Room, user: AbstractBaseUser) -> MemberRemovedEvent:
-    return {"type": MEMBER_REMOVED_EVENT_TYPE, "room": room.name, "member": {"user_id": user.pk}}
+    return {
+        "type": MEMBER_REMOVED_EVENT_TYPE,
+        "room": room.name,
+        "member": {"user_id": user.pk},
+        "user_id": user.pk,
+    }
 
 
 def access_changed_event_build(
@@ -256,6 +263,8 @@ MEMBER_REMOVED_KIND: EventKind[MemberRemovedPayload] = kind_register(
         field="member",
         restore=lambda payload: payload,
         ends_subscription=lambda payload, user_id: payload["user_id"] == user_id,
+        # Events from a process of the previous version carry only ``user_id``.
+        payload_of=lambda event: event.get("member") or {"user_id": event["user_id"]},
     )
 )
 

@@ -56,6 +56,9 @@ class EventKind(Generic[V]):
     ends_subscription: Callable[[Any, int | None], bool] | None = None
     # Counted once per payload published.
     published: Counter | None = None
+    # The payload of a single (not batch) layer event, when not just ``event[field]``: a
+    # kind whose shape changed reads both, for a rolling upgrade.
+    payload_of: Callable[[dict[str, Any]], Any] | None = None
 
     @property
     def durable(self) -> bool:

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import models
+from django.db.models import DEFERRED
 from django.utils import timezone
 
 
@@ -63,13 +64,16 @@ class Message(models.Model):
 M = TypeVar("M", bound=models.Model)
 
 
-def _model_restore_public(model: type[M], db: str, values: dict[str, Any]) -> M:
-    return model.from_db(db, list(values), list(values.values()))
+def model_restore_public(model: type[M], db: str, values: dict[str, Any]) -> M:
+    # from_db takes the values of all concrete fields in declaration order (those left
+    # out as DEFERRED), whatever order ``values`` lists them in.
+    names = [field.attname for field in model._meta.concrete_fields]
+    return model.from_db(db, names, [values.get(name, DEFERRED) for name in names])
 
 
 # How model_restore builds an instance: Django's public Model.from_db by default;
 # internals/django.py installs a faster one at start-up under its hook.
-model_restorer: Callable[[type[Any], str, dict[str, Any]], Any] = _model_restore_public
+model_restorer: Callable[[type[Any], str, dict[str, Any]], Any] = model_restore_public
 
 
 def model_restore(model: type[M], db: str, values: dict[str, Any]) -> M:

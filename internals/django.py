@@ -83,7 +83,9 @@ def model_restore_fast(model: type[M], db: str, values: dict[str, Any]) -> M:
     (the hub builds three per event and the insert two per post). Skipped with it: the
     pre_init/post_init signals; these models have no receivers (tests check)."""
     if not hook_active(MODEL_RESTORE):
-        return model.from_db(db, list(values), list(values.values()))
+        from chat.models import model_restore_public
+
+        return model_restore_public(model, db, values)
     return _restore_without_init(model, db, values)
 
 
@@ -111,11 +113,12 @@ def _model_restore_install() -> None:
     install=_model_restore_install,
 )
 def _check_model_restore() -> None:
-    from chat.models import Message
+    from chat.models import Message, model_restore_public
 
-    values = {"id": 1, "room_id": 2, "seq": 3, "author_id": 4, "text": "t", "created_at": None}
+    # Not in declaration order: the public path must place values by name.
+    values = {"seq": 3, "id": 1, "text": "t", "room_id": 2, "created_at": None, "author_id": 4}
     fast = _restore_without_init(Message, "default", values)
-    public = Message.from_db("default", list(values), list(values.values()))
+    public = model_restore_public(Message, "default", values)
     if {k: v for k, v in fast.__dict__.items() if k != "_state"} != {
         k: v for k, v in public.__dict__.items() if k != "_state"
     }:

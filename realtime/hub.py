@@ -272,7 +272,8 @@ class RoomHub:
             for payload in event[kind.batch_field]:
                 await self._dispatch_one(kind, room, payload)
         else:
-            await self._dispatch_one(kind, room, event[kind.field])
+            payload = kind.payload_of(event) if kind.payload_of is not None else event[kind.field]
+            await self._dispatch_one(kind, room, payload)
 
     async def _dispatch_one(self, kind: EventKind[Any], room: str, payload: Any) -> None:
         subscribers = self._rooms.get(room)

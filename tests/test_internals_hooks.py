@@ -194,14 +194,9 @@ def test_model_restore_without_its_hook_runs_from_db(
 ) -> None:
     from django.utils import timezone
 
-    values = {
-        "id": 5,
-        "room_id": 2,
-        "seq": 7,
-        "author_id": 3,
-        "text": "hi",
-        "created_at": timezone.now(),
-    }
+    now = timezone.now()
+    # Not in the model's field order: each value must land on its own field.
+    values = {"seq": 7, "id": 5, "text": "hi", "room_id": 2, "created_at": now, "author_id": 3}
     inits: list[object] = []
 
     def counted(sender: Any, instance: object, **kwargs: Any) -> None:
@@ -213,15 +208,20 @@ def test_model_restore_without_its_hook_runs_from_db(
         assert inits == []  # no Model.__init__
         hooks_off("django.model_restore")
         public = model_restore(Message, "default", values)
-        assert inits == [public]
+        partial = model_restore(Message, "default", {"seq": 7, "id": 5})
+        assert inits == [public, partial]
     finally:
         signals.post_init.disconnect(counted, sender=Message)
-    loaded = Message.from_db("default", list(values), list(values.values()))
+    expected = {"id": 5, "room_id": 2, "seq": 7, "author_id": 3, "text": "hi", "created_at": now}
     for restored in (fast, public):
-        assert {k: v for k, v in restored.__dict__.items() if k != "_state"} == {
-            k: v for k, v in loaded.__dict__.items() if k != "_state"
-        }
+        assert {k: v for k, v in restored.__dict__.items() if k != "_state"} == expected
         assert (restored._state.adding, restored._state.db) == (False, "default")
+    # The fields left out are deferred, as with from_db.
+    assert (partial.pk, partial.seq, partial.get_deferred_fields()) == (
+        5,
+        7,
+        {"room_id", "author_id", "text", "created_at"},
+    )
 
 
 @pytest.mark.django_db(transaction=True)

@@ -99,8 +99,17 @@ def _loaded(attribute: str) -> Callable[[Any], Any]:
 
 
 def _related(attribute: str) -> Callable[[Any], Any]:
-    # The related object select_related (or chat.models.message_with_relations) cached.
-    return lambda source: type(source)._meta.get_field(attribute).get_cached_value(source, None)
+    # The related object select_related (or chat.models.message_with_relations) cached;
+    # the field looked up once per class.
+    fields: dict[type, Any] = {}
+
+    def read(source: Any) -> Any:
+        field = fields.get(type(source))
+        if field is None:
+            field = fields[type(source)] = type(source)._meta.get_field(attribute)
+        return field.get_cached_value(source, None)
+
+    return read
 
 
 def _applies(schema: GraphQLSchema, condition: str, type_name: str) -> bool:

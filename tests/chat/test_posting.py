@@ -256,6 +256,7 @@ def test_queued_events_merge_per_room_in_order() -> None:
         "type": "chat.member_removed",
         "room": "a",
         "member": {"user_id": 7},
+        "user_id": 7,
     }
     queued: list[Any] = [
         message("a", 1),

@@ -12,7 +12,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.db.models import F
 
-from chat import services
+from chat import events, services
 from chat.errors import Forbidden
 from chat.kinds import EventKind, kind_register, kind_unregister
 from chat.models import Room
@@ -195,3 +195,33 @@ async def test_a_burst_goes_to_redis_in_one_round_trip_per_shard(
         got = [await first, await anext(stream), await anext(stream)]
     assert [e.position for e in got] == [1, 2, 3]
     assert calls == [(3, 1)]
+
+
+@pytest.mark.parametrize("shape", ["this version", "the version before event kinds"])
+async def test_a_member_removal_ends_that_members_subscriptions_in_either_shape(
+    kinds: tuple[EventKind[Any], EventKind[Any]], shape: str
+) -> None:
+    """During a rolling upgrade both versions' processes read each other's removals."""
+    durable, _ = kinds
+    alice = (await sync_to_async(factories.member)("alice")).user
+    room = await sync_to_async(services.room_get_or_create)(name="lobby")
+    event: dict[str, Any] = dict(events.member_removed_event_build(room=room, user=alice))
+    assert event == {
+        "type": "chat.member_removed",
+        "room": "lobby",
+        "member": {"user_id": alice.pk},
+        "user_id": alice.pk,
+    }
+    if shape != "this version":
+        del event["member"]
+    theirs = event_stream(kind=durable, room_name="lobby", user_id=alice.pk)
+    others = event_stream(kind=durable, room_name="lobby", user_id=alice.pk + 1)
+    async with aclosing(theirs), aclosing(others):
+        ended = asyncio.ensure_future(anext(theirs))
+        other = asyncio.ensure_future(anext(others))
+        await wait_for(lambda: get_hub().rooms == {"lobby": 2})
+        await event_publish(event)
+        with pytest.raises(StopAsyncIteration):
+            await ended
+        await event_publish({"type": "test.note", "room": "lobby", "note": _note(1)})
+        assert (await other).value == {"n": 1, "text": "note 1"}
