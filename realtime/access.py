@@ -23,9 +23,16 @@ class RoomAccess:
         # The hub's subscribers by room (shared, not copied).
         self._rooms = rooms
         self._verified: dict[str, int] = {}
+        # Per room, a version a notice or an event announced but a check failed to
+        # confirm: every event of the room is held to it until a check passes (an
+        # ephemeral event carries no version of its own to trigger one).
+        self._pending: dict[str, int] = {}
 
     def verified(self, room: str) -> int:
         return self._verified.get(room, 0)
+
+    def pending(self, room: str) -> int:
+        return self._pending.get(room, 0)
 
     def note(self, subscriber: Subscriber) -> None:
         """A subscriber joined, checked at its ``access_version``."""
@@ -35,11 +42,13 @@ class RoomAccess:
 
     def forget(self, room: str) -> None:
         self._verified.pop(room, None)
+        self._pending.pop(room, None)
 
     async def ensure(self, room: str, version: int) -> bool:
         """Make sure every local subscriber of ``room`` may read it at ``version``;
         end the subscriptions of those who may not. False if that could not be checked:
-        the subscribers then read the room from the database, which checks access."""
+        durable subscribers then read the room from the database, which checks access,
+        and every event of the room is held until a check at ``version`` passes."""
         if version <= self._verified.get(room, version):
             return True
         subscribers = tuple(self._rooms.get(room, ()))
@@ -50,10 +59,13 @@ class RoomAccess:
             )
         except Exception:
             logger.exception("access check failed for room %s", room)
+            self._pending[room] = max(version, self._pending.get(room, 0))
             for subscriber in subscribers:
                 subscriber.direct = None
                 subscriber.nudge()
             return False
+        if version >= self._pending.get(room, 0):
+            self._pending.pop(room, None)
         for subscriber in subscribers:
             if access.allowed is not None and subscriber.user_id not in access.allowed:
                 subscriber.revoke(forbidden=True)

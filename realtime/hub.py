@@ -282,6 +282,7 @@ class RoomHub:
         # The only access cost of an event: a room whose access narrowed since its
         # subscribers were checked is re-checked (once per process) before delivery.
         version = kind.access_version(payload) if kind.access_version is not None else 0
+        version = max(version, self.access.pending(room))
         checked = version > self.access.verified(room)
         if checked:
             if not await self.access.ensure(room, version):

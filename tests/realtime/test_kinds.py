@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import OperationalError
 from django.db.models import F
 
+import realtime.access
 from chat import events, services
 from chat.errors import Forbidden
 from chat.kinds import EventKind, kind_register, kind_unregister
@@ -225,3 +227,45 @@ async def test_a_member_removal_ends_that_members_subscriptions_in_either_shape(
             await ended
         await event_publish({"type": "test.note", "room": "lobby", "note": _note(1)})
         assert (await other).value == {"n": 1, "text": "note 1"}
+
+
+async def test_after_a_failed_access_check_ephemeral_events_wait_for_one_that_passes(
+    kinds: tuple[EventKind[Any], EventKind[Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ephemeral event carries no access version: after a notice whose check failed
+    (the database unreachable), the room's events are held until a check passes."""
+    _, ephemeral = kinds
+    alice = (await sync_to_async(factories.member)("alice")).user
+    bob = (await sync_to_async(factories.member)("bob")).user
+    room = await sync_to_async(services.room_create)(name="secret", private=True, creator=alice)
+    await sync_to_async(services.room_invite)(name="secret", username="bob", inviter=alice)
+    version, _ = await sync_to_async(services.room_subscribe_check)(name="secret", user=bob)
+    stream = event_stream(
+        kind=ephemeral, room_name="secret", user_id=bob.pk, access_version=version
+    )
+    async with aclosing(stream):
+        waiting = asyncio.ensure_future(anext(stream))
+        await wait_for(lambda: get_hub().rooms == {"secret": 1})
+
+        def remove() -> int:
+            room.members.remove(bob)
+            Room.objects.filter(pk=room.pk).update(access_version=F("access_version") + 1)
+            return Room.objects.get(pk=room.pk).access_version
+
+        narrowed = await sync_to_async(remove)()
+        real = realtime.access.room_access_members
+        calls: list[str] = []
+
+        def unreachable(**kwargs: Any) -> Any:
+            calls.append(kwargs["name"])
+            raise OperationalError("database unreachable")
+
+        monkeypatch.setattr(realtime.access, "room_access_members", unreachable)
+        notice = {"type": "chat.access", "room": "secret", "access_version": narrowed}
+        await get_hub().dispatch(notice)
+        assert calls == ["secret"]
+        monkeypatch.setattr(realtime.access, "room_access_members", real)
+        # Held, checked, refused: bob never gets it.
+        await event_publish({"type": "test.ping", "room": "secret", "ping": {"who": "alice"}})
+        with pytest.raises(Forbidden):
+            await waiting
