@@ -37,9 +37,11 @@ BatchFunction = Callable[[Sequence[I]], list[R | Exception]]
 
 
 class _Batcher(Generic[I, R]):
-    def __init__(self, function: BatchFunction[I, R]) -> None:
+    def __init__(self, function: BatchFunction[I, R], each: Callable[[I, R], None] | None) -> None:
         self._function = function
-        self._waiting: list[tuple[I, asyncio.Future[R]]] = []
+        self._each = each
+        # Each item with its caller's future and context.
+        self._waiting: list[tuple[I, asyncio.Future[R], contextvars.Context]] = []
         # Counted as they start and end, not by their done callbacks, which run a loop
         # pass later: an item in between would find no batch to take it.
         self._running = 0
@@ -48,7 +50,7 @@ class _Batcher(Generic[I, R]):
 
     async def call(self, item: I) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
-        self._waiting.append((item, future))
+        self._waiting.append((item, future, contextvars.copy_context()))
         # As many batches at once as there are ORM threads to run them.
         if self._running < settings.CHAT["DB_THREADS"]:
             self._running += 1
@@ -63,7 +65,7 @@ class _Batcher(Generic[I, R]):
             while self._waiting:
                 batch = self._waiting[:MAX_BATCH]
                 del self._waiting[:MAX_BATCH]
-                items = [item for item, _ in batch]
+                items = [item for item, _, _ in batch]
                 try:
                     results = await in_thread(self._function)(items)
                 except Exception as error:
@@ -75,8 +77,11 @@ class _Batcher(Generic[I, R]):
                         # failure is never another's.
                         logger.warning("batch failed; running its items one by one", exc_info=True)
                         results = [await self._alone(item) for item in items]
-                for (_, future), result in zip(batch, results, strict=True):
-                    # Done already if its caller was cancelled (the write stands).
+                for (item, future, context), result in zip(batch, results, strict=True):
+                    if not isinstance(result, Exception) and self._each is not None:
+                        # In the caller's context (its log context), even if the caller
+                        # was cancelled meanwhile: the write stands.
+                        context.run(self._each, item, result)
                     if future.done():
                         continue
                     if isinstance(result, Exception):
@@ -93,9 +98,12 @@ class _Batcher(Generic[I, R]):
             return error
 
 
-def batched(function: BatchFunction[I, R]) -> Callable[[I], Awaitable[R]]:
+def batched(
+    function: BatchFunction[I, R], *, each: Callable[[I, R], None] | None = None
+) -> Callable[[I], Awaitable[R]]:
     """Return an async call of ``function`` for one item, batched with the running event
-    loop's other calls."""
+    loop's other calls; ``each(item, result)`` runs for every item written, in its
+    caller's context."""
     batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Batcher[I, R]] = (
         weakref.WeakKeyDictionary()
     )
@@ -104,7 +112,7 @@ def batched(function: BatchFunction[I, R]) -> Callable[[I], Awaitable[R]]:
         loop = asyncio.get_running_loop()
         batcher = batchers.get(loop)
         if batcher is None:
-            batcher = batchers[loop] = _Batcher(function)
+            batcher = batchers[loop] = _Batcher(function, each)
         return await batcher.call(item)
 
     return call

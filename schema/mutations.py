@@ -125,9 +125,7 @@ async def message_send(context: ChatContext, *, room: str, text: str) -> Message
 
 async def message_post(*, room_name: str, author: User, text: str) -> Message:
     """posting.message_create from async code, batched with the loop's other posts."""
-    message = await _post(posting.Post(room_name=room_name, author=author, text=text))
-    posting.message_posted_log(message)
-    return message
+    return await _post(posting.Post(room_name=room_name, author=author, text=text))
 
 
 def _messages_create(posts: Sequence[posting.Post]) -> list[Message | Exception]:
@@ -136,4 +134,4 @@ def _messages_create(posts: Sequence[posting.Post]) -> list[Message | Exception]
 
 
 # Posts from async code reach the database in batches (realtime.batcher).
-_post = batched(_messages_create)
+_post = batched(_messages_create, each=lambda _, message: posting.message_posted_log(message))
