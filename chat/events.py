@@ -91,8 +91,8 @@ class AccessChangedEvent(TypedDict):
 
     With ``room``: the room's ``access_version`` is now ``access_version``; it goes to the
     room's group, in order with the room's messages. Without: the sockets authenticated by
-    ``credential`` (chat.access.credential_key), or every socket of ``user_id``, end; it goes
-    to ACCESS_GROUP, which every process joins.
+    ``credential`` (token_credential_key, session_credential_key), or every socket of
+    ``user_id``, end; it goes to ACCESS_GROUP, which every process joins.
     """
 
     type: Literal["chat.access"]

@@ -6,9 +6,11 @@ into what subscribers get (``restore``, once per event per process), and whether
 *durable* (a gapless per-room position, a history to replay and backfill from, a
 committed position the resync compares with) or *ephemeral* (lossy, no position).
 
-The hub, streams, publisher and batcher of ``realtime`` know kinds only through this
-registry; adding a kind is one ``kind_register`` call, its service and its GraphQL type.
-Kinds are registered by the domain (chat.events) at import.
+The hub, streams and publisher of ``realtime`` know kinds only through this registry (the
+batcher knows none: it batches any write); adding a kind is one ``kind_register`` call,
+its service and its GraphQL type. Kinds are registered by the domain (chat.events) at
+import. Access notices (``chat.access``) are not a kind: live authorization is the
+engine's own (realtime.access).
 """
 
 from __future__ import annotations
@@ -19,7 +21,15 @@ from typing import Any, Generic, TypeVar
 
 from prometheus_client import Counter
 
-__all__ = ["EventKind", "History", "Restore", "kind_by_type", "kind_get", "kind_register"]
+__all__ = [
+    "EventKind",
+    "History",
+    "Restore",
+    "kind_by_type",
+    "kind_register",
+    "kind_unregister",
+    "kinds_durable",
+]
 
 V = TypeVar("V")
 
@@ -74,7 +84,9 @@ def kind_register(kind: EventKind[V]) -> EventKind[V]:
     """Register ``kind``; its name and layer types must be new."""
     durable_parts = (kind.value_position, kind.history, kind.last_position, kind.committed)
     if kind.durable and any(part is None for part in durable_parts):
-        raise ValueError(f"durable kind {kind.name} needs position, history and committed")
+        raise ValueError(
+            f"durable kind {kind.name} needs value_position, history, last_position and committed"
+        )
     types = [kind.type] + ([kind.batch_type] if kind.batch_type else [])
     if kind.name in _by_name or any(t in _by_type for t in types):
         raise ValueError(f"event kind {kind.name} is already registered")
@@ -93,10 +105,6 @@ def kind_unregister(kind: EventKind[Any]) -> None:
     for type_ in (kind.type, kind.batch_type):
         if type_ is not None:
             _by_type.pop(type_, None)
-
-
-def kind_get(name: str) -> EventKind[Any]:
-    return _by_name[name]
 
 
 def kind_by_type(type_: object) -> tuple[EventKind[Any], bool] | None:

@@ -164,8 +164,9 @@ def room_leave(*, name: str, user: User) -> None:
 
 
 def _member_removed_publish(*, room: Room, user: User) -> None:
-    # The leaver's subscriptions complete. If this event is lost, the access version
-    # bumped with it still has their process re-check before the room's next event.
+    # The leaver's subscriptions complete. If this event is lost: in a private room, the
+    # access version bumped with it still has their process re-check before the room's
+    # next event; in a public one, nothing is lost but the completion (they may read it).
     event = events.member_removed_event_build(room=room, user=user)
     events.event_send_on_commit(event)
 

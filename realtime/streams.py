@@ -14,7 +14,7 @@ from chat.db import in_thread
 from chat.errors import Forbidden
 from chat.kinds import EventKind
 from chat.metrics import DELIVERIES_BACKFILL, DELIVERIES_LIVE, DELIVERIES_REPLAY
-from realtime.hub import get_hub
+from realtime.hub import RoomHub, get_hub
 from realtime.loops import cancel_requested
 from realtime.subscriber import Deliver, Envelope, Subscriber
 
@@ -97,7 +97,7 @@ async def event_stream(
 
 
 async def _durable(
-    hub: Any, subscriber: Subscriber, after: int, direct: Deliver | None
+    hub: RoomHub, subscriber: Subscriber, after: int, direct: Deliver | None
 ) -> AsyncGenerator[Envelope, None]:
     last = after
     async for envelope in _backfill(subscriber, last, DELIVERIES_REPLAY):

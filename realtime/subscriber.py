@@ -110,8 +110,9 @@ class Subscriber:
 
     def offer(self, envelope: Envelope) -> None:
         if self.overflowed:
-            # The reader will read this from the database (it was committed before its
-            # event was published, so before the reader clears ``overflowed``).
+            # Durable kinds: the reader will read this from the database (it was committed
+            # before its event was published, so before the reader clears ``overflowed``).
+            # Ephemeral kinds: lost, by design.
             return
         try:
             self.queue.put_nowait(envelope)
