@@ -23,6 +23,7 @@ def _source(obj: Any) -> str:
     versions=">=4.1,<4.3",
     purpose="daphne's websocket protocol behind ASGI send (partial(handle_reply, protocol))",
     fallback="no write-through, no backpressure, frames through ASGI websocket.send",
+    required=True,
 )
 def _check_send_protocol() -> None:
     from daphne.server import Server

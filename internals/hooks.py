@@ -52,6 +52,9 @@ class Hook:
     # Run when the hook turns active (a patch, or a seam set in a lower layer); what it
     # installs asks hook_active() on every call, so a later verification can turn it off.
     install: Callable[[], None] | None = None
+    # Its fallback drops a safety bound rather than speed: a production process refuses
+    # to start without it, unless CHAT_DISABLE_HOOKS names it (a decision, not a surprise).
+    required: bool = False
 
 
 _HOOKS: dict[str, Hook] = {}
@@ -66,12 +69,15 @@ def hook(
     purpose: str,
     fallback: str,
     install: Callable[[], None] | None = None,
+    required: bool = False,
 ) -> Callable[[Callable[[], None]], Callable[[], None]]:
     """Register the decorated function as the check of hook ``name``."""
     SpecifierSet(versions)  # an invalid range is a bug here, not at start-up
 
     def register(check: Callable[[], None]) -> Callable[[], None]:
-        _HOOKS[name] = Hook(name, library, versions, purpose, fallback, check, install=install)
+        _HOOKS[name] = Hook(
+            name, library, versions, purpose, fallback, check, install=install, required=required
+        )
         return check
 
     return register
@@ -142,7 +148,25 @@ def hooks_verify(disabled: Iterable[str] | None = None) -> dict[str, bool]:
 
     for name, active in result.items():
         INTERNALS_HOOK_ACTIVE.labels(hook=name).set(1 if active else 0)
+    _required_check(result, forced)
     return result
+
+
+def _required_check(result: dict[str, bool], forced: frozenset[str]) -> None:
+    from django.conf import settings
+    from django.core.exceptions import ImproperlyConfigured
+
+    missing = [
+        name
+        for name, active in result.items()
+        if not active and _HOOKS[name].required and name not in forced
+    ]
+    if missing and not settings.DEBUG:
+        raise ImproperlyConfigured(
+            f"internals hooks {', '.join(sorted(missing))} are off and their fallback drops "
+            "a safety bound (see the warnings above); check the library versions, or name "
+            "them in CHAT_DISABLE_HOOKS to run without them."
+        )
 
 
 def hook_active(name: str) -> bool:

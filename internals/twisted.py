@@ -48,6 +48,7 @@ def _check_write_through() -> None:
     versions=">=24.7,<27",
     purpose="write backpressure: our producer replaces the upgraded HTTP channel's",
     fallback="no backpressure: a client that stops reading is buffered without limit",
+    required=True,
 )
 def _check_upgrade_producer() -> None:
     if not hasattr(abstract.FileDescriptor, "producer"):

@@ -17,6 +17,7 @@ import pytest
 import websockets
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, connections
 from django.db.models import signals
 from django.test import override_settings
@@ -465,3 +466,32 @@ async def test_shard_batches_only_for_channels_redis_pubsub_with_its_hook(
             await publish
     hooks_off("channels_redis.shard_publish")
     assert shard_batches(layer, [("room.a", {"type": "x"})]) is None
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_production_process_refuses_to_start_without_its_backpressure_hooks(
+    monkeypatch: pytest.MonkeyPatch, debug: bool
+) -> None:
+    """Their fallback buffers a client that stops reading without limit: not a slower path
+    but a lost bound, so it takes an explicit CHAT_DISABLE_HOOKS, not a library upgrade."""
+
+    def faked(name: str) -> str:
+        return "9.0" if name == "daphne" else version(name)
+
+    monkeypatch.setattr(hooks_module, "version", faked)
+    try:
+        with override_settings(DEBUG=debug):
+            if debug:
+                assert hooks_verify()["daphne.send_protocol"] is False
+            else:
+                with pytest.raises(ImproperlyConfigured, match=r"hooks daphne\.send_protocol are off"):
+                    hooks_verify()
+            result = hooks_verify(disabled=["daphne.send_protocol"])
+        assert [name for name, on in result.items() if not on] == ["daphne.send_protocol"]
+        assert sorted(name for name, hook in hooks().items() if hook.required) == [
+            "daphne.send_protocol",
+            "twisted.upgrade_producer",
+        ]
+    finally:
+        monkeypatch.undo()
+        hooks_verify()
