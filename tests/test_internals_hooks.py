@@ -484,7 +484,8 @@ def test_a_production_process_refuses_to_start_without_its_backpressure_hooks(
             if debug:
                 assert hooks_verify()["daphne.send_protocol"] is False
             else:
-                with pytest.raises(ImproperlyConfigured, match=r"hooks daphne\.send_protocol are off"):
+                refused = r"hooks daphne\.send_protocol are off"
+                with pytest.raises(ImproperlyConfigured, match=refused):
                     hooks_verify()
             result = hooks_verify(disabled=["daphne.send_protocol"])
         assert [name for name, on in result.items() if not on] == ["daphne.send_protocol"]
