@@ -3,9 +3,7 @@ paths (internals/fastpaths/registry.py), and legacy graphql-ws."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import contextvars
 import json
 import logging
 from contextlib import aclosing
@@ -34,8 +32,8 @@ from internals.fastpaths.post import PostPlan, post_payload
 from internals.fastpaths.registry import fast_path_serve
 from internals.fastpaths.subscription import OperationPlan, next_payload, ready_payload
 from internals.hooks import hook_active
+from internals.keepalive import pinger
 from internals.strawberry import GRAPHQL_WS, TRANSPORT_WS
-from realtime.loops import loop_local
 from realtime.streams import event_stream
 from realtime.subscriber import Envelope
 from schema.context import ChatContext
@@ -115,46 +113,6 @@ class GraphQLWSHandler(BaseGraphQLWSHandler[ChatContext, None]):
         await super().handle_start(message)
 
 
-class _Pinger:
-    """Sends graphql-transport-ws ``ping`` to every acknowledged socket of an event loop
-    from one task: a sleeping task per socket would cost ~1.5 KB of each idle connection."""
-
-    def __init__(self) -> None:
-        self._handlers: set[GraphQLTransportWSHandler] = set()
-        self._task: asyncio.Task[None] | None = None
-
-    def add(self, handler: GraphQLTransportWSHandler) -> None:
-        self._handlers.add(handler)
-        if self._task is None:
-            # A fresh context: not the log context (connection id) of this first socket.
-            self._task = asyncio.create_task(
-                self._run(), name="chat-keepalive", context=contextvars.Context()
-            )
-
-    def discard(self, handler: GraphQLTransportWSHandler) -> None:
-        self._handlers.discard(handler)
-
-    async def _run(self) -> None:
-        try:
-            while self._handlers and (interval := settings.CHAT["KEEPALIVE_SECONDS"]) > 0:
-                await asyncio.sleep(interval)
-                for handler in tuple(self._handlers):
-                    consumer: Socket = handler.view  # type: ignore[assignment]
-                    # A socket whose client is not reading gets no ping: it would only
-                    # wait here, holding up everyone else's.
-                    if consumer.write_paused:
-                        continue
-                    try:
-                        await handler.send_message({"type": "ping"})
-                    except Exception:
-                        logger.exception("keepalive ping failed")
-        finally:
-            self._task = None
-
-
-_pinger = loop_local(_Pinger)
-
-
 class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]):
     """graphql-transport-ws with server pings and the fast paths (see
     internals/fastpaths/registry.py)."""
@@ -178,10 +136,10 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
             # the socket's lifetime.
             self.connection_init_timeout_task = None
         if self.connection_acknowledged and settings.CHAT["KEEPALIVE_SECONDS"] > 0:
-            _pinger().add(self)
+            pinger().add(self)
 
     async def shutdown(self) -> None:
-        _pinger().discard(self)
+        pinger().discard(self)
         await super().shutdown()
 
     async def run_operation(self, operation: Operation[ChatContext, None]) -> None:

@@ -26,19 +26,17 @@ from typing import Any
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from chat.db import in_thread
 from chat.events import ACCESS_CHANGED_EVENT_TYPE, ACCESS_GROUP, AccessChangedEvent, room_group_name
-from chat.kinds import EventKind, kind_by_type, kinds_durable
+from chat.kinds import EventKind, kind_by_type
 from chat.metrics import (
     DELIVERIES_LIVE,
     DELIVERY_LATENCY,
     LAYER_RECEIVE_FAILURES,
-    RESYNC_RECOVERIES,
     SUBSCRIPTIONS_ACTIVE,
 )
-from chat.selectors import room_access_versions
 from realtime.access import RoomAccess
 from realtime.loops import cancel_requested, loop_local, to_the_end
+from realtime.resync import Resync
 from realtime.subscriber import Envelope, Subscriber, deliver
 
 __all__ = ["RoomHub", "get_hub"]
@@ -53,11 +51,8 @@ class RoomHub:
         self._channel: str | None = None
         self._receiver: asyncio.Task[None] | None = None
         self._resync: asyncio.Task[None] | None = None
-        # Per (durable kind, room): the highest position received from the layer, and
-        # the database's as of the previous resync check.
-        self._seen: dict[tuple[str, str], int] = {}
-        self._committed: dict[tuple[str, str], int] = {}
         self.access = RoomAccess(self._rooms)
+        self.resync = Resync(self._rooms, self.access)
         # Called with every access notice that names no room (credentials, users).
         self.access_listeners: list[Callable[[AccessChangedEvent], None]] = []
         self._access_joined = False
@@ -116,9 +111,7 @@ class RoomHub:
 
     def note_seen(self, kind: EventKind[Any], room: str, position: int) -> None:
         """Record that ``position`` is known to be delivered in ``room`` (a replay read it)."""
-        key = (kind.name, room)
-        if position > self._seen.get(key, 0):
-            self._seen[key] = position
+        self.resync.note_seen(kind, room, position)
 
     async def _join(self, subscriber: Subscriber) -> None:
         async with self._lock:
@@ -143,9 +136,7 @@ class RoomHub:
             if not subscribers:
                 del self._rooms[room]
                 self.access.forget(room)
-                for kind in kinds_durable():
-                    self._seen.pop((kind.name, room), None)
-                    self._committed.pop((kind.name, room), None)
+                self.resync.forget(room)
                 assert self._channel is not None
                 try:
                     await self._layer.group_discard(room_group_name(room), self._channel)
@@ -166,63 +157,12 @@ class RoomHub:
         )
 
     async def _resync_loop(self) -> None:
-        """Catch up rooms whose events the layer lost (pub/sub drops messages while a
-        Redis connection is down, and a publish can fail after commit), and end the
-        subscriptions of users who lost access to a room whose access notice was lost
-        and no event has come since (the same query reads the rooms' access versions).
-
-        A position that was committed at the previous check and still has not arrived
-        is lost, not in flight: the room's subscribers of that kind are nudged to read
-        the database. So every durable event reaches every subscriber within two
-        intervals, even if no later event comes to reveal the gap.
-        """
         while True:
             await asyncio.sleep(settings.CHAT["RESYNC_SECONDS"])
             try:
-                await self._resync_once()
+                await self.resync.once()
             except Exception:
                 logger.exception("room hub resync failed")
-
-    async def _resync_once(self) -> None:
-        rooms_by_kind: dict[str, tuple[EventKind[Any], set[str]]] = {}
-        for room, subscribers in self._rooms.items():
-            for subscriber in subscribers:
-                if subscriber.kind.durable:
-                    entry = rooms_by_kind.setdefault(subscriber.kind.name, (subscriber.kind, set()))
-                    entry[1].add(room)
-        committed: dict[tuple[str, str], int] = {}
-        for name, (kind, rooms) in rooms_by_kind.items():
-            assert kind.committed is not None
-            states = await in_thread(kind.committed)(room_names=sorted(rooms))
-            # Access notices lost (Redis down) with no event since: re-check now.
-            for room, (_, version) in states.items():
-                await self.access.ensure(room, version)
-            for room in rooms:
-                key = (name, room)
-                if self._committed.get(key, 0) > self._seen.get(key, 0):
-                    RESYNC_RECOVERIES.inc()
-                    logger.warning(
-                        "room resync: events lost by the channel layer",
-                        extra={
-                            "event": "room.resync",
-                            "room": room,
-                            "kind": name,
-                            "seq": self._committed[key],
-                            "seen_seq": self._seen.get(key, 0),
-                        },
-                    )
-                    for subscriber in tuple(self._rooms.get(room, ())):
-                        if subscriber.kind is kind:
-                            subscriber.nudge()
-                    self._seen[key] = self._committed[key]
-            committed.update({(name, room): state[0] for room, state in states.items()})
-        self._committed = committed
-        # Rooms with only ephemeral subscribers: their access is re-checked all the same.
-        durable_rooms = {room for _, rooms in rooms_by_kind.values() for room in rooms}
-        others = sorted(set(self._rooms) - durable_rooms)
-        if others:
-            for room, version in (await in_thread(room_access_versions)(names=others)).items():
-                await self.access.ensure(room, version)
 
     async def _receive_loop(self) -> None:
         assert self._channel is not None

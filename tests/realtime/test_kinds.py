@@ -165,7 +165,7 @@ async def test_an_ephemeral_subscription_loses_access_even_when_its_notice_is_lo
             Room.objects.filter(pk=room.pk).update(access_version=F("access_version") + 1)
 
         await sync_to_async(remove_without_notice)()
-        await get_hub()._resync_once()
+        await get_hub().resync.once()
         with pytest.raises(Forbidden):
             await waiting
     await wait_for(lambda: get_hub().rooms == {})
