@@ -4,7 +4,7 @@ streams through the hub, the publisher and the streams like messages do."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import aclosing
 from typing import Any
 
@@ -142,11 +142,12 @@ def test_the_publisher_batches_consecutive_events_of_a_kind_per_room(
     ]
 
 
-async def test_an_ephemeral_subscription_loses_access_even_when_its_notice_is_lost(
-    kinds: tuple[EventKind[Any], EventKind[Any]],
-) -> None:
-    """The resync re-checks the access of rooms that have only ephemeral subscribers."""
-    _, ephemeral = kinds
+async def bob_removed_without_notice(
+    ephemeral: EventKind[Any],
+) -> tuple[AsyncGenerator[Envelope, None], asyncio.Future[Envelope], int]:
+    """Bob subscribed to a private room's ephemeral events, then removed from it with its
+    notices lost (Redis down): the stream, its pending next event, the room's new
+    access version."""
     alice = (await sync_to_async(factories.member)("alice")).user
     bob = (await sync_to_async(factories.member)("bob")).user
     room = await sync_to_async(services.room_create)(name="secret", private=True, creator=alice)
@@ -155,16 +156,25 @@ async def test_an_ephemeral_subscription_loses_access_even_when_its_notice_is_lo
     stream = event_stream(
         kind=ephemeral, room_name="secret", user_id=bob.pk, access_version=version
     )
+    waiting = asyncio.ensure_future(anext(stream))
+    await wait_for(lambda: get_hub().rooms == {"secret": 1})
+
+    def remove() -> int:
+        # What room_member_remove stores.
+        room.members.remove(bob)
+        Room.objects.filter(pk=room.pk).update(access_version=F("access_version") + 1)
+        return Room.objects.get(pk=room.pk).access_version
+
+    return stream, waiting, await sync_to_async(remove)()
+
+
+async def test_an_ephemeral_subscription_loses_access_even_when_its_notice_is_lost(
+    kinds: tuple[EventKind[Any], EventKind[Any]],
+) -> None:
+    """The resync re-checks the access of rooms that have only ephemeral subscribers."""
+    _, ephemeral = kinds
+    stream, waiting, _ = await bob_removed_without_notice(ephemeral)
     async with aclosing(stream):
-        waiting = asyncio.ensure_future(anext(stream))
-        await wait_for(lambda: get_hub().rooms == {"secret": 1})
-
-        def remove_without_notice() -> None:
-            # What room_member_remove stores, with its notices lost (Redis down).
-            room.members.remove(bob)
-            Room.objects.filter(pk=room.pk).update(access_version=F("access_version") + 1)
-
-        await sync_to_async(remove_without_notice)()
         await get_hub().resync.once()
         with pytest.raises(Forbidden):
             await waiting
@@ -235,24 +245,8 @@ async def test_after_a_failed_access_check_ephemeral_events_wait_for_one_that_pa
     """An ephemeral event carries no access version: after a notice whose check failed
     (the database unreachable), the room's events are held until a check passes."""
     _, ephemeral = kinds
-    alice = (await sync_to_async(factories.member)("alice")).user
-    bob = (await sync_to_async(factories.member)("bob")).user
-    room = await sync_to_async(services.room_create)(name="secret", private=True, creator=alice)
-    await sync_to_async(services.room_invite)(name="secret", username="bob", inviter=alice)
-    version, _ = await sync_to_async(services.room_subscribe_check)(name="secret", user=bob)
-    stream = event_stream(
-        kind=ephemeral, room_name="secret", user_id=bob.pk, access_version=version
-    )
+    stream, waiting, narrowed = await bob_removed_without_notice(ephemeral)
     async with aclosing(stream):
-        waiting = asyncio.ensure_future(anext(stream))
-        await wait_for(lambda: get_hub().rooms == {"secret": 1})
-
-        def remove() -> int:
-            room.members.remove(bob)
-            Room.objects.filter(pk=room.pk).update(access_version=F("access_version") + 1)
-            return Room.objects.get(pk=room.pk).access_version
-
-        narrowed = await sync_to_async(remove)()
         real = realtime.access.room_access_members
         calls: list[str] = []
 
