@@ -174,14 +174,14 @@ def fast_path_serve(
 ) -> Served | None:
     """How the operation is served: by a fast path (its plan), or None for the standard
     path. Counted either way."""
+    if not settings.CHAT["FAST_PATHS"] or not _replicated(schema):
+        # Off: none of the fast paths' code runs, not even their parse and validation
+        # (so the operation is counted without its field).
+        _COUNTERS[ANY, False].inc()
+        return None
     path = _path_of(schema, query, operation_name, variables)
     plan = None
-    if (
-        path is not None
-        and settings.CHAT["FAST_PATHS"]
-        and _replicated(schema)
-        and all(hook_active(name) for name in path.hooks)
-    ):
+    if path is not None and all(hook_active(name) for name in path.hooks):
         plan = path.plan(schema, query, operation_name, variables)  # type: ignore[arg-type]
     _COUNTERS[ANY if path is None else path.field, plan is not None].inc()
     return None if plan is None or path is None else Served(path, plan)
