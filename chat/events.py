@@ -269,23 +269,23 @@ MEMBER_REMOVED_KIND: EventKind[MemberRemovedPayload] = kind_register(
 )
 
 
-_sink: Callable[[PublishedEvent], None] | None = None
+_sink: Callable[[Event], None] | None = None
 
 
-def events_sink_set(sink: Callable[[PublishedEvent], None]) -> None:
+def events_sink_set(sink: Callable[[Event], None]) -> None:
     """Install what delivers events once their transaction commits (the realtime engine's
     publisher, set by its AppConfig)."""
     global _sink
     _sink = sink
 
 
-def event_send_on_commit(event: PublishedEvent) -> None:
+def event_send_on_commit(event: Event) -> None:
     """Publish ``event`` once the current transaction commits (at once outside one), so a
     subscriber never sees what was rolled back."""
     transaction.on_commit(lambda: _event_send(event), robust=True)
 
 
-def _event_send(event: PublishedEvent) -> None:
+def _event_send(event: Event) -> None:
     if _sink is None:
         logger.error(
             "no event sink installed; %s for room %s dropped", event["type"], event.get("room")

@@ -14,7 +14,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from chat.db import calling_loop
-from chat.events import Event, PublishedEvent, event_group_name
+from chat.events import Event, event_group_name
 from chat.kinds import kind_by_type
 from chat.metrics import PUBLISH_FAILURES
 from realtime.loops import loop_local
@@ -119,7 +119,7 @@ async def _publish_guarded(events: list[Event], publish: Awaitable[None]) -> Non
             found[0].published.inc(count)
 
 
-def events_merge(events: list[PublishedEvent]) -> list[Event]:
+def events_merge(events: list[Event]) -> list[Event]:
     """Fold consecutive events of one kind and room into batch events (kinds with a
     ``batch_type``), keeping each room's events in order: a publish is a Redis round
     trip, and a receive a parse, per event in every process, so a burst of posts to a
@@ -161,10 +161,10 @@ class _Publisher:
     """Publishes one event loop's events in order, one at a time, from its own task."""
 
     def __init__(self) -> None:
-        self._queue: Mailbox[PublishedEvent] = Mailbox(MAX_PENDING_PUBLISHES)
+        self._queue: Mailbox[Event] = Mailbox(MAX_PENDING_PUBLISHES)
         self._task: asyncio.Task[None] | None = None
 
-    def put(self, event: PublishedEvent) -> None:
+    def put(self, event: Event) -> None:
         """Queue ``event`` (on the loop's thread)."""
         try:
             self._queue.put_nowait(event)
@@ -190,7 +190,7 @@ class _Publisher:
 _publisher = loop_local(_Publisher)
 
 
-def event_publish_sync(event: PublishedEvent) -> None:
+def event_publish_sync(event: Event) -> None:
     """Publish ``event`` from ORM code (an on_commit hook) without waiting for Redis.
 
     ORM calls run in chat.db's few threads: waiting there for the publish (up to its
@@ -203,5 +203,17 @@ def event_publish_sync(event: PublishedEvent) -> None:
         loop = _loop_finder()
     if loop is not None and loop.is_running():
         loop.call_soon_threadsafe(lambda: _publisher().put(event))
+        return
+    if loop is not None:
+        # The serving loop has stopped (the process is shutting down): a publish through
+        # it would wait forever, and hold up the process's exit with this thread. The
+        # event is committed: every other process's resync delivers it.
+        PUBLISH_FAILURES.inc()
+        logger.warning(
+            "event loop stopped; %s for room %s left to the resync",
+            event["type"],
+            event.get("room"),
+            extra={"event": "publish.failed", "room": event.get("room")},
+        )
         return
     async_to_sync(event_publish)(event)

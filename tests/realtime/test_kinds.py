@@ -4,6 +4,7 @@ streams through the hub, the publisher and the streams like messages do."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import aclosing
 from typing import Any
@@ -263,3 +264,28 @@ async def test_after_a_failed_access_check_ephemeral_events_wait_for_one_that_pa
         await event_publish({"type": "test.ping", "room": "secret", "ping": {"who": "alice"}})
         with pytest.raises(Forbidden):
             await waiting
+
+
+def test_a_commit_after_the_serving_loop_stopped_does_not_wait_for_it(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A process stopping (SIGTERM) while a post is in its database call: the commit's
+    publish must not wait for the stopped loop, or the thread, and the process's exit with
+    it, would hang. The event is left to the other processes' resync."""
+    stopped = asyncio.new_event_loop()
+    published: list[Any] = []
+
+    async def spy(event: Any) -> None:
+        published.append(event)
+
+    monkeypatch.setattr(publisher, "event_publish", spy)
+    monkeypatch.setattr(publisher, "calling_loop", lambda: stopped)
+    caplog.set_level(logging.WARNING, logger="realtime.publisher")
+    try:
+        publisher.event_publish_sync({"type": "test.ping", "room": "lobby", "ping": {"who": "x"}})
+    finally:
+        stopped.close()
+    assert published == []
+    assert [r.getMessage() for r in caplog.records] == [
+        "event loop stopped; test.ping for room lobby left to the resync"
+    ]
