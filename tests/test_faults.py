@@ -206,3 +206,59 @@ async def test_member_removed_while_redis_is_down_is_still_cut_off(
             }
             assert await member.receive() == {"id": "1", "type": "complete"}
             await wait_for(lambda: get_hub().rooms == {})
+
+
+def test_sigterm_while_posts_are_in_their_database_call_never_hangs_the_process(
+    redis_server: RedisServer, postgres_server: Any, alice: factories.Member
+) -> None:
+    """A process stopped (SIGTERM) while posts are in the database thread exits: a commit
+    after its event loop stopped leaves its event to the other processes' resync rather
+    than wait for the stopped loop (which held up the exit for good: 3 runs in 6 before)."""
+    import signal
+    import subprocess
+    import threading
+
+    from django.db import connection
+
+    from tests.daphne import daphne_env, start_daphne
+
+    env = daphne_env(
+        redis_server, postgres_server, connection.settings_dict["NAME"], CHAT_RATE_LIMIT="0"
+    )
+    send = 'mutation($t: String!) { sendMessage(room: "stop", text: $t) { seq } }'
+    exits: list[str] = []
+    for _ in range(4):
+        daphne = start_daphne(env)
+        stop = threading.Event()
+        answered = threading.Semaphore(0)
+
+        def post(
+            daphne: Any = daphne,
+            stop: threading.Event = stop,
+            answered: threading.Semaphore = answered,
+        ) -> None:
+            while not stop.is_set():
+                try:
+                    daphne.post(send, {"t": "x"}, alice.token)
+                    answered.release()
+                except Exception:
+                    return
+
+        posters = [threading.Thread(target=post, daemon=True) for _ in range(8)]
+        for poster in posters:
+            poster.start()
+        for _ in range(50):  # posting in full swing
+            assert answered.acquire(timeout=30)
+        daphne.process.send_signal(signal.SIGTERM)
+        try:
+            daphne.process.wait(timeout=15)
+            exits.append("exited")
+        except subprocess.TimeoutExpired:
+            daphne.process.kill()
+            daphne.process.wait()
+            exits.append("hung")
+        finally:
+            stop.set()
+            for poster in posters:
+                poster.join(10)
+    assert exits == ["exited"] * 4
