@@ -112,11 +112,15 @@ async def _publish_guarded(events: list[Event], publish: Awaitable[None]) -> Non
         return
     for event in events:
         found = kind_by_type(event["type"])
-        if found is not None and found[0].published is not None:
-            kind, batched = found
-            batch = cast(dict[str, Any], event).get(kind.batch_field or "", ())
-            count = len(batch) if batched else 1
-            found[0].published.inc(count)
+        if found is None or found[0].published is None:
+            continue
+        kind, batched = found
+        counter = found[0].published
+        if batched:
+            assert kind.batch_field is not None  # kind_register pairs it with batch_type
+            counter.inc(len(cast(dict[str, Any], event)[kind.batch_field]))
+        else:
+            counter.inc()
 
 
 def events_merge(events: list[Event]) -> list[Event]:
