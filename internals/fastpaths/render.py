@@ -166,11 +166,10 @@ def _compile(
     selection_set: SelectionSetNode,
     fragments: dict[str, FragmentDefinitionNode],
 ) -> Renderer | None:
-    named = schema.get_type(type_name)
-    if is_abstract_type(named):
+    object_type = schema.get_type(type_name)
+    if is_abstract_type(object_type):
         return _compile_abstract(schema, type_name, selection_set, fragments)
     fields = _fields(schema, selection_set, type_name, fragments)
-    object_type = schema.get_type(type_name)
     attributes = RENDERABLE.get(type_name)
     if fields is None or attributes is None or not isinstance(object_type, GraphQLObjectType):
         return None
