@@ -14,9 +14,23 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from chat.kinds import EventKind, kind_register
-from chat.metrics import MESSAGES_PUBLISHED
-from chat.models import Message, Room, message_with_relations, model_restore
-from chat.selectors import room_last_seq, room_last_seqs_and_access, room_message_list
+from chat.metrics import MESSAGES_PUBLISHED, ROOM_EVENTS_PUBLISHED
+from chat.models import (
+    Message,
+    ReactionSummary,
+    Room,
+    RoomEvent,
+    message_with_relations,
+    model_restore,
+)
+from chat.roomevents import MAX_REACTION_USERS, RoomEventValue, room_event_history, room_event_value
+from chat.selectors import (
+    room_last_event_seq,
+    room_last_event_seqs_and_access,
+    room_last_seq,
+    room_last_seqs_and_access,
+    room_message_list,
+)
 
 __all__ = [
     "ACCESS_CHANGED_EVENT_TYPE",
@@ -26,6 +40,9 @@ __all__ = [
     "MESSAGES_EVENT_TYPE",
     "MESSAGE_EVENT_TYPE",
     "MESSAGE_KIND",
+    "ROOM_EVENTS_EVENT_TYPE",
+    "ROOM_EVENT_EVENT_TYPE",
+    "ROOM_EVENT_KIND",
     "AccessChangedEvent",
     "Event",
     "MemberRemovedEvent",
@@ -40,6 +57,8 @@ __all__ = [
     "message_event_build",
     "message_from_payload",
     "message_history",
+    "room_event_build",
+    "room_event_from_payload",
     "room_group_name",
     "session_credential_key",
     "token_credential_key",
@@ -50,6 +69,28 @@ logger = logging.getLogger(__name__)
 MESSAGE_EVENT_TYPE: Literal["chat.message"] = "chat.message"
 
 
+class ReactionPayload(TypedDict):
+    emoji: str
+    count: int
+    # Every reacting user's id, in order; the usernames of the first MAX_REACTION_USERS.
+    user_ids: list[int]
+    usernames: list[str]
+
+
+class ReplyPayload(TypedDict):
+    """The message replied to, one level deep (its own replyTo is read when asked for)."""
+
+    id: int
+    seq: int
+    text: str
+    created_at: str
+    author_id: int
+    author_username: str
+    edited_at: str | None
+    deleted: bool
+    reply_to_id: int | None
+
+
 class MessagePayload(TypedDict):
     id: int
     seq: int
@@ -57,6 +98,13 @@ class MessagePayload(TypedDict):
     created_at: str
     author_id: int
     author_username: str
+    # Absent in events from a process of a version before room events: as for a new post.
+    edited_at: NotRequired[str | None]
+    deleted: NotRequired[bool]
+    reply_to: NotRequired[ReplyPayload | None]
+    reactions: NotRequired[list[ReactionPayload]]
+    # A post's eventSeq: its message event is also its room event (MessagePosted).
+    event_seq: NotRequired[int]
     room_id: int
     room_name: str
     room_created_at: str
@@ -71,6 +119,36 @@ class MessageEvent(TypedDict):
     room: str
     message: MessagePayload
     # time.time() at publish, for the delivery latency histogram (chat.metrics).
+    published_at: NotRequired[float]
+
+
+class RoomEventPayload(TypedDict):
+    """One room event (chat.roomevents), with the room as of it."""
+
+    event_seq: int
+    kind: str
+    at: str
+    actor_id: int | None
+    actor_username: str | None
+    room_id: int
+    room_name: str
+    room_created_at: str
+    room_private: bool
+    room_created_by_id: int | None
+    room_last_seq: int
+    room_access_version: int
+    message: NotRequired[MessagePayload]
+    user_id: NotRequired[int | None]
+    username: NotRequired[str | None]
+    emoji: NotRequired[str]
+    removed_by_id: NotRequired[int | None]
+    removed_by_username: NotRequired[str | None]
+
+
+class RoomEventEvent(TypedDict):
+    type: Literal["chat.room_event"]
+    room: str
+    event: RoomEventPayload
     published_at: NotRequired[float]
 
 
@@ -106,9 +184,11 @@ ACCESS_CHANGED_EVENT_TYPE: Literal["chat.access"] = "chat.access"
 ACCESS_GROUP = "chat.access"
 MEMBER_REMOVED_EVENT_TYPE: Literal["chat.member_removed"] = "chat.member_removed"
 MESSAGES_EVENT_TYPE: Literal["chat.messages"] = "chat.messages"
+ROOM_EVENT_EVENT_TYPE: Literal["chat.room_event"] = "chat.room_event"
+ROOM_EVENTS_EVENT_TYPE: Literal["chat.room_events"] = "chat.room_events"
 
 # What ORM code publishes; the engine treats every event as a plain mapping, by kind.
-PublishedEvent = MessageEvent | MemberRemovedEvent | AccessChangedEvent
+PublishedEvent = MessageEvent | RoomEventEvent | MemberRemovedEvent | AccessChangedEvent
 Event = PublishedEvent | dict[str, Any]
 
 
@@ -160,55 +240,201 @@ def room_group_name(room_name: str) -> str:
     return f"chat.room.{room_name}"
 
 
-def message_event_build(message: Message) -> MessageEvent:
-    # Everything a subscriber can select travels in the event, so delivering it
-    # needs no database read per subscriber.
-    room = message.room
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _reactions_payload(message: Message) -> list[ReactionPayload]:
+    return [
+        {
+            "emoji": summary.emoji,
+            "count": summary.count,
+            "user_ids": list(summary.user_ids),
+            "usernames": [user.get_username() for user in summary.users],
+        }
+        for summary in message.reaction_summary or ()
+    ]
+
+
+def _reply_payload(message: Message) -> ReplyPayload | None:
+    if message.reply_to_id is None:
+        return None
+    # Read by the writer (chat.posting, chat.messaging) with its author; a query here
+    # otherwise (an ORM thread: this runs in the writer's transaction).
+    reply = message.reply_to
+    assert reply is not None
     return {
-        "type": MESSAGE_EVENT_TYPE,
-        "room": room.name,
-        "message": {
-            "id": message.pk,
-            "seq": message.seq,
-            "text": message.text,
-            "created_at": message.created_at.isoformat(),
-            "author_id": message.author.pk,
-            "author_username": message.author.get_username(),
-            "room_id": room.pk,
-            "room_name": room.name,
-            "room_created_at": room.created_at.isoformat(),
-            "room_private": room.is_private,
-            "room_created_by_id": room.created_by_id,
-            "room_access_version": room.access_version,
-        },
+        "id": reply.pk,
+        "seq": reply.seq,
+        "text": reply.text,
+        "created_at": reply.created_at.isoformat(),
+        "author_id": reply.author_id,
+        "author_username": reply.author.get_username(),
+        "edited_at": _iso(reply.edited_at),
+        "deleted": reply.deleted,
+        "reply_to_id": reply.reply_to_id,
     }
 
 
-def message_from_payload(payload: MessagePayload) -> Message:
-    """Rebuild an unsaved, fully cached Message (with room and author) from an event.
+def message_payload(message: Message, *, event_seq: int | None = None) -> MessagePayload:
+    """Everything a subscriber can select of ``message`` (its reactions as in its
+    ``reaction_summary``: none if unread), so delivering it needs no database read per
+    subscriber."""
+    room = message.room
+    payload: MessagePayload = {
+        "id": message.pk,
+        "seq": message.seq,
+        "text": message.text,
+        "created_at": message.created_at.isoformat(),
+        "author_id": message.author.pk,
+        "author_username": message.author.get_username(),
+        "edited_at": _iso(message.edited_at),
+        "deleted": message.deleted,
+        "reply_to": _reply_payload(message),
+        "reactions": _reactions_payload(message),
+        "room_id": room.pk,
+        "room_name": room.name,
+        "room_created_at": room.created_at.isoformat(),
+        "room_private": room.is_private,
+        "room_created_by_id": room.created_by_id,
+        "room_access_version": room.access_version,
+    }
+    if event_seq is not None:
+        payload["event_seq"] = event_seq
+    return payload
 
-    As the ORM builds instances from rows, once per event per process. The author has only
-    id and username; the room has no ``last_activity_at`` (both deferred: reading them
-    would query).
-    """
-    db = Message.objects.db
-    author = model_restore(
-        get_user_model(), db, {"id": payload["author_id"], "username": payload["author_username"]}
+
+def message_event_build(message: Message, *, event_seq: int | None = None) -> MessageEvent:
+    """A post's event: its message, and (``event_seq``) its MessagePosted room event."""
+    return {
+        "type": MESSAGE_EVENT_TYPE,
+        "room": message.room.name,
+        "message": message_payload(message, event_seq=event_seq),
+    }
+
+
+def room_event_build(
+    *,
+    kind: str,
+    event_seq: int,
+    room: Room,
+    at: datetime,
+    actor: AbstractBaseUser | None,
+    message: Message | None = None,
+    user: AbstractBaseUser | None = None,
+    emoji: str = "",
+    removed_by: AbstractBaseUser | None = None,
+) -> RoomEventEvent:
+    """A room event (not a post's: that one travels in its message event), with ``room``
+    as of it (its last_seq and access_version)."""
+    payload: RoomEventPayload = {
+        "event_seq": event_seq,
+        "kind": kind,
+        "at": at.isoformat(),
+        "actor_id": None if actor is None else actor.pk,
+        "actor_username": None if actor is None else actor.get_username(),
+        "room_id": room.pk,
+        "room_name": room.name,
+        "room_created_at": room.created_at.isoformat(),
+        "room_private": room.is_private,
+        "room_created_by_id": room.created_by_id,
+        "room_last_seq": room.last_seq,
+        "room_access_version": room.access_version,
+    }
+    if message is not None:
+        payload["message"] = message_payload(message)
+    if user is not None:
+        payload["user_id"] = user.pk
+        payload["username"] = user.get_username()
+    if emoji:
+        payload["emoji"] = emoji
+    if removed_by is not None:
+        payload["removed_by_id"] = removed_by.pk
+        payload["removed_by_username"] = removed_by.get_username()
+    return {"type": ROOM_EVENT_EVENT_TYPE, "room": room.name, "event": payload}
+
+
+def _posted_of(payload: MessagePayload) -> RoomEventPayload | None:
+    """The MessagePosted room event a post's message event stands for (None from a
+    process of a version before room events)."""
+    event_seq = payload.get("event_seq")
+    if event_seq is None:
+        return None
+    return {
+        "event_seq": event_seq,
+        "kind": RoomEvent.Kind.MESSAGE_POSTED,
+        "at": payload["created_at"],
+        "actor_id": payload["author_id"],
+        "actor_username": payload["author_username"],
+        "room_id": payload["room_id"],
+        "room_name": payload["room_name"],
+        "room_created_at": payload["room_created_at"],
+        "room_private": payload.get("room_private", False),
+        "room_created_by_id": payload.get("room_created_by_id"),
+        "room_last_seq": payload["seq"],
+        "room_access_version": payload.get("room_access_version", 0),
+        "message": payload,
+    }
+
+
+def _user(user_id: int | None, username: str | None) -> Any:
+    if user_id is None:
+        return None
+    return model_restore(
+        get_user_model(), Message.objects.db, {"id": user_id, "username": username}
     )
-    room = model_restore(
+
+
+def _when(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _reactions_restore(payloads: list[ReactionPayload]) -> list[ReactionSummary]:
+    return [
+        ReactionSummary(
+            emoji=reaction["emoji"],
+            count=reaction["count"],
+            user_ids=tuple(reaction["user_ids"]),
+            users=tuple(
+                _user(user_id, username)
+                for user_id, username in zip(
+                    reaction["user_ids"][:MAX_REACTION_USERS], reaction["usernames"], strict=False
+                )
+            ),
+        )
+        for reaction in payloads
+    ]
+
+
+def _room_restore(payload: MessagePayload | RoomEventPayload, last_seq: int) -> Room:
+    return model_restore(
         Room,
-        db,
+        Message.objects.db,
         {
             "id": payload["room_id"],
             "name": payload["room_name"],
             "created_at": datetime.fromisoformat(payload["room_created_at"]),
-            # The room's lastSeq as of this message.
-            "last_seq": payload["seq"],
+            "last_seq": last_seq,
             # .get: events from a process still on the previous version lack these.
             "is_private": payload.get("room_private", False),
             "created_by_id": payload.get("room_created_by_id"),
         },
     )
+
+
+def message_from_payload(payload: MessagePayload, *, room: Room | None = None) -> Message:
+    """Rebuild an unsaved, fully cached Message (with room, author, the message it
+    replies to and its reactions) from an event.
+
+    As the ORM builds instances from rows, once per event per process. The author has only
+    id and username; the room (unless given) has its lastSeq as of this message and no
+    ``last_activity_at`` (both deferred: reading them would query).
+    """
+    db = Message.objects.db
+    author = _user(payload["author_id"], payload["author_username"])
+    if room is None:
+        room = _room_restore(payload, payload["seq"])
+    reply = payload.get("reply_to")
     message = model_restore(
         Message,
         db,
@@ -219,9 +445,53 @@ def message_from_payload(payload: MessagePayload) -> Message:
             "author_id": payload["author_id"],
             "text": payload["text"],
             "created_at": datetime.fromisoformat(payload["created_at"]),
+            "edited_at": _when(payload.get("edited_at")),
+            "deleted": payload.get("deleted", False),
+            "reply_to_id": None if reply is None else reply["id"],
         },
     )
+    message.reaction_summary = _reactions_restore(payload.get("reactions", []))
+    if reply is not None:
+        replied = model_restore(
+            Message,
+            db,
+            {
+                "id": reply["id"],
+                "room_id": payload["room_id"],
+                "seq": reply["seq"],
+                "author_id": reply["author_id"],
+                "text": reply["text"],
+                "created_at": datetime.fromisoformat(reply["created_at"]),
+                "edited_at": _when(reply["edited_at"]),
+                "deleted": reply["deleted"],
+                "reply_to_id": reply["reply_to_id"],
+            },
+        )
+        message_with_relations(
+            replied, room=room, author=_user(reply["author_id"], reply["author_username"])
+        )
+        Message.reply_to.field.set_cached_value(message, replied)
     return message_with_relations(message, room=room, author=author)
+
+
+def room_event_from_payload(payload: RoomEventPayload) -> RoomEventValue:
+    """The value of a room event, once per event per process (as message_from_payload)."""
+    room = _room_restore(payload, payload["room_last_seq"])
+    room.last_event_seq = payload["event_seq"]
+    message_payload_ = payload.get("message")
+    return room_event_value(
+        kind=payload["kind"],
+        event_seq=payload["event_seq"],
+        room=room,
+        at=datetime.fromisoformat(payload["at"]),
+        actor=_user(payload["actor_id"], payload["actor_username"]),
+        message=None
+        if message_payload_ is None
+        else message_from_payload(message_payload_, room=room),
+        user=_user(payload.get("user_id"), payload.get("username")),
+        emoji=payload.get("emoji", ""),
+        removed_by=_user(payload.get("removed_by_id"), payload.get("removed_by_username")),
+    )
 
 
 def message_history(
@@ -234,6 +504,33 @@ def message_history(
         message.room.last_seq = message.seq
     return page
 
+
+# roomEvents' kind: durable, positioned by the room's gapless eventSeq. A post's
+# MessagePosted travels in its message event (MESSAGE_KIND's ``also``).
+ROOM_EVENT_KIND: EventKind[RoomEventValue] = kind_register(
+    EventKind(
+        name="room_event",
+        type=ROOM_EVENT_EVENT_TYPE,
+        field="event",
+        batch_type=ROOM_EVENTS_EVENT_TYPE,
+        batch_field="events",
+        restore=room_event_from_payload,
+        position=lambda payload: payload["event_seq"],
+        value_position=lambda value: value.event_seq,
+        history=room_event_history,
+        last_position=lambda *, room_name: room_last_event_seq(name=room_name),
+        committed=lambda *, room_names: room_last_event_seqs_and_access(names=room_names),
+        access_version=lambda payload: payload["room_access_version"],
+        # A member who left or was removed gets their own MemberLeft, then their
+        # roomEvents subscriptions to the room complete.
+        ends_after=lambda payload, user_id: (
+            payload["kind"] == RoomEvent.Kind.MEMBER_LEFT
+            and user_id is not None
+            and payload.get("user_id") == user_id
+        ),
+        published=ROOM_EVENTS_PUBLISHED,
+    )
+)
 
 # messageAdded's kind: durable, positioned by the room's gapless message seq.
 MESSAGE_KIND: EventKind[Message] = kind_register(
@@ -252,6 +549,7 @@ MESSAGE_KIND: EventKind[Message] = kind_register(
         # .get: 0 from a process still on a version before access versions.
         access_version=lambda payload: payload.get("room_access_version", 0),
         published=MESSAGES_PUBLISHED,
+        also=((ROOM_EVENT_KIND, _posted_of),),
     )
 )
 

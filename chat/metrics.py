@@ -26,6 +26,7 @@ __all__ = [
     "MESSAGES_PUBLISHED",
     "PUBLISH_FAILURES",
     "RESYNC_RECOVERIES",
+    "ROOM_EVENTS_PUBLISHED",
     "SUBSCRIBER_OVERFLOWS",
     "SUBSCRIPTIONS_ACTIVE",
     "WEBSOCKETS_OPEN",
@@ -48,6 +49,11 @@ DELIVERIES_REPLAY = DELIVERIES.labels(source="replay")
 DELIVERIES_BACKFILL = DELIVERIES.labels(source="backfill")
 MESSAGES_PUBLISHED = Counter(
     "chat_messages_published", "Message events published to the channel layer after commit."
+)
+ROOM_EVENTS_PUBLISHED = Counter(
+    "chat_room_events_published",
+    "Room events other than posts (edits, deletions, reactions, membership) published to "
+    "the channel layer after commit; a post's travels in its message event.",
 )
 PUBLISH_FAILURES = Counter(
     "chat_publish_failures",

@@ -1,8 +1,10 @@
-"""Rooms, their messages (numbered per room by ``seq``) and bearer tokens."""
+"""Rooms, their messages (numbered per room by ``seq``), reactions, the room event log
+(numbered per room by ``seq`` too, over every durable event) and bearer tokens."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -16,6 +18,8 @@ class Room(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     # Highest seq handed out in this room; incremented under the row lock by message_create.
     last_seq = models.PositiveBigIntegerField(default=0)
+    # Highest RoomEvent.seq handed out in this room, likewise under the row lock.
+    last_event_seq = models.PositiveBigIntegerField(default=0)
     last_activity_at = models.DateTimeField(default=timezone.now)
     # Private rooms are visible to their members only; public ones to everyone.
     is_private = models.BooleanField(default=False)
@@ -42,6 +46,17 @@ class Room(models.Model):
         return self.name
 
 
+@dataclass(frozen=True, slots=True)
+class ReactionSummary:
+    """One emoji's reactions to a message: how many, who (ids of all, in order of
+    reacting) and the first of them as users (id and username only)."""
+
+    emoji: str
+    count: int
+    user_ids: tuple[int, ...]
+    users: tuple[Any, ...]
+
+
 class Message(models.Model):
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
     seq = models.PositiveBigIntegerField()
@@ -50,6 +65,17 @@ class Message(models.Model):
     )
     text = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    # A deleted message keeps its seq with an empty text (the original is gone).
+    deleted = models.BooleanField(default=False)
+    # A message of the same room (chat.messaging checks it).
+    reply_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    # The message's reactions in order of first use, when read with it (from an event's
+    # payload, or chat.roomevents.reactions_attach); None: not read (load them).
+    reaction_summary: list[ReactionSummary] | None = None
 
     class Meta:
         constraints = [
@@ -87,6 +113,66 @@ def message_with_relations(message: Message, *, room: Room, author: models.Model
     Message.room.field.set_cached_value(message, room)
     Message.author.field.set_cached_value(message, author)
     return message
+
+
+class Reaction(models.Model):
+    """One user's reaction with one emoji to one message."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    emoji = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "user", "emoji"], name="reaction_message_user_emoji_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.emoji} on {self.message_id} by {self.user_id}"
+
+
+class RoomEvent(models.Model):
+    """One durable room event, numbered per room by ``seq`` (``roomEvents``' eventSeq):
+    what happened, not a copy of the message, which is read as it is now."""
+
+    class Kind(models.TextChoices):
+        MESSAGE_POSTED = "message_posted"
+        MESSAGE_EDITED = "message_edited"
+        MESSAGE_DELETED = "message_deleted"
+        REACTION_ADDED = "reaction_added"
+        REACTION_REMOVED = "reaction_removed"
+        MEMBER_JOINED = "member_joined"
+        MEMBER_LEFT = "member_left"
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="events")
+    seq = models.PositiveBigIntegerField()
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message = models.ForeignKey(
+        Message, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # The reacting user, or the member who joined or left.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    emoji = models.CharField(max_length=64, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["room", "seq"], name="roomevent_room_seq_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.room_id}@{self.seq} {self.kind}"
 
 
 class AuthToken(models.Model):

@@ -13,15 +13,16 @@ from django.utils import timezone
 
 from chat import events
 from chat.db import statement_cursor
-from chat.errors import Forbidden
+from chat.errors import Forbidden, InvalidInput
 from chat.models import (
     Message,
     Room,
+    RoomEvent,
     message_with_relations,
     model_restore,
 )
 from chat.ratelimit import send_rate_check_many
-from chat.selectors import room_is_visible
+from chat.selectors import message_visible_get, room_is_visible
 from chat.services import message_text_check, room_access_check, room_get_or_create, room_name_check
 
 __all__ = [
@@ -34,9 +35,12 @@ logger = logging.getLogger(__name__)
 
 
 def _room_seq_bump(*, name: str) -> int:
-    """Take the room's next seq; return the number of rooms updated (0 if none yet)."""
+    """Take the room's next seq and eventSeq; return the number of rooms updated (0 if
+    none yet)."""
     return Room.objects.filter(name=name).update(
-        last_seq=F("last_seq") + 1, last_activity_at=timezone.now()
+        last_seq=F("last_seq") + 1,
+        last_event_seq=F("last_event_seq") + 1,
+        last_activity_at=timezone.now(),
     )
 
 
@@ -47,25 +51,31 @@ class Post:
     room_name: str
     author: User
     text: str
+    # The id of the message this one replies to (a message of the same room).
+    reply_to_id: int | None = None
+    # That message, as _post_check read it.
+    reply_to: Message | None = None
 
 
-# PostgreSQL: check access, bump the seqs and insert a batch of posts in one statement, one
-# round trip and no explicit transaction. The rooms' rows are locked in id order (so that
-# batches of other processes cannot deadlock with this one) until the statement commits,
-# so concurrent posters, in any process, get consecutive seqs; within the batch, a room's
-# seqs follow the posts' order. A post to a missing room, or to a private one its author is
+# PostgreSQL: check access, bump the seqs and eventSeqs, insert a batch of posts and their
+# MessagePosted room events in one statement, one round trip and no explicit transaction.
+# The rooms' rows are locked in id order (so that batches of other processes cannot
+# deadlock with this one) until the statement commits, so concurrent posters, in any
+# process, get consecutive seqs and eventSeqs; within the batch, a room's seqs follow the
+# posts' order. A post to a missing room, or to a private one its author is
 # not a member of, gets no row (see messages_create).
 _INSERT_BATCH = """
 WITH post AS (
-    SELECT * FROM unnest(%(rooms)s::text[], %(authors)s::bigint[], %(texts)s::text[])
-        WITH ORDINALITY AS p(room, author, text, ord)
+    SELECT * FROM unnest(
+        %(rooms)s::text[], %(authors)s::bigint[], %(texts)s::text[], %(replies)s::bigint[]
+    ) WITH ORDINALITY AS p(room, author, text, reply, ord)
 ),
 target AS MATERIALIZED (
     SELECT id, name, is_private FROM chat_room
     WHERE name IN (SELECT room FROM post) ORDER BY id FOR UPDATE
 ),
 allowed AS (
-    SELECT p.ord, p.author, p.text, t.id AS room_id,
+    SELECT p.ord, p.author, p.text, p.reply, t.id AS room_id,
         row_number() OVER (PARTITION BY t.id ORDER BY p.ord) AS n
     FROM post AS p JOIN target AS t ON t.name = p.room
     WHERE NOT t.is_private OR EXISTS (
@@ -73,20 +83,27 @@ allowed AS (
     )
 ),
 bumped AS (
-    UPDATE chat_room AS r SET last_seq = r.last_seq + c.n, last_activity_at = clock_timestamp()
+    UPDATE chat_room AS r SET last_seq = r.last_seq + c.n,
+        last_event_seq = r.last_event_seq + c.n, last_activity_at = clock_timestamp()
     FROM (SELECT room_id, max(n) AS n FROM allowed GROUP BY room_id) AS c
     WHERE r.id = c.room_id
-    RETURNING r.id, r.last_seq - c.n AS base, r.created_at, r.is_private, r.created_by_id,
-        r.access_version
+    RETURNING r.id, r.last_seq - c.n AS base, r.last_event_seq - c.n AS event_base,
+        r.created_at, r.is_private, r.created_by_id, r.access_version
 ),
 inserted AS (
-    INSERT INTO chat_message (room_id, seq, author_id, text, created_at)
-    SELECT a.room_id, b.base + a.n, a.author, a.text, clock_timestamp()
+    INSERT INTO chat_message (room_id, seq, author_id, text, created_at, deleted, reply_to_id)
+    SELECT a.room_id, b.base + a.n, a.author, a.text, clock_timestamp(), false, a.reply
     FROM allowed AS a JOIN bumped AS b ON b.id = a.room_id ORDER BY a.ord
-    RETURNING id, room_id, seq, created_at
+    RETURNING id, room_id, seq, author_id, created_at
+),
+logged AS (
+    INSERT INTO chat_roomevent (room_id, seq, kind, at, actor_id, message_id, emoji)
+    SELECT i.room_id, b.event_base + (i.seq - b.base), 'message_posted', i.created_at,
+        i.author_id, i.id, ''
+    FROM inserted AS i JOIN bumped AS b ON b.id = i.room_id
 )
 SELECT a.ord, i.id, i.room_id, i.seq, i.created_at, b.created_at, b.is_private, b.created_by_id,
-    b.access_version
+    b.access_version, b.event_base + a.n
 FROM inserted AS i
     JOIN bumped AS b ON b.id = i.room_id
     JOIN allowed AS a ON a.room_id = i.room_id AND b.base + a.n = i.seq
@@ -104,11 +121,13 @@ def _messages_insert(posts: Sequence[Post]) -> list[Message | None]:
                 "rooms": [post.room_name for post in posts],
                 "authors": [post.author.pk for post in posts],
                 "texts": [post.text for post in posts],
+                "replies": [post.reply_to_id for post in posts],
             },
         )
         rows = cursor.fetchall()
     messages: list[Message | None] = [None] * len(posts)
-    for ord_, message_id, room_id, seq, created_at, room_created, private, creator, access in rows:
+    for row in rows:
+        ord_, message_id, room_id, seq, created_at, room_created, private, creator, access = row[:9]
         post = posts[ord_ - 1]
         room = model_restore(
             Room,
@@ -118,6 +137,7 @@ def _messages_insert(posts: Sequence[Post]) -> list[Message | None]:
                 "name": post.room_name,
                 "created_at": room_created,
                 "last_seq": seq,
+                "last_event_seq": row[9],
                 "is_private": private,
                 "created_by_id": creator,
                 "access_version": access,
@@ -133,10 +153,22 @@ def _messages_insert(posts: Sequence[Post]) -> list[Message | None]:
                 "author_id": post.author.pk,
                 "text": post.text,
                 "created_at": created_at,
+                "edited_at": None,
+                "deleted": False,
+                "reply_to_id": post.reply_to_id,
             },
         )
-        messages[ord_ - 1] = message_with_relations(message, room=room, author=post.author)
+        messages[ord_ - 1] = _posted(message, post, room)
     return messages
+
+
+def _posted(message: Message, post: Post, room: Room) -> Message:
+    """Cache what a post's event and answer carry: room, author, the message replied to,
+    and its reactions (none yet)."""
+    message.reaction_summary = []
+    if post.reply_to is not None:
+        Message.reply_to.field.set_cached_value(message, post.reply_to)
+    return message_with_relations(message, room=room, author=post.author)
 
 
 def _message_insert(post: Post) -> Message | None:
@@ -150,20 +182,38 @@ def _message_insert(post: Post) -> Message | None:
         if not _room_seq_bump(name=post.room_name):
             return None
         room = Room.objects.get(name=post.room_name)
-        return Message.objects.create(
+        message = Message.objects.create(
             room=room,
             seq=room.last_seq,
             author=post.author,
             text=post.text,
             # Taken under the lock, so created_at grows with seq.
             created_at=timezone.now(),
+            reply_to_id=post.reply_to_id,
         )
+        RoomEvent.objects.create(
+            room=room,
+            seq=room.last_event_seq,
+            kind=RoomEvent.Kind.MESSAGE_POSTED,
+            at=message.created_at,
+            actor=post.author,
+            message=message,
+        )
+        return _posted(message, post, room)
 
 
 def _post_check(post: Post) -> Post:
-    """Validate; return the post with its text trimmed."""
+    """Validate; return the post with its text trimmed (and the message it replies to)."""
     room_name_check(post.room_name)
-    return replace(post, text=message_text_check(post.text))
+    post = replace(post, text=message_text_check(post.text))
+    if post.reply_to_id is None:
+        return post
+    replied = message_visible_get(message_id=post.reply_to_id, user=post.author)
+    if replied.room.name != post.room_name:
+        raise InvalidInput("`replyTo` must be a message of the same room.")
+    if replied.deleted:
+        raise InvalidInput("You cannot reply to a deleted message.")
+    return replace(post, reply_to=replied)
 
 
 def _message_insert_refused(post: Post) -> Message:
@@ -218,7 +268,8 @@ def messages_create(posts: Sequence[Post]) -> list[Message | Exception]:
             continue
         results[index] = message
         # Immediate in autocommit; after the caller's commit inside an atomic block.
-        events.event_send_on_commit(events.message_event_build(message))
+        event = events.message_event_build(message, event_seq=message.room.last_event_seq)
+        events.event_send_on_commit(event)
     return [result for result in results if result is not None]
 
 
@@ -235,9 +286,12 @@ def message_posted_log(message: Message) -> None:
     logger.info("message posted", extra=extra)
 
 
-def message_create(*, room_name: str, author: User, text: str) -> Message:
+def message_create(
+    *, room_name: str, author: User, text: str, reply_to_id: int | None = None
+) -> Message:
     """Persist a message with the room's next seq and publish it after commit."""
-    result = messages_create([Post(room_name=room_name, author=author, text=text)])[0]
+    post = Post(room_name=room_name, author=author, text=text, reply_to_id=reply_to_id)
+    result = messages_create([post])[0]
     if isinstance(result, Exception):
         raise result
     message_posted_log(result)

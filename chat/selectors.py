@@ -13,6 +13,7 @@ from django.db.models import Exists, F, OuterRef, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
+from chat.errors import NotFound
 from chat.models import AuthToken, Message, Room
 
 __all__ = [
@@ -182,6 +183,40 @@ def room_last_seqs_and_access(*, names: list[str]) -> dict[str, tuple[int, int]]
     return {name: (seq, version) for name, seq, version in rows}
 
 
+def message_visible_get(*, message_id: int, user: User | AnonymousUser) -> Message:
+    """The message with its room, author and the message it replies to (with its author);
+    NOT_FOUND if there is none or its room is private and ``user`` not a member: the two
+    look the same."""
+    message = (
+        Message.objects.filter(pk=message_id)
+        .select_related("room", "author", "reply_to__author")
+        .first()
+    )
+    if message is None or not _room_visible(message.room, user):
+        raise NotFound("No such message.")
+    return message
+
+
+def _room_visible(room: Room, user: User | AnonymousUser) -> bool:
+    if not room.is_private:
+        return True
+    return user.is_authenticated and room.members.filter(pk=user.pk).exists()
+
+
+def room_last_event_seq(*, name: str) -> int:
+    """Return the room's highest eventSeq, 0 for a room that does not exist yet."""
+    seq = Room.objects.filter(name=name).values_list("last_event_seq", flat=True).first()
+    return seq or 0
+
+
+def room_last_event_seqs_and_access(*, names: list[str]) -> dict[str, tuple[int, int]]:
+    """Return the highest eventSeq and the access version of each named room that exists."""
+    rows = Room.objects.filter(name__in=names).values_list(
+        "name", "last_event_seq", "access_version"
+    )
+    return {name: (seq, version) for name, seq, version in rows}
+
+
 def room_message_list(
     *, room_name: str, after_seq: int, limit: int, viewer_id: int | None
 ) -> list[Message]:
@@ -271,6 +306,11 @@ def room_list(
         )
     page = list(rooms[: first + 1])
     return RoomPage(rooms=page[:first], has_next=len(page) > first)
+
+
+def message_list(*, ids: list[int]) -> dict[int, Message]:
+    """Return the messages with these ids that exist (with room and author), by id."""
+    return Message.objects.select_related("room", "author").in_bulk(ids)
 
 
 def user_list(*, ids: list[int]) -> dict[int, User]:

@@ -14,8 +14,10 @@ from django.db.models import F
 from chat import events
 from chat.accounts import user_by_name, username_text_check
 from chat.errors import Forbidden, InvalidInput, NotFound
+from chat.eventlog import room_event_record, room_lock
 from chat.models import (
     Room,
+    RoomEvent,
 )
 from chat.selectors import room_access_members, room_get, room_is_visible
 from chat.usernames import (
@@ -101,6 +103,9 @@ def room_create(*, name: str, private: bool, creator: User) -> Room:
             room.members.add(creator)
             if private:
                 _access_changed_publish(room=room)
+            room_event_record(
+                room=room, kind=RoomEvent.Kind.MEMBER_JOINED, actor=creator, user=creator
+            )
     except IntegrityError as error:
         raise InvalidInput("That room name is taken.") from error
     return room
@@ -120,8 +125,18 @@ def room_invite(*, name: str, username: str, inviter: User) -> Room:
     invitee = user_by_name(username)
     if invitee is None:
         raise NotFound("No such user.")
-    room.members.add(invitee)
+    _member_add(room, invitee, actor=inviter)
     return room
+
+
+def _member_add(room: Room, user: User, *, actor: User) -> None:
+    """Add a member, logging MemberJoined; someone already a member: nothing happens."""
+    with transaction.atomic():
+        locked = room_lock(room.pk)
+        if locked.members.filter(pk=user.pk).exists():
+            return
+        locked.members.add(user)
+        room_event_record(room=locked, kind=RoomEvent.Kind.MEMBER_JOINED, actor=actor, user=user)
 
 
 def room_member_remove(*, name: str, username: str, remover: User) -> Room:
@@ -139,9 +154,21 @@ def room_member_remove(*, name: str, username: str, remover: User) -> Room:
     if member.pk == remover.pk:
         raise InvalidInput("Use leaveRoom to leave a room.")
     with transaction.atomic():
-        room.members.remove(member)
-        room_access_narrowed(room=room)
-    return room
+        locked = room_lock(room.pk)
+        if not locked.members.filter(pk=member.pk).exists():
+            raise NotFound("No such member.")
+        locked.members.remove(member)
+        # Logged at the access version they still had, before it moves: they receive
+        # their own MemberLeft, then lose access (chat.events' ROOM_EVENT_KIND).
+        room_event_record(
+            room=locked,
+            kind=RoomEvent.Kind.MEMBER_LEFT,
+            actor=remover,
+            user=member,
+            removed_by=remover,
+        )
+        room_access_narrowed(room=locked)
+    return locked
 
 
 def room_join(*, name: str, user: User) -> Room:
@@ -149,7 +176,7 @@ def room_join(*, name: str, user: User) -> Room:
     room = room_get_or_create(name=name)
     if not room_is_visible(name=name, user=user):
         raise Forbidden("Private rooms are joined by invitation.")
-    room.members.add(user)
+    _member_add(room, user, actor=user)
     return room
 
 
@@ -157,10 +184,16 @@ def room_leave(*, name: str, user: User) -> None:
     """Leave a room; the user's live subscriptions to it end (in every process)."""
     room = _visible_room(name=name, user=user)
     with transaction.atomic():
-        room.members.remove(user)
-        if room.is_private:
-            _access_version_bump(room)
-        _member_removed_publish(room=room, user=user)
+        locked = room_lock(room.pk)
+        member = locked.members.filter(pk=user.pk).exists()
+        locked.members.remove(user)
+        if member:
+            # At the access version they still had: they receive it, then their
+            # subscriptions end.
+            room_event_record(room=locked, kind=RoomEvent.Kind.MEMBER_LEFT, actor=user, user=user)
+        if locked.is_private:
+            _access_version_bump(locked)
+        _member_removed_publish(room=locked, user=user)
 
 
 def _member_removed_publish(*, room: Room, user: User) -> None:

@@ -236,9 +236,11 @@ class RoomHub:
                 if ends(payload, subscriber.user_id):
                     subscriber.revoke()
         position = kind.position(payload) if kind.position is not None else None
-        envelope = Envelope(kind, room, position, kind.restore(payload))
         if position is not None:
             self.note_seen(kind, room, position)
+        ends_after = kind.ends_after
+        # Restored once, and only if a subscriber of this kind is here.
+        envelope: Envelope | None = None
         delivered = 0
         for subscriber in tuple(subscribers):
             if subscriber.kind is not kind or subscriber.revoked:
@@ -249,11 +251,26 @@ class RoomHub:
                 # database instead, which checks access, and the next event re-checks it.
                 subscriber.nudge()
                 continue
+            if envelope is None:
+                envelope = Envelope(kind, room, position, kind.restore(payload))
+            ending = (
+                ends_after is not None
+                and position is not None
+                and ends_after(payload, subscriber.user_id)
+            )
+            if ending:
+                subscriber.end_after = position
             if await deliver(subscriber, envelope):
                 delivered += 1
+            if ending:
+                subscriber.wake()
         if delivered:
             # One increment per event, whatever the fan-out.
             DELIVERIES_LIVE.inc(delivered)
+        for other, derive in kind.also:
+            derived = derive(payload)
+            if derived is not None:
+                await self._dispatch_one(other, room, derived)
 
     async def access_listen(self) -> None:
         """Receive the access notices that name no room (see realtime.credentials)."""

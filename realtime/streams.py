@@ -92,8 +92,17 @@ async def event_stream(
         async with aclosing(stream):
             async for envelope in stream:
                 yield envelope
-        if subscriber.forbidden:
+        if subscriber.forbidden and not subscriber.finished:
             raise Forbidden("You are not a member of this room.")
+
+
+def _ends(subscriber: Subscriber, last: int) -> bool:
+    """Whether the subscription has delivered its last event (its ``end_after``)."""
+    end = subscriber.end_after
+    if end is not None and last >= end:
+        subscriber.finished = True
+        return True
+    return False
 
 
 async def _durable(
@@ -103,16 +112,24 @@ async def _durable(
     async for envelope in _backfill(subscriber, last, DELIVERIES_REPLAY):
         yield envelope
         last = envelope.position  # type: ignore[assignment]
+        if _ends(subscriber, last):
+            return
     hub.note_seen(subscriber.kind, subscriber.room, last)
+    held: list[Envelope] = []
     while not subscriber.revoked:
+        if _ends(subscriber, last):
+            return
         if subscriber.overflowed:
             subscriber.overflowed = False
             async for envelope in _backfill(subscriber, last, DELIVERIES_BACKFILL):
                 yield envelope
                 last = envelope.position  # type: ignore[assignment]
+                if _ends(subscriber, last):
+                    return
         live = await _next(subscriber, direct, last)
         last = max(last, subscriber.position)
         if subscriber.revoked:
+            held = [live] if live is not None else []
             break
         if live is None or live.position is None or live.position <= last:
             continue
@@ -120,11 +137,23 @@ async def _durable(
             async for missed in _backfill(subscriber, last, DELIVERIES_BACKFILL):
                 yield missed
                 last = missed.position  # type: ignore[assignment]
+                if _ends(subscriber, last):
+                    return
             if live.position <= last:
                 continue
         DELIVERIES_LIVE.inc()
         yield live
         last = live.position
+    # Revoked (removed, say) after its last event reached the hub but before this reader
+    # sent it: what it still holds up to that event was published while access held.
+    end = subscriber.end_after
+    if end is not None and last < end:
+        for envelope in sorted(held + subscriber.drain(), key=lambda e: e.position or 0):
+            if envelope.position == last + 1 and envelope.position <= end:
+                DELIVERIES_LIVE.inc()
+                yield envelope
+                last = envelope.position
+        _ends(subscriber, last)
 
 
 async def _ephemeral(

@@ -68,6 +68,8 @@ class Subscriber:
         "access_version",
         "delivering",
         "direct",
+        "end_after",
+        "finished",
         "forbidden",
         "kind",
         "overflowed",
@@ -97,6 +99,11 @@ class Subscriber:
         # (with FORBIDDEN if ``forbidden``: they lost access, rather than left).
         self.revoked = False
         self.forbidden = False
+        # Durable kinds: the position after which the subscription ends (its kind's
+        # ``ends_after``), and whether it ended there (then a revocation that follows,
+        # say for the same removal, does not turn its end into an error).
+        self.end_after: int | None = None
+        self.finished = False
         # None in the queue only wakes the reader up (see nudge).
         self.queue: Mailbox[Envelope | None] = Mailbox(maxsize=capacity)
         self.overflowed = False
@@ -142,6 +149,20 @@ class Subscriber:
         self.forbidden = self.forbidden or forbidden
         self.direct = None
         self.nudge()
+
+    def wake(self) -> None:
+        """Make the reader look at its state (``end_after``) without a database read."""
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(None)
+
+    def drain(self) -> list[Envelope]:
+        """Take what is buffered, in order of arrival."""
+        taken = []
+        while not self.queue.empty():
+            envelope = self.queue.get_nowait()
+            if envelope is not None:
+                taken.append(envelope)
+        return taken
 
     def nudge(self) -> None:
         """Make the reader catch up from the database (an event may have been lost)."""

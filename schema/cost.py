@@ -58,6 +58,9 @@ from graphql.language import VisitorAction
 from graphql.language.visitor import SKIP
 from strawberry.extensions import AddValidationRules
 
+from chat.messaging import MAX_DISTINCT_REACTIONS
+from chat.roomevents import MAX_REACTION_USERS
+
 __all__ = [
     "DATABASE_WEIGHT",
     "ROOT_DATABASE_WEIGHT",
@@ -73,9 +76,17 @@ ROOT_DATABASE_WEIGHT = 100
 DATABASE_WEIGHT = 10
 
 # Fields whose resolver reads the database, besides every mutation.
-_ROOT_DATABASE_FIELDS = frozenset({"rooms", "room", "messages"})
+_ROOT_DATABASE_FIELDS = frozenset({"rooms", "room", "messages", "roomEvents"})
 _DATABASE_FIELDS: dict[str, frozenset[str]] = {
     "Room": frozenset({"members", "createdBy"}),
+    # Read with the message in events, batched otherwise.
+    "Message": frozenset({"replyTo", "reactions"}),
+}
+# Lists shorter than a page by construction: a message's distinct reactions.
+_LIST_LENGTHS: dict[tuple[str, str], int] = {("Message", "reactions"): MAX_DISTINCT_REACTIONS}
+# Lists with a page argument of their own: (its default, its largest).
+_OWN_PAGES: dict[tuple[str, str], tuple[int, int]] = {
+    ("Reaction", "users"): (10, MAX_REACTION_USERS),
 }
 
 _PAGE_ARGUMENTS = ("first", "last")
@@ -157,12 +168,22 @@ class _Costing:
         self.fragments = fragments
         self.largest = largest
         self.lengths = _introspection_lengths(schema)
-        self.memo: dict[tuple[str, int | None], Cost] = {}
+        self.memo: dict[tuple[str, str, int | None], Cost] = {}
         self.visiting: set[str] = set()
 
     def selection_set(
         self, selection_set: SelectionSetNode, parent: GraphQLNamedType, page: int | None
     ) -> Cost:
+        if is_abstract_type(parent):
+            # One object is of one type: the costliest of its possible types, each with
+            # the fragments that apply to it (not the sum of every type's fragments).
+            return max(
+                (
+                    self.selection_set(selection_set, possible, page)
+                    for possible in self.schema.get_possible_types(parent)  # type: ignore[arg-type]
+                ),
+                default=0,
+            )
         total: Cost = 0
         for selection in selection_set.selections:
             if isinstance(selection, FieldNode):
@@ -170,25 +191,34 @@ class _Costing:
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
                 kind = self.schema.get_type(condition.name.value) if condition else parent
-                if kind is not None:
-                    total += self.selection_set(selection.selection_set, kind, page)
+                if kind is not None and self._applies(kind, parent):
+                    total += self.selection_set(selection.selection_set, parent, page)
             elif isinstance(selection, FragmentSpreadNode):
-                total += self.fragment(selection.name.value, page)
+                total += self.fragment(selection.name.value, parent, page)
         return total
 
-    def fragment(self, name: str, page: int | None) -> Cost:
+    def _applies(self, condition: GraphQLNamedType, parent: GraphQLNamedType) -> bool:
+        """Whether a fragment on ``condition`` applies to an object of type ``parent``."""
+        if condition is parent:
+            return True
+        return is_abstract_type(condition) and self.schema.is_sub_type(
+            condition,  # type: ignore[arg-type]
+            parent,  # type: ignore[arg-type]
+        )
+
+    def fragment(self, name: str, parent: GraphQLNamedType, page: int | None) -> Cost:
         fragment = self.fragments.get(name)
         if fragment is None or name in self.visiting:
             # Unknown or cyclic: other rules report it.
             return 0
         kind = self.schema.get_type(fragment.type_condition.name.value)
-        if kind is None:
+        if kind is None or not self._applies(kind, parent):
             return 0
-        key = (name, page)
+        key = (name, parent.name, page)
         if key not in self.memo:
             self.visiting.add(name)
             try:
-                self.memo[key] = self.selection_set(fragment.selection_set, kind, page)
+                self.memo[key] = self.selection_set(fragment.selection_set, parent, page)
             finally:
                 self.visiting.discard(name)
         return self.memo[key]
@@ -207,6 +237,11 @@ class _Costing:
         if node.selection_set is None:
             return weight
         inner_type = get_named_type(definition.type)
+        own = _OWN_PAGES.get((parent.name, name))
+        if own is not None:
+            default, largest = own
+            size = _page_size(node, largest) if node.arguments else default
+            return weight + size * self.selection_set(node.selection_set, inner_type, None)
         inner_page = (
             _page_size(node, self.largest)
             if any(argument in definition.args for argument in _PAGE_ARGUMENTS)
@@ -215,9 +250,10 @@ class _Costing:
         inner = self.selection_set(node.selection_set, inner_type, inner_page)
         if isinstance(get_nullable_type(definition.type), GraphQLList):  # type: ignore[arg-type]
             # A connection's edges: its page; another list: its length.
-            inner *= (
-                page if page is not None else self.lengths.get((parent.name, name), self.largest)
+            length = _LIST_LENGTHS.get((parent.name, name)) or self.lengths.get(
+                (parent.name, name), self.largest
             )
+            inner *= page if page is not None else length
         return weight + inner
 
 

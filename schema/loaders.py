@@ -15,7 +15,9 @@ from django.contrib.auth.models import User
 from strawberry.dataloader import DataLoader
 
 from chat.db import in_thread
-from chat.selectors import room_member_lists, user_list
+from chat.models import Message, ReactionSummary
+from chat.roomevents import reaction_summaries
+from chat.selectors import message_list, room_member_lists, user_list
 from realtime.loops import loop_local
 
 __all__ = ["Loaders", "loaders"]
@@ -35,6 +37,18 @@ async def _users(user_ids: list[int]) -> list[User | None]:
     return [users.get(user_id) for user_id in user_ids]
 
 
+async def _messages(message_ids: list[int]) -> list[Message | None]:
+    # Only ever loaded as the message another one replies to, which is of the same room:
+    # whoever sees one may see the other.
+    messages = await in_thread(message_list)(ids=sorted(set(message_ids)))
+    return [messages.get(message_id) for message_id in message_ids]
+
+
+async def _reactions(message_ids: list[int]) -> list[list[ReactionSummary]]:
+    summaries = await in_thread(reaction_summaries)(sorted(set(message_ids)))
+    return [summaries.get(message_id, []) for message_id in message_ids]
+
+
 @dataclass(frozen=True)
 class Loaders:
     room_members: DataLoader[int, list[User]] = field(
@@ -42,6 +56,12 @@ class Loaders:
     )
     users: DataLoader[int, User | None] = field(
         default_factory=lambda: DataLoader(load_fn=_users, cache=False)
+    )
+    messages: DataLoader[int, Message | None] = field(
+        default_factory=lambda: DataLoader(load_fn=_messages, cache=False)
+    )
+    reactions: DataLoader[int, list[ReactionSummary]] = field(
+        default_factory=lambda: DataLoader(load_fn=_reactions, cache=False)
     )
 
 

@@ -2,14 +2,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Annotated
 
 import strawberry
 from django.contrib.auth import alogin, alogout
 from django.contrib.auth.models import User
 
-from chat import accounts, posting, services
+from chat import accounts, messaging, posting, services
 from chat.db import in_thread
-from chat.errors import Unauthenticated
+from chat.errors import InvalidInput, Unauthenticated
 from chat.models import Message
 from chat.signin import user_sign_in, user_sign_up
 from realtime.batcher import batched
@@ -113,19 +114,81 @@ class Mutation:
         description="Post a message; public rooms are created on first use. "
         "Requires a signed-in user (a member, for private rooms)."
     )
-    async def send_message(self, info: ChatInfo, room: str, text: str) -> MessageType:
-        return await message_send(info.context, room=room, text=text)  # type: ignore[return-value]
+    async def send_message(
+        self,
+        info: ChatInfo,
+        room: str,
+        text: str,
+        reply_to: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="A message of the same room this one replies to."),
+        ] = None,
+    ) -> MessageType:
+        return await message_send(  # type: ignore[return-value]
+            info.context, room=room, text=text, reply_to=reply_to
+        )
+
+    @strawberry.mutation(description="Edit the text of your own message (as sendMessage's).")
+    async def edit_message(self, info: ChatInfo, id: strawberry.ID, text: str) -> MessageType:
+        user = _signed_in_user(info.context, "Sign in to edit messages.")
+        return await in_thread(messaging.message_edit)(  # type: ignore[return-value]
+            message_id=message_id_parse(id), user=user, text=text
+        )
+
+    @strawberry.mutation(
+        description="Delete a message (yours, or any in a room you created; staff: any). It "
+        "keeps its seq with an empty text; the original text is gone."
+    )
+    async def delete_message(self, info: ChatInfo, id: strawberry.ID) -> MessageType:
+        user = _signed_in_user(info.context, "Sign in to delete messages.")
+        return await in_thread(messaging.message_delete)(  # type: ignore[return-value]
+            message_id=message_id_parse(id), user=user
+        )
+
+    @strawberry.mutation(
+        description="React with one emoji (or a :short_name:); reacting again changes nothing."
+    )
+    async def add_reaction(
+        self, info: ChatInfo, message_id: strawberry.ID, emoji: str
+    ) -> MessageType:
+        user = _signed_in_user(info.context, "Sign in to react.")
+        return await in_thread(messaging.reaction_add)(  # type: ignore[return-value]
+            message_id=message_id_parse(message_id), user=user, emoji=emoji
+        )
+
+    @strawberry.mutation(description="Take back your reaction; if you have none, nothing changes.")
+    async def remove_reaction(
+        self, info: ChatInfo, message_id: strawberry.ID, emoji: str
+    ) -> MessageType:
+        user = _signed_in_user(info.context, "Sign in to react.")
+        return await in_thread(messaging.reaction_remove)(  # type: ignore[return-value]
+            message_id=message_id_parse(message_id), user=user, emoji=emoji
+        )
 
 
-async def message_send(context: ChatContext, *, room: str, text: str) -> Message:
+def message_id_parse(value: str) -> int:
+    """A message ID as the schema gives them (ASCII digits), or BAD_USER_INPUT."""
+    if not (isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18):
+        raise InvalidInput("Invalid message id.")
+    return int(value)
+
+
+async def message_send(
+    context: ChatContext, *, room: str, text: str, reply_to: str | None = None
+) -> Message:
     """``sendMessage``; also called by the websocket fast path (internals/fastpaths/post.py)."""
     user = _signed_in_user(context, "Sign in to send messages.")
-    return await message_post(room_name=room, author=user, text=text)
+    reply_to_id = None if reply_to is None else message_id_parse(reply_to)
+    return await message_post(room_name=room, author=user, text=text, reply_to_id=reply_to_id)
 
 
-async def message_post(*, room_name: str, author: User, text: str) -> Message:
+async def message_post(
+    *, room_name: str, author: User, text: str, reply_to_id: int | None = None
+) -> Message:
     """posting.message_create from async code, batched with the loop's other posts."""
-    return await _post(posting.Post(room_name=room_name, author=author, text=text))
+    return await _post(
+        posting.Post(room_name=room_name, author=author, text=text, reply_to_id=reply_to_id)
+    )
 
 
 def _messages_create(posts: Sequence[posting.Post]) -> list[Message | Exception]:

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from django.conf import settings
 from strawberry import relay
 
-from chat import selectors
+from chat import roomevents, selectors
 from chat.db import in_thread
 from chat.errors import InvalidInput
 from chat.services import room_name_check
@@ -16,6 +17,8 @@ from schema.types import (
     MessageEdge,
     RoomConnection,
     RoomEdge,
+    RoomEventConnection,
+    RoomEventEdge,
     RoomType,
     UserType,
     cursor_decode,
@@ -32,10 +35,10 @@ def _page_size(name: str, value: int | None) -> int | None:
     return value
 
 
-def _seq_cursor(cursor: str | None) -> int | None:
+def _seq_cursor(cursor: str | None, kind: str = "seq") -> int | None:
     if cursor is None:
         return None
-    value = cursor_decode("seq", cursor)
+    value = cursor_decode(kind, cursor)
     # ASCII digits only (str.isdigit also takes "²" and "٣", which int() refuses or
     # reads), and few enough for a bigint: int() of thousands of digits raises too.
     if not (value.isascii() and value.isdigit() and len(value) <= 18):
@@ -57,6 +60,15 @@ def _room_cursor_decode(cursor: str | None) -> tuple[datetime, int] | None:
         return datetime.fromisoformat(activity), int(room_id)
     except ValueError as error:
         raise InvalidInput("Invalid cursor.") from error
+
+
+def _page_info(edges: list[Any], has_next: bool, has_previous: bool) -> relay.PageInfo:
+    return relay.PageInfo(
+        has_next_page=has_next,
+        has_previous_page=has_previous,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
 
 
 @strawberry.type
@@ -119,13 +131,41 @@ class Query:
             for message in page.messages
         ]
         return MessageConnection(
-            edges=edges,
-            page_info=relay.PageInfo(
-                has_next_page=page.has_next,
-                has_previous_page=page.has_previous,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+            edges=edges, page_info=_page_info(edges, page.has_next, page.has_previous)
+        )
+
+    @strawberry.field(
+        description="A room's events ordered by eventSeq, as a Relay connection (messages "
+        "as they are now). Without `first` or `last`, the first page."
+    )
+    async def room_events(
+        self,
+        info: ChatInfo,
+        room: str,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> RoomEventConnection:
+        room_name_check(room)
+        first = _page_size("first", first)
+        last = _page_size("last", last)
+        if first is None and last is None:
+            first = settings.CHAT["MAX_PAGE_SIZE"]
+        page = await in_thread(roomevents.room_event_page)(
+            room_name=room,
+            user=info.context.user,
+            after_seq=_seq_cursor(after, "event"),
+            before_seq=_seq_cursor(before, "event"),
+            first=first,
+            last=last,
+        )
+        edges = [
+            RoomEventEdge(cursor=cursor_encode("event", str(event.event_seq)), node=event)  # type: ignore[arg-type]
+            for event in page.events
+        ]
+        return RoomEventConnection(
+            edges=edges, page_info=_page_info(edges, page.has_next, page.has_previous)
         )
 
     @strawberry.field(description="The signed-in user, or null when anonymous.")

@@ -2,17 +2,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
+from typing import Any
 
 import strawberry
 from django.conf import settings
 
 from chat.db import in_thread
 from chat.errors import InvalidInput, TooManyUnknownRooms
-from chat.events import MESSAGE_KIND
+from chat.events import MESSAGE_KIND, ROOM_EVENT_KIND
+from chat.kinds import EventKind
 from chat.services import room_name_check, room_subscribe_check
 from realtime.streams import event_stream
 from schema.context import ChatContext, ChatInfo
-from schema.types import MessageType
+from schema.types import MessageType, RoomEventInterface
 
 __all__ = ["Subscription", "unknown_room_release", "unknown_room_take"]
 
@@ -54,26 +56,45 @@ class Subscription:
     async def message_added(
         self, info: ChatInfo, room: str, after_seq: int | None = None
     ) -> AsyncGenerator[MessageType, None]:
-        room_name_check(room)
-        if after_seq is not None and after_seq < 0:
-            raise InvalidInput("`afterSeq` must be 0 or more.")
-        user = info.context.user
-        version, exists = await in_thread(room_subscribe_check)(name=room, user=user)
-        user_id = user.pk if user.is_authenticated else None
-        counted = unknown_room_take(info.context, exists=exists)
-        try:
-            stream = event_stream(
-                kind=MESSAGE_KIND,
-                room_name=room,
-                after=after_seq,
-                user_id=user_id,
-                access_version=version,
-            )
-            # Closed here, not by the garbage collector: leaving the room's group waits
-            # for the stream's end.
-            async with aclosing(stream) as envelopes:
-                async for envelope in envelopes:
-                    yield envelope.value
-        finally:
-            if counted:
-                unknown_room_release(info.context)
+        async for message in _room_stream(info, MESSAGE_KIND, room, after_seq, "afterSeq"):
+            yield message
+
+    @strawberry.subscription(
+        description="Everything that happens in the room (posts, edits, deletions, "
+        "reactions, members joining and leaving) in eventSeq order. With `afterEventSeq`, "
+        "first the stored events with a greater eventSeq, then live ones: no gap, no "
+        "duplicate; messages show as they are now. Completes after your own MemberLeft; "
+        "ends with a FORBIDDEN error when you lose access otherwise."
+    )
+    async def room_events(
+        self, info: ChatInfo, room: str, after_event_seq: int | None = None
+    ) -> AsyncGenerator[RoomEventInterface, None]:
+        async for event in _room_stream(
+            info, ROOM_EVENT_KIND, room, after_event_seq, "afterEventSeq"
+        ):
+            yield event
+
+
+async def _room_stream(
+    info: ChatInfo, kind: EventKind[Any], room: str, after: int | None, after_name: str
+) -> AsyncGenerator[Any, None]:
+    """A room's durable stream of ``kind`` for the resolver's viewer, checked first."""
+    room_name_check(room)
+    if after is not None and after < 0:
+        raise InvalidInput(f"`{after_name}` must be 0 or more.")
+    user = info.context.user
+    version, exists = await in_thread(room_subscribe_check)(name=room, user=user)
+    user_id = user.pk if user.is_authenticated else None
+    counted = unknown_room_take(info.context, exists=exists)
+    try:
+        stream = event_stream(
+            kind=kind, room_name=room, after=after, user_id=user_id, access_version=version
+        )
+        # Closed here, not by the garbage collector: leaving the room's group waits
+        # for the stream's end.
+        async with aclosing(stream) as envelopes:
+            async for envelope in envelopes:
+                yield envelope.value
+    finally:
+        if counted:
+            unknown_room_release(info.context)

@@ -11,17 +11,23 @@ import strawberry_django
 from django.contrib.auth import get_user_model
 from strawberry import relay
 
-from chat import models
+from chat import models, roomevents
 from chat.errors import InvalidInput
+from schema.context import ChatInfo
 from schema.loaders import loaders
 
 __all__ = [
+    "ROOM_EVENT_TYPES",
     "AuthPayload",
     "MessageConnection",
     "MessageEdge",
     "MessageType",
+    "ReactionType",
     "RoomConnection",
     "RoomEdge",
+    "RoomEventConnection",
+    "RoomEventEdge",
+    "RoomEventInterface",
     "RoomType",
     "UserType",
     "cursor_decode",
@@ -41,6 +47,9 @@ class RoomType:
     name: str
     created_at: datetime
     last_seq: int
+    last_event_seq: int = strawberry_django.field(
+        description="The room's highest eventSeq (roomEvents); in event payloads, as of that event."
+    )
     private: bool = strawberry_django.field(
         field_name="is_private", description="Visible to its members only."
     )
@@ -68,14 +77,154 @@ class RoomType:
         return await loaders().room_members.load(room.pk)  # type: ignore[return-value]
 
 
+@strawberry.type(name="Reaction", description="One emoji's reactions to a message.")
+class ReactionType:
+    emoji: str
+    count: int
+
+    @strawberry.field(description="Whether you reacted with this emoji.")
+    def reacted_by_me(self, info: ChatInfo) -> bool:
+        summary: models.ReactionSummary = self  # type: ignore[assignment]
+        user = info.context.user
+        return user.is_authenticated and user.pk in summary.user_ids
+
+    @strawberry.field(
+        description="Who reacted, in order of reacting: the first `first` (0 to "
+        f"{roomevents.MAX_REACTION_USERS})."
+    )
+    def users(self, first: int = 10) -> list[UserType]:
+        if not 0 <= first <= roomevents.MAX_REACTION_USERS:
+            raise InvalidInput(f"`first` must be between 0 and {roomevents.MAX_REACTION_USERS}.")
+        summary: models.ReactionSummary = self  # type: ignore[assignment]
+        return list(summary.users[:first])
+
+
 @strawberry_django.type(models.Message, name="Message")
 class MessageType:
     id: strawberry.ID
     seq: int
-    text: str
+    text: str = strawberry_django.field(description='Empty ("") once deleted.')
     created_at: datetime
     author: UserType
     room: RoomType
+    edited_at: datetime | None = strawberry_django.field(
+        description="When it was last edited; null if never."
+    )
+    deleted: bool = strawberry_django.field(
+        description="Deleted: it keeps its seq, with an empty text and no reactions."
+    )
+
+    @strawberry.field(description="The message this one replies to (of the same room).")
+    async def reply_to(self) -> MessageType | None:
+        message: models.Message = self  # type: ignore[assignment]
+        if message.reply_to_id is None:
+            return None
+        if models.Message.reply_to.is_cached(message):
+            return message.reply_to  # type: ignore[return-value]
+        return await loaders().messages.load(message.reply_to_id)  # type: ignore[return-value]
+
+    @strawberry.field(description="Reactions by emoji, in order of first use.")
+    async def reactions(self) -> list[ReactionType]:
+        message: models.Message = self  # type: ignore[assignment]
+        if message.reaction_summary is not None:
+            return message.reaction_summary  # type: ignore[return-value]
+        return await loaders().reactions.load(message.pk)  # type: ignore[return-value]
+
+
+@strawberry.interface(
+    name="RoomEvent",
+    description="Something that happened in a room, numbered per room by eventSeq "
+    "(1, 2, 3, … with no gaps).",
+)
+class RoomEventInterface:
+    event_seq: int
+    room: RoomType
+    at: datetime
+    actor: UserType | None = strawberry.field(
+        description="Who did it (null if their account is gone)."
+    )
+
+
+def _event_type(value_class: type) -> classmethod:  # type: ignore[type-arg]
+    """Which GraphQL type an event value is: by its class (chat.roomevents)."""
+
+    def is_type_of(cls: type, obj: object, _info: object) -> bool:
+        return isinstance(obj, value_class)
+
+    return classmethod(is_type_of)
+
+
+@strawberry.type(name="MessagePosted")
+class MessagePostedType(RoomEventInterface):
+    message: MessageType
+    is_type_of = _event_type(roomevents.MessagePosted)
+
+
+@strawberry.type(name="MessageEdited", description="The message as edited.")
+class MessageEditedType(RoomEventInterface):
+    message: MessageType
+    is_type_of = _event_type(roomevents.MessageEdited)
+
+
+@strawberry.type(name="MessageDeleted", description="The deleted message (its tombstone).")
+class MessageDeletedType(RoomEventInterface):
+    message: MessageType
+    is_type_of = _event_type(roomevents.MessageDeleted)
+
+
+@strawberry.type(name="ReactionAdded")
+class ReactionAddedType(RoomEventInterface):
+    message: MessageType
+    emoji: str
+    user: UserType
+    is_type_of = _event_type(roomevents.ReactionAdded)
+
+
+@strawberry.type(name="ReactionRemoved")
+class ReactionRemovedType(RoomEventInterface):
+    message: MessageType
+    emoji: str
+    user: UserType
+    is_type_of = _event_type(roomevents.ReactionRemoved)
+
+
+@strawberry.type(name="MemberJoined")
+class MemberJoinedType(RoomEventInterface):
+    user: UserType
+    is_type_of = _event_type(roomevents.MemberJoined)
+
+
+@strawberry.type(name="MemberLeft")
+class MemberLeftType(RoomEventInterface):
+    user: UserType
+    removed_by: UserType | None = strawberry.field(
+        description="Who removed them (null if they left)."
+    )
+    is_type_of = _event_type(roomevents.MemberLeft)
+
+
+# Every implementation, for the schema's ``types`` (none is reachable by a field's type).
+ROOM_EVENT_TYPES = (
+    MessagePostedType,
+    MessageEditedType,
+    MessageDeletedType,
+    ReactionAddedType,
+    ReactionRemovedType,
+    MemberJoinedType,
+    MemberLeftType,
+)
+
+
+@strawberry.type(name="RoomEventEdge")
+class RoomEventEdge:
+    cursor: str
+    node: RoomEventInterface
+
+
+@strawberry.type(name="RoomEventConnection")
+class RoomEventConnection:
+    edges: list[RoomEventEdge]
+    page_info: relay.PageInfo
 
 
 @strawberry.type(name="MessageEdge")

@@ -221,7 +221,7 @@ def test_model_restore_without_its_hook_runs_from_db(
     assert (partial.pk, partial.seq, partial.get_deferred_fields()) == (
         5,
         7,
-        {"room_id", "author_id", "text", "created_at"},
+        {"room_id", "author_id", "text", "created_at", "edited_at", "deleted", "reply_to_id"},
     )
 
 
