@@ -19,7 +19,9 @@ class Room(models.Model):
     # Highest seq handed out in this room; incremented under the row lock by message_create.
     last_seq = models.PositiveBigIntegerField(default=0)
     # Highest RoomEvent.seq handed out in this room, likewise under the row lock.
-    last_event_seq = models.PositiveBigIntegerField(default=0)
+    # (db_default: a process of the previous version, mid rolling upgrade, inserts rooms
+    # and messages without the new columns.)
+    last_event_seq = models.PositiveBigIntegerField(default=0, db_default=0)
     last_activity_at = models.DateTimeField(default=timezone.now)
     # Private rooms are visible to their members only; public ones to everyone.
     is_private = models.BooleanField(default=False)
@@ -67,7 +69,7 @@ class Message(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     edited_at = models.DateTimeField(null=True, blank=True)
     # A deleted message keeps its seq with an empty text (the original is gone).
-    deleted = models.BooleanField(default=False)
+    deleted = models.BooleanField(default=False, db_default=False)
     # A message of the same room (chat.messaging checks it).
     reply_to = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -11,6 +11,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, connections
+from django.utils import timezone
 
 from chat import events, posting, services
 from chat.errors import Forbidden, InvalidInput
@@ -280,3 +281,28 @@ def test_queued_events_merge_per_room_in_order() -> None:
         list(range(MAX + 1, 2 * MAX + 1)),
     ]
     assert many[2] == message("a", 2 * MAX + 1)
+
+
+def test_a_process_of_the_previous_version_can_still_insert_rooms_and_messages() -> None:
+    # Mid rolling upgrade, processes of the version before room events insert rooms and
+    # messages without the columns it added: those need database defaults.
+    author = factories.member("alice").user
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO chat_room (name, created_at, last_seq, last_activity_at, is_private,"
+            " access_version) VALUES ('old', %s, 1, %s, false, 0)",
+            [timezone.now(), timezone.now()],
+        )
+        cursor.execute(
+            "INSERT INTO chat_message (room_id, seq, author_id, text, created_at)"
+            " SELECT id, 1, %s, 'from before', %s FROM chat_room WHERE name = 'old'",
+            [author.pk, timezone.now()],
+        )
+    message = Message.objects.select_related("room").get()
+    assert (message.text, message.deleted, message.edited_at, message.reply_to_id) == (
+        "from before",
+        False,
+        None,
+        None,
+    )
+    assert (message.room.last_seq, message.room.last_event_seq) == (1, 0)
