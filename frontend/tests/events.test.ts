@@ -238,9 +238,11 @@ test("Apollo Client: roomEvents with a fragment on each event type, possibleType
     const tombstone: MessageState = { ...edited, text: "", deleted: true };
     equal(deleteMessage, message(tombstone));
 
-    // Resumed after the last event seen: 7 and 8 from the log (the message as it is
-    // now), then live ones; no gap, no duplicate.
-    subscription = follow(6);
+    // Resumed, on a new socket of the same client, after the last event seen: 7 and 8
+    // from the log (the message as it is now), then live ones; no gap, no duplicate.
+    const lastSeen = received[received.length - 1]?.eventSeq;
+    assert.equal(lastSeen, 6);
+    subscription = follow(lastSeen);
     await expectEvent(reactionEvent("ReactionRemoved", 7, "alan", "👍🏽", tombstone));
     await expectEvent(messageEvent("MessageDeleted", 8, "grace", tombstone));
     await asAlan(LeaveRoom, { room });
