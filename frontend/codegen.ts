@@ -1,5 +1,7 @@
 // Typed documents from the committed SDL: src/gql/ for the browser UI, tests/gql/ for
-// the client tests (kept apart so the UI bundle carries only its own operations).
+// the client tests (kept apart so the UI bundle carries only its own operations), and
+// tests/gql/possible-types.ts: which types implement each interface (RoomEvent), for
+// Apollo's InMemoryCache to match fragments on them.
 // CODEGEN_OUT lets the freshness test generate into a scratch directory.
 import type { CodegenConfig } from "@graphql-codegen/cli";
 
@@ -22,6 +24,10 @@ const config: CodegenConfig = {
   generates: {
     [`${out}/src/gql/`]: output("src"),
     [`${out}/tests/gql/`]: output("tests"),
+    [`${out}/tests/gql/possible-types.ts`]: {
+      plugins: ["fragment-matcher"],
+      config: { apolloClientVersion: 3, useExplicitTyping: true },
+    },
   },
 };
 

@@ -6,56 +6,8 @@ import { print } from "graphql";
 import { SubscriptionClient } from "subscriptions-transport-ws";
 import WebSocket from "ws";
 import { chatClient } from "./apollo";
-import { Feed, History, Post, SignUp } from "./operations";
-
-const httpUrl = process.env.CHAT_HTTP_URL ?? "";
-const wsUrl = process.env.CHAT_WS_URL ?? "";
-assert.ok(httpUrl && wsUrl, "set CHAT_HTTP_URL and CHAT_WS_URL");
-const PASSWORD = "correct horse battery staple";
-// assert.deepEqual narrows its argument's type; these comparisons must not.
-const equal: (actual: unknown, expected: unknown) => void = assert.deepEqual;
-const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(\+00:00|Z)$/;
-
-/** Values pushed by a callback, awaited one at a time. */
-class Inbox<T> {
-  private items: T[] = [];
-  private waiting: ((item: T) => void)[] = [];
-
-  push = (item: T): void => {
-    const waiter = this.waiting.shift();
-    if (waiter) waiter(item);
-    else this.items.push(item);
-  };
-
-  next(timeoutMs = 10_000): Promise<T> {
-    const item = this.items.shift();
-    if (item !== undefined) return Promise.resolve(item);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("nothing received in time")), timeoutMs);
-      this.waiting.push((value) => {
-        clearTimeout(timer);
-        resolve(value);
-      });
-    });
-  }
-}
-
-async function signUp(username: string): Promise<string> {
-  const { data } = await chatClient(httpUrl, wsUrl).mutate({
-    mutation: SignUp,
-    variables: { username, password: PASSWORD },
-  });
-  assert.ok(data);
-  assert.match(data.register.token, /^\S{20,}$/);
-  equal(data, {
-    register: {
-      __typename: "AuthPayload",
-      token: data.register.token,
-      user: { __typename: "User", username },
-    },
-  });
-  return data.register.token;
-}
+import { Feed, History, Post } from "./operations";
+import { equal, httpUrl, Inbox, ISO_TIME, signUp, wsUrl } from "./support";
 
 test("Apollo Client: mutation and query over HTTP, live subscription over graphql-ws", async () => {
   const client = chatClient(httpUrl, wsUrl, await signUp("ada"));
