@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.test import override_settings
 
-from chat.models import RoomEvent
+from chat.models import Room, RoomEvent
 from tests import factories
 from tests.conftest import GraphQLHttp, GraphQLSocket
 from tests.schema.test_room_events import SEND, data, event, message, subscribed
@@ -146,3 +148,76 @@ async def test_leaving_and_joining_again_logs_both_in_order(
         "member_joined",
         "message_posted",
     ]
+
+
+def limited(field: str, query: str) -> dict[str, Any]:
+    before = query[: query.index(field)].split("\n")
+    return {
+        "data": None,
+        "errors": [
+            {
+                "message": "Too many messages: at most 3 every 86400 seconds.",
+                "locations": [{"line": len(before), "column": len(before[-1]) + 1}],
+                "path": [field],
+                "extensions": {"code": "RATE_LIMITED"},
+            }
+        ],
+    }
+
+
+async def rooms_and_members() -> list[tuple[str, list[str]]]:
+    def read() -> list[tuple[str, list[str]]]:
+        return [
+            (room.name, sorted(user.username for user in room.members.all()))
+            for room in Room.objects.order_by("name").prefetch_related("members")
+        ]
+
+    return await sync_to_async(read)()
+
+
+async def test_joining_and_leaving_share_the_posts_rate_limit(
+    sockets: list[GraphQLSocket], alice: factories.Member, bob: factories.Member
+) -> None:
+    gql, bobs = GraphQLHttp(alice.token), GraphQLHttp(bob.token)
+    with override_settings(CHAT={**settings.CHAT, "RATE_LIMIT": (3, 86400)}):
+        await gql(CREATE)
+        live = await subscribed(sockets, token=alice.token, after=1)
+        # Three changes of membership: the limit. Requests that change nothing (joining
+        # as a member, leaving as none) are not counted.
+        for query in [JOIN, JOIN, LEAVE, LEAVE, JOIN]:
+            assert "errors" not in await bobs(query)
+        assert [await data(live) for _ in range(3)] == [
+            joined(2, "bob"),
+            left(3, "bob"),
+            joined(4, "bob"),
+        ]
+        assert await bobs(LEAVE) == limited("leaveRoom", LEAVE)
+        other = 'mutation { joinRoom(room: "other") { name } }'
+        assert await bobs(other) == limited("joinRoom", other)
+        # Posts count against the same limit.
+        assert await bobs(SEND, {"room": "lobby", "text": "x"}) == limited("sendMessage", SEND)
+        # Nothing stored (the room "other" included), nothing published.
+        await posted_next(live, gql, 5, 1)
+    assert await rooms_and_members() == [("lobby", ["alice", "bob"])]
+    assert len(await logged()) == 5
+
+
+async def test_inviting_and_removing_share_the_posts_rate_limit(
+    sockets: list[GraphQLSocket], alice: factories.Member, bob: factories.Member
+) -> None:
+    gql = GraphQLHttp(alice.token)
+    with override_settings(CHAT={**settings.CHAT, "RATE_LIMIT": (3, 86400)}):
+        await gql(CREATE_PRIVATE)
+        live = await subscribed(sockets, token=alice.token, after=1)
+        for query in [INVITE, INVITE, REMOVE, INVITE]:
+            assert "errors" not in await gql(query, {"u": "bob"})
+        assert [await data(live) for _ in range(3)] == [
+            joined(2, "bob", actor="alice"),
+            left(3, "bob", removed_by="alice"),
+            joined(4, "bob", actor="alice"),
+        ]
+        assert await gql(REMOVE, {"u": "bob"}) == limited("removeFromRoom", REMOVE)
+        await gql(LEAVE)
+        assert await rooms_and_members() == [("lobby", ["alice", "bob"])]
+        await live.assert_silent()
+    assert len(await logged()) == 4
