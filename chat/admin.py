@@ -9,23 +9,34 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from chat.errors import ChatError
+from chat.eventlog import room_lock
 from chat.messaging import message_staff_delete, message_staff_edit
 from chat.models import AuthToken, Message, Room, RoomEvent
-from chat.services import message_text_check, room_access_narrowed
+from chat.services import message_text_check, room_access_narrowed, room_members_staff_changed
 
 
 @admin.register(Room)
 class RoomAdmin(admin.ModelAdmin):
-    list_display = ["name", "last_seq", "created_at", "last_activity_at"]
+    """Membership changed here is logged as inviteToRoom and removeFromRoom log it
+    (MemberJoined, MemberLeft with removedBy), with the admin user as the actor."""
+
+    list_display = ["name", "last_seq", "last_event_seq", "created_at", "last_activity_at"]
     search_fields = ["name"]
-    readonly_fields = ["last_seq", "access_version"]
+    # The counters are handed out under the room's lock by the services alone.
+    readonly_fields = ["last_seq", "last_event_seq", "access_version"]
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        room = form.instance
+        # In the admin's transaction: the room's lock is held from here to its commit.
+        room_lock(room.pk)
+        before = set(room.members.values_list("pk", flat=True))
         super().save_related(request, form, formsets, change)
+        after = set(room.members.values_list("pk", flat=True))
+        room_members_staff_changed(room=room, before=before, after=after, staff=request.user)  # type: ignore[arg-type]
         if change:
             # Made private or members removed here: live subscriptions are re-checked
             # (any edit counts: cheaper than diffing, and rare).
-            room_access_narrowed(room=form.instance)
+            room_access_narrowed(room=room)
 
 
 class MessageForm(forms.ModelForm):

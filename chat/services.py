@@ -37,6 +37,7 @@ __all__ = [
     "room_join",
     "room_leave",
     "room_member_remove",
+    "room_members_staff_changed",
     "room_name_check",
     "room_subscribe_check",
 ]
@@ -187,6 +188,24 @@ def room_member_remove(*, name: str, username: str, remover: User) -> Room:
         )
         room_access_narrowed(room=locked)
     return locked
+
+
+def room_members_staff_changed(
+    *, room: Room, before: set[int], after: set[int], staff: User
+) -> None:
+    """Log the membership changes staff made in the admin (already saved in the caller's
+    transaction, under the room's lock): MemberJoined for each user added and MemberLeft
+    with removedBy for each removed, as inviteToRoom and removeFromRoom do. Call it before
+    the room's access narrows, so that the removed receive their own MemberLeft."""
+    locked = room_lock(room.pk)
+    added = User.objects.filter(pk__in=after - before).order_by("pk")
+    removed = User.objects.filter(pk__in=before - after).order_by("pk")
+    for user in added:
+        room_event_record(room=locked, kind=RoomEvent.Kind.MEMBER_JOINED, actor=staff, user=user)
+    for user in removed:
+        room_event_record(
+            room=locked, kind=RoomEvent.Kind.MEMBER_LEFT, actor=staff, user=user, removed_by=staff
+        )
 
 
 def room_join(*, name: str, user: User) -> Room:

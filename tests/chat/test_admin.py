@@ -3,13 +3,15 @@ room events as editMessage and deleteMessage, with the admin user as the actor."
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
 from django.test import Client
 
 from chat import posting, services
-from chat.models import Message, Reaction, RoomEvent
+from chat.models import Message, Reaction, Room, RoomEvent
 from realtime.hub import get_hub
 from tests import factories
 from tests.conftest import GraphQLSocket, wait_for
@@ -199,3 +201,75 @@ async def test_a_refused_admin_edit_changes_nothing(
         ]
 
     await sync_to_async(run)()
+
+
+def _room_form(client: Client, room: Room, **changes: Any) -> dict[str, Any]:
+    """The admin's change form of ``room`` as it is, with ``changes``."""
+    form = client.get(f"/admin/chat/room/{room.pk}/change/").context["adminform"].form
+    fields = {name: value for name, value in form.initial.items() if value is not None}
+    fields.update(
+        {
+            "created_at_0": room.created_at.strftime("%Y-%m-%d"),
+            "created_at_1": room.created_at.strftime("%H:%M:%S"),
+            "last_activity_at_0": room.last_activity_at.strftime("%Y-%m-%d"),
+            "last_activity_at_1": room.last_activity_at.strftime("%H:%M:%S"),
+            "members": [str(user.pk) for user in fields["members"]],
+            "created_by": str(room.created_by_id or ""),
+        }
+    )
+    fields["is_private"] = "on" if fields["is_private"] else ""
+    fields.update(changes)
+    return {name: value for name, value in fields.items() if value != ""}
+
+
+async def test_admin_membership_changes_log_member_events(
+    sockets: list[GraphQLSocket], alice: factories.Member, bob: factories.Member
+) -> None:
+    def setup() -> tuple[Client, User]:
+        services.room_create(name="lobby", private=False, creator=alice.user)
+        services.room_join(name="lobby", user=bob.user)
+        return _root(), factories.member("carol").user
+
+    client, carol = await sync_to_async(setup)()
+    owner = await subscribed(sockets, token=alice.token, after=2)
+    removed = await subscribed(sockets, token=bob.token, after=2)
+    await wait_for(lambda: get_hub().rooms == {"lobby": 2})
+
+    def change_members() -> None:
+        room = Room.objects.get(name="lobby")
+        members = [str(alice.user.pk), str(carol.pk)]
+        # The event counters are not the admin's to set.
+        fields = _room_form(client, room, members=members, last_event_seq="1", last_seq="7")
+        response = client.post(f"/admin/chat/room/{room.pk}/change/", fields)
+        assert response.status_code == 302, response.content
+        assert sorted(Room.objects.get().members.values_list("username", flat=True)) == [
+            "alice",
+            "carol",
+        ]
+
+    await sync_to_async(change_members)()
+    carol_joined = event("MemberJoined", 3, actor="root", user={"username": "carol"})
+    bob_left = event(
+        "MemberLeft", 4, actor="root", user={"username": "bob"}, removedBy={"username": "root"}
+    )
+    assert [await data(owner), await data(owner)] == [carol_joined, bob_left]
+    # Bob receives his own MemberLeft, then his subscription completes.
+    assert [await data(removed), await data(removed)] == [carol_joined, bob_left]
+    assert await removed.receive() == {"id": "1", "type": "complete"}
+    await owner.assert_silent()
+
+    def saved_unchanged() -> None:
+        room = Room.objects.get(name="lobby")
+        response = client.post(f"/admin/chat/room/{room.pk}/change/", _room_form(client, room))
+        assert response.status_code == 302, response.content
+        room.refresh_from_db()
+        assert (room.last_seq, room.last_event_seq, room.access_version) == (0, 4, 2)
+
+    await sync_to_async(saved_unchanged)()
+    await owner.assert_silent()
+    assert [(seq, kind, actor) for seq, kind, actor, _ in await sync_to_async(_events)()] == [
+        (1, "member_joined", "alice"),
+        (2, "member_joined", "bob"),
+        (3, "member_joined", "root"),
+        (4, "member_left", "root"),
+    ]
