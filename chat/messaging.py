@@ -17,7 +17,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from chat.errors import Forbidden, InvalidInput, Unauthenticated
+from chat.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from chat.eventlog import room_event_record, room_lock
 from chat.models import Message, Reaction, RoomEvent
 from chat.ratelimit import send_rate_check_many
@@ -30,6 +30,8 @@ __all__ = [
     "emoji_check",
     "message_delete",
     "message_edit",
+    "message_staff_delete",
+    "message_staff_edit",
     "reaction_add",
     "reaction_remove",
 ]
@@ -69,9 +71,23 @@ def _locked(message_id: int, user: User, change: Callable[[Message], T]) -> T:
     """Find the message (NOT_FOUND if missing or in a room ``user`` cannot see), then run
     ``change`` on it as it is under its room's lock, in one transaction."""
     found = message_visible_get(message_id=message_id, user=user)
+    return _under_lock(found.pk, found.room_id, change)
+
+
+def _staff_locked(message_id: int, user: User, change: Callable[[Message], T]) -> T:
+    """As _locked, for staff (the admin): any message, whichever room it is in."""
+    if not user.is_staff:
+        raise Forbidden("Staff only.")
+    room_id = Message.objects.filter(pk=message_id).values_list("room_id", flat=True).first()
+    if room_id is None:
+        raise NotFound("No such message.")
+    return _under_lock(message_id, room_id, change)
+
+
+def _under_lock(message_id: int, room_id: int, change: Callable[[Message], T]) -> T:
     with transaction.atomic():
-        room = room_lock(found.room_id)
-        message = Message.objects.select_related("author", "reply_to__author").get(pk=found.pk)
+        room = room_lock(room_id)
+        message = Message.objects.select_related("author", "reply_to__author").get(pk=message_id)
         Message.room.field.set_cached_value(message, room)
         return change(message)
 
@@ -86,6 +102,19 @@ def _with_reactions(message: Message) -> Message:
     return message
 
 
+def _edited(message: Message, text: str, editor: User) -> Message:
+    """Replace the text of a live message and log MessageEdited by ``editor``."""
+    _live(message, "edit")
+    message.text = text
+    message.edited_at = timezone.now()
+    message.save(update_fields=["text", "edited_at"])
+    _with_reactions(message)
+    room_event_record(
+        room=message.room, kind=RoomEvent.Kind.MESSAGE_EDITED, actor=editor, message=message
+    )
+    return message
+
+
 def message_edit(*, message_id: int, user: User | AnonymousUser, text: str) -> Message:
     """Replace the text of ``user``'s own message (the text rules of posting)."""
     author = _signed_in(user)
@@ -95,17 +124,27 @@ def message_edit(*, message_id: int, user: User | AnonymousUser, text: str) -> M
     def change(message: Message) -> Message:
         if message.author_id != author.pk:
             raise Forbidden("Only its author can edit a message.")
-        _live(message, "edit")
-        message.text = text
-        message.edited_at = timezone.now()
-        message.save(update_fields=["text", "edited_at"])
-        _with_reactions(message)
-        room_event_record(
-            room=message.room, kind=RoomEvent.Kind.MESSAGE_EDITED, actor=author, message=message
-        )
-        return message
+        return _edited(message, text, author)
 
     return _locked(message_id, author, change)
+
+
+def message_staff_edit(*, message_id: int, editor: User, text: str) -> Message:
+    """Replace the text of any message as staff (the admin): the rules and the event of
+    editMessage, with ``editor`` as the event's actor."""
+    text = message_text_check(text)
+    return _staff_locked(message_id, editor, lambda message: _edited(message, text, editor))
+
+
+def _deleted(message: Message, deleter: User) -> Message:
+    """Tombstone a message and log MessageDeleted by ``deleter``; already deleted: no-op."""
+    if message.deleted:
+        return _with_reactions(message)
+    message_tombstone(message)
+    room_event_record(
+        room=message.room, kind=RoomEvent.Kind.MESSAGE_DELETED, actor=deleter, message=message
+    )
+    return message
 
 
 def message_delete(*, message_id: int, user: User | AnonymousUser) -> Message:
@@ -122,15 +161,15 @@ def message_delete(*, message_id: int, user: User | AnonymousUser) -> Message:
         )
         if not allowed:
             raise Forbidden("Only its author, the room's creator or staff can delete a message.")
-        if message.deleted:
-            return _with_reactions(message)
-        message_tombstone(message)
-        room_event_record(
-            room=message.room, kind=RoomEvent.Kind.MESSAGE_DELETED, actor=deleter, message=message
-        )
-        return message
+        return _deleted(message, deleter)
 
     return _locked(message_id, deleter, change)
+
+
+def message_staff_delete(*, message_id: int, deleter: User) -> Message:
+    """Delete any message as staff (the admin), as deleteMessage does: the tombstone and
+    its MessageDeleted event, with ``deleter`` as the actor."""
+    return _staff_locked(message_id, deleter, lambda message: _deleted(message, deleter))
 
 
 def message_tombstone(message: Message) -> None:

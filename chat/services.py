@@ -19,6 +19,7 @@ from chat.models import (
     Room,
     RoomEvent,
 )
+from chat.ratelimit import send_rate_check_many
 from chat.selectors import room_access_members, room_get, room_is_visible
 from chat.usernames import (
     text_storable,
@@ -36,6 +37,7 @@ __all__ = [
     "room_join",
     "room_leave",
     "room_member_remove",
+    "room_members_staff_changed",
     "room_name_check",
     "room_subscribe_check",
 ]
@@ -118,6 +120,20 @@ def _visible_room(*, name: str, user: User) -> Room:
     return room
 
 
+def _membership_rate_check(user: User) -> None:
+    """Count a change of membership (one that would log an event) against ``user``'s
+    limit on posts: joining and leaving in a loop would otherwise make an event for
+    every subscriber of the room each time. Before the room's lock, as for posts: a Redis
+    round trip is not held under it."""
+    refusal = send_rate_check_many([user.pk])[0]
+    if refusal is not None:
+        raise refusal
+
+
+def _is_member(room: Room, user: User) -> bool:
+    return room.members.filter(pk=user.pk).exists()
+
+
 def room_invite(*, name: str, username: str, inviter: User) -> Room:
     """Add ``username`` to a room ``inviter`` can see (a member, for private rooms)."""
     username_text_check(username)
@@ -125,6 +141,8 @@ def room_invite(*, name: str, username: str, inviter: User) -> Room:
     invitee = user_by_name(username)
     if invitee is None:
         raise NotFound("No such user.")
+    if not _is_member(room, invitee):
+        _membership_rate_check(inviter)
     _member_add(room, invitee, actor=inviter)
     return room
 
@@ -153,6 +171,7 @@ def room_member_remove(*, name: str, username: str, remover: User) -> Room:
         raise NotFound("No such member.")
     if member.pk == remover.pk:
         raise InvalidInput("Use leaveRoom to leave a room.")
+    _membership_rate_check(remover)
     with transaction.atomic():
         locked = room_lock(room.pk)
         if not locked.members.filter(pk=member.pk).exists():
@@ -171,8 +190,30 @@ def room_member_remove(*, name: str, username: str, remover: User) -> Room:
     return locked
 
 
+def room_members_staff_changed(
+    *, room: Room, before: set[int], after: set[int], staff: User
+) -> None:
+    """Log the membership changes staff made in the admin (already saved in the caller's
+    transaction, under the room's lock): MemberJoined for each user added and MemberLeft
+    with removedBy for each removed, as inviteToRoom and removeFromRoom do. Call it before
+    the room's access narrows, so that the removed receive their own MemberLeft."""
+    locked = room_lock(room.pk)
+    added = User.objects.filter(pk__in=after - before).order_by("pk")
+    removed = User.objects.filter(pk__in=before - after).order_by("pk")
+    for user in added:
+        room_event_record(room=locked, kind=RoomEvent.Kind.MEMBER_JOINED, actor=staff, user=user)
+    for user in removed:
+        room_event_record(
+            room=locked, kind=RoomEvent.Kind.MEMBER_LEFT, actor=staff, user=user, removed_by=staff
+        )
+
+
 def room_join(*, name: str, user: User) -> Room:
     """Join a public room (created on first use, as for posting)."""
+    if not Room.objects.filter(name=room_name_check(name), members=user).exists():
+        # Counted before anything is stored, the room included (refused attempts count
+        # too, as for posts).
+        _membership_rate_check(user)
     room = room_get_or_create(name=name)
     if not room_is_visible(name=name, user=user):
         raise Forbidden("Private rooms are joined by invitation.")
@@ -183,6 +224,8 @@ def room_join(*, name: str, user: User) -> Room:
 def room_leave(*, name: str, user: User) -> None:
     """Leave a room; the user's live subscriptions to it end (in every process)."""
     room = _visible_room(name=name, user=user)
+    if _is_member(room, user):
+        _membership_rate_check(user)
     with transaction.atomic():
         locked = room_lock(room.pk)
         member = locked.members.filter(pk=user.pk).exists()
