@@ -72,8 +72,8 @@ def watch_csp(page: Page) -> list[str]:
 
 
 def rows(page: Page) -> list[list[str]]:
-    """The room's log as [seq, author, text] rows."""
-    return page.locator("#log li").evaluate_all(  # type: ignore[no-any-return]
+    """The room's messages as [seq, author, text] rows."""
+    return page.locator("#log li.message").evaluate_all(  # type: ignore[no-any-return]
         "items => items.map(li => [li.dataset.seq,"
         " li.querySelector('.author').textContent, li.querySelector('.text').textContent])"
     )
@@ -96,7 +96,7 @@ def record_subscriptions(page: Page) -> list[dict[str, object]]:
 
 
 def expect_log(page: Page, expected: list[list[str]], timeout: float = 10_000) -> None:
-    expect(page.locator("#log li")).to_have_count(len(expected), timeout=timeout)
+    expect(page.locator("#log li.message")).to_have_count(len(expected), timeout=timeout)
     assert rows(page) == expected
 
 
@@ -183,10 +183,10 @@ def test_two_users_chat_reload_and_resume_after_the_server_restarts(
             )
             expect_log(page, log)
         # Alice's page subscribed twice: on entering the empty room, and after the restart
-        # resuming after the last seq it had shown.
+        # resuming after the last event it had seen (the three posts).
         assert alice_subscribed == [
-            {"room": "lobby", "afterSeq": 0},
-            {"room": "lobby", "afterSeq": 3},
+            {"room": "lobby", "afterEventSeq": 0},
+            {"room": "lobby", "afterEventSeq": 3},
         ]
         send(alice, "welcome back")
         log.append(["5", "alice", "welcome back"])
