@@ -53,6 +53,7 @@ export function bindRoom(endpoint: string, room: string): void {
   const viewer: Viewer = {
     username: null,
     editing: new Set(),
+    picking: null,
     reply: (message) => {
       replyingTo = message;
       replyQuote.textContent = `${message.author.username}: ${message.text}`;
@@ -266,6 +267,7 @@ export function bindRoom(endpoint: string, room: string): void {
     loadingOlder = null;
     viewer.username = authGet()?.username ?? null;
     viewer.editing.clear();
+    viewer.picking = null;
     cancelReply();
     log.replaceChildren();
     setStatus("connecting", "connecting…");

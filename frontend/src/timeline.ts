@@ -11,6 +11,8 @@ export const PICKER = ["👍", "❤️", "😂", "🎉", "😮", "👀"];
 export interface Viewer {
   username: string | null;
   editing: Set<number>;
+  // The message whose emoji picker is open, if any.
+  picking: number | null;
   reply(message: ChatMessage): void;
   toggleReaction(message: ChatMessage, emoji: string, reactedByMe: boolean): void;
   edit(message: ChatMessage, text: string): Promise<boolean>;
@@ -130,6 +132,9 @@ export function renderMessage(item: HTMLLIElement, message: ChatMessage, viewer:
   item.dataset.seq = String(message.seq);
   item.dataset.id = message.id;
   item.dataset.at = message.createdAt;
+  // An edit in progress survives the message changing under it (a reaction, say).
+  const editing = item.querySelector<HTMLFormElement>(".edit-form");
+  const focused = editing?.contains(document.activeElement) ?? false;
   item.replaceChildren();
 
   if (message.replyTo) item.append(quote(message.replyTo, viewer));
@@ -138,7 +143,9 @@ export function renderMessage(item: HTMLLIElement, message: ChatMessage, viewer:
   if (message.deleted) {
     line.append(make("span", "text", "message deleted"));
   } else if (mine && viewer.editing.has(message.seq)) {
-    line.append(editForm(message, viewer));
+    const form = editing ?? editForm(message, viewer);
+    line.append(form);
+    if (focused) form.querySelector("input")?.focus();
   } else {
     line.append(make("span", "text", message.text));
     if (message.editedAt) {
@@ -167,11 +174,12 @@ export function renderMessage(item: HTMLLIElement, message: ChatMessage, viewer:
 
   const actions = make("div", "actions");
   const picker = make("div", "picker");
-  picker.hidden = true;
+  picker.hidden = viewer.picking !== message.seq;
   for (const emoji of PICKER) {
     const reactedByMe = message.reactions.some((r) => r.emoji === emoji && r.reactedByMe);
     const choice = button("pick", emoji, () => {
       picker.hidden = true;
+      viewer.picking = null;
       viewer.toggleReaction(message, emoji, reactedByMe);
     });
     choice.dataset.emoji = emoji;
@@ -180,7 +188,13 @@ export function renderMessage(item: HTMLLIElement, message: ChatMessage, viewer:
   actions.append(
     button("reply", "Reply", () => viewer.reply(message)),
     button("react", "React", () => {
+      // One picker open at a time.
+      if (viewer.picking !== null && viewer.picking !== message.seq) {
+        const other = document.getElementById(`message-${viewer.picking}`)?.querySelector<HTMLElement>(".picker");
+        if (other) other.hidden = true;
+      }
       picker.hidden = !picker.hidden;
+      viewer.picking = picker.hidden ? null : message.seq;
     }),
   );
   if (mine) {
