@@ -297,11 +297,13 @@ export function bindRoom(endpoint: string, room: string): void {
     const text = input.value;
     if (!text.trim()) return;
     failure.textContent = "";
+    const replyTo = replyingTo;
     try {
       // The message is shown when the subscription delivers it, in order.
-      await request(endpoint, SendMessage, { room, text, replyTo: replyingTo?.id ?? null });
-      input.value = "";
-      cancelReply();
+      await request(endpoint, SendMessage, { room, text, replyTo: replyTo?.id ?? null });
+      // Keep what was typed (or chosen to reply to) while this was being sent.
+      if (input.value === text) input.value = "";
+      if (replyingTo === replyTo) cancelReply();
     } catch (error) {
       fail(error);
     }

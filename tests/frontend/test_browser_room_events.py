@@ -22,7 +22,7 @@ from chat.models import Message
 from tests import factories
 from tests.daphne import Daphne, start_daphne
 from tests.frontend.conftest import ROOT
-from tests.frontend.pages import record_subscriptions, watch_csp
+from tests.frontend.pages import record_subscriptions, send, watch_csp
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -180,12 +180,9 @@ def test_edit_react_reply_delete_and_members_live_in_two_tabs(
             expect_timeline(page, [today, *lines(viewer)])
 
     # Posts from each tab; yours are told apart, with Edit and Delete on yours only.
-    ours.fill("#message-input", "hello")
-    ours.press("#message-input", "Enter")
-    theirs.fill("#message-input", "hi")
-    theirs.press("#message-input", "Enter")
-    ours.fill("#message-input", "oops, wrong room")
-    ours.press("#message-input", "Enter")
+    send(ours, "hello")
+    send(theirs, "hi")
+    send(ours, "oops, wrong room")
     expect_both(
         lambda v: [
             line(1, "alice", "hello", viewer=v),
@@ -240,8 +237,7 @@ def test_edit_react_reply_delete_and_members_live_in_two_tabs(
         message(theirs, seq).locator(".reply").click()
         expect(theirs.locator("#reply-bar")).to_be_visible()
         expect(theirs.locator("#reply-quote")).to_have_text(quoted)
-        theirs.fill("#message-input", text)
-        theirs.press("#message-input", "Enter")
+        send(theirs, text)
         expect(theirs.locator("#reply-bar")).to_be_hidden()
     rest += [
         lambda v: line(4, "bob", "indeed", viewer=v, quote="alice: hello, world"),
