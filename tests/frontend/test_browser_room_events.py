@@ -270,7 +270,9 @@ def test_edit_react_reply_delete_and_members_live_in_two_tabs(
 
     artifacts = ROOT / "artifacts"
     artifacts.mkdir(exist_ok=True)
-    message(ours, 4).hover()
+    # Alice's picker open on Bob's reply, for the picture.
+    message(ours, 4).locator(".react").click()
+    expect(message(ours, 4).locator(".picker")).to_be_visible()
     ours.screenshot(path=str(artifacts / "room-events.png"))
     for page in both:
         page.context.close()
