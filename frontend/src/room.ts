@@ -15,7 +15,14 @@ import {
   RoomPosition,
   SendMessage,
 } from "./operations";
-import { type ChatMessage, memberLine, renderMessage, separateDays, type Viewer } from "./timeline";
+import {
+  appendDated,
+  type ChatMessage,
+  memberLine,
+  renderMessage,
+  separateDays,
+  type Viewer,
+} from "./timeline";
 
 // Within this many pixels of the top, the next older page loads.
 const TOP_MARGIN = 40;
@@ -108,8 +115,7 @@ export function bindRoom(endpoint: string, room: string): void {
 
   const appendLines = (lines: HTMLLIElement[]): void => {
     const follow = nearBottom();
-    log.append(...lines);
-    separateDays(log);
+    appendDated(log, lines);
     if (follow) log.scrollTop = log.scrollHeight;
   };
 

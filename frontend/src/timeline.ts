@@ -77,6 +77,17 @@ export function separateDays(log: HTMLElement): void {
   }
 }
 
+/** Append ``lines`` (in time order) after the last line, each new day with its separator. */
+export function appendDated(log: HTMLElement, lines: HTMLLIElement[]): void {
+  for (const line of lines) {
+    const at = line.dataset.at ?? "";
+    // The last line is never a separator: each is followed by the line it dates.
+    const previous = (log.lastElementChild as HTMLElement | null)?.dataset.at;
+    if (previous === undefined || dayOf(previous) !== dayOf(at)) log.append(dateSeparator(at));
+    log.append(line);
+  }
+}
+
 /** A "joined" or "left" line. */
 export function memberLine(eventSeq: number, at: string, text: string): HTMLLIElement {
   const item = make("li", "member");
