@@ -38,6 +38,7 @@ export function bindRoom(endpoint: string, room: string): void {
 
   // What is shown, by seq; reset whenever the viewer changes (reactedByMe is theirs).
   let messages = new Map<number, ChatMessage>();
+  let newestSeq = 0;
   let lastEventSeq = 0;
   let olderCursor: string | null = null;
   let hasOlder = false;
@@ -104,17 +105,15 @@ export function bindRoom(endpoint: string, room: string): void {
 
   const nearBottom = (): boolean => log.scrollHeight - log.scrollTop - log.clientHeight < 60;
 
-  const newestSeq = (): number => Math.max(0, ...messages.keys());
-
   const messageItem = (message: ChatMessage): HTMLLIElement => {
     messages.set(message.seq, message);
+    newestSeq = Math.max(newestSeq, message.seq);
     const li = document.createElement("li");
     renderMessage(li, message, viewer);
     return li;
   };
 
-  const appendLines = (lines: HTMLLIElement[]): void => {
-    const follow = nearBottom();
+  const appendLines = (lines: HTMLLIElement[], follow = nearBottom()): void => {
     appendDated(log, lines);
     if (follow) log.scrollTop = log.scrollHeight;
   };
@@ -139,7 +138,11 @@ export function bindRoom(endpoint: string, room: string): void {
     switch (event.__typename) {
       case "MessagePosted":
         if (messages.has(event.message.seq)) update(event.message);
-        else if (event.message.seq > newestSeq()) appendLines([messageItem(event.message)]);
+        else if (event.message.seq > newestSeq) {
+          // Your own post brings you to the end; others' only if you were there.
+          const mine = event.message.author.username === viewer.username;
+          appendLines([messageItem(event.message)], mine || nearBottom());
+        }
         break;
       case "MessageEdited":
       case "MessageDeleted":
@@ -267,6 +270,7 @@ export function bindRoom(endpoint: string, room: string): void {
     void client?.dispose();
     client = null;
     messages = new Map();
+    newestSeq = 0;
     lastEventSeq = 0;
     olderCursor = null;
     hasOlder = false;
