@@ -1,13 +1,78 @@
 // Every operation the browser UI sends; codegen types them from schema.graphql.
 import { graphql } from "./gql";
 
+// A message as the page shows it. Reactions without their users: over a page of 100
+// messages those would cost more than an operation may (QUERY_TOO_COMPLEX).
 export const ChatMessageFields = graphql(`
   fragment ChatMessage on Message {
+    id
     seq
     text
     createdAt
+    editedAt
+    deleted
     author {
       username
+    }
+    replyTo {
+      id
+      seq
+      text
+      deleted
+      author {
+        username
+      }
+    }
+    reactions {
+      emoji
+      count
+      reactedByMe
+    }
+  }
+`);
+
+export const ChatRoomEventFields = graphql(`
+  fragment ChatRoomEvent on RoomEvent {
+    __typename
+    eventSeq
+    at
+    ... on MessagePosted {
+      message {
+        ...ChatMessage
+      }
+    }
+    ... on MessageEdited {
+      message {
+        ...ChatMessage
+      }
+    }
+    ... on MessageDeleted {
+      message {
+        ...ChatMessage
+      }
+    }
+    ... on ReactionAdded {
+      message {
+        ...ChatMessage
+      }
+    }
+    ... on ReactionRemoved {
+      message {
+        ...ChatMessage
+      }
+    }
+    ... on MemberJoined {
+      user {
+        username
+      }
+    }
+    ... on MemberLeft {
+      user {
+        username
+      }
+      removedBy {
+        username
+      }
     }
   }
 `);
@@ -40,30 +105,79 @@ export const Logout = graphql(`
   }
 `);
 
-export const RecentMessages = graphql(`
-  query RecentMessages($room: String!, $last: Int!) {
-    messages(room: $room, last: $last) {
+// The room's lastEventSeq is read before its messages (a separate request), so the
+// roomEvents subscription that resumes after it misses nothing the history lacks.
+export const RoomPosition = graphql(`
+  query RoomPosition($room: String!) {
+    room(name: $room) {
+      lastEventSeq
+    }
+  }
+`);
+
+// A literal page size: a variable counts as the largest page (100) in the cost model,
+// which leaves this selection little margin under the limit.
+export const MessagePage = graphql(`
+  query MessagePage($room: String!, $before: String) {
+    messages(room: $room, last: 50, before: $before) {
       edges {
         node {
           ...ChatMessage
         }
+      }
+      pageInfo {
+        hasPreviousPage
+        startCursor
       }
     }
   }
 `);
 
 export const SendMessage = graphql(`
-  mutation SendMessage($room: String!, $text: String!) {
-    sendMessage(room: $room, text: $text) {
+  mutation SendMessage($room: String!, $text: String!, $replyTo: ID) {
+    sendMessage(room: $room, text: $text, replyTo: $replyTo) {
       seq
     }
   }
 `);
 
-export const MessageAdded = graphql(`
-  subscription MessageAdded($room: String!, $afterSeq: Int) {
-    messageAdded(room: $room, afterSeq: $afterSeq) {
-      ...ChatMessage
+// The page shows what the roomEvents subscription delivers; these answers are not used.
+export const EditMessage = graphql(`
+  mutation EditMessage($id: ID!, $text: String!) {
+    editMessage(id: $id, text: $text) {
+      id
+    }
+  }
+`);
+
+export const DeleteMessage = graphql(`
+  mutation DeleteMessage($id: ID!) {
+    deleteMessage(id: $id) {
+      id
+    }
+  }
+`);
+
+export const AddReaction = graphql(`
+  mutation AddReaction($id: ID!, $emoji: String!) {
+    addReaction(messageId: $id, emoji: $emoji) {
+      id
+    }
+  }
+`);
+
+export const RemoveReaction = graphql(`
+  mutation RemoveReaction($id: ID!, $emoji: String!) {
+    removeReaction(messageId: $id, emoji: $emoji) {
+      id
+    }
+  }
+`);
+
+export const RoomEvents = graphql(`
+  subscription RoomEvents($room: String!, $afterEventSeq: Int) {
+    roomEvents(room: $room, afterEventSeq: $afterEventSeq) {
+      ...ChatRoomEvent
     }
   }
 `);

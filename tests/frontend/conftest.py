@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.db import connection
+from playwright.sync_api import Browser, sync_playwright
 
 from tests.daphne import Daphne, daphne_env, start_daphne
+from tests.frontend.pages import CHROMIUM, CHROMIUM_ARGS
 from tests.servers import PostgresServer, RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -44,3 +47,16 @@ def daphne(server_env: dict[str, str]) -> Iterator[Daphne]:
     server = start_daphne(server_env)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def browser(frontend: Path) -> Iterator[Browser]:
+    # Function scope: sync Playwright marks an event loop as running in this thread, and
+    # the database flush after each test must run without one.
+    assert os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} missing: bin/_frontend installs it"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()

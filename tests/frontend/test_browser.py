@@ -1,117 +1,31 @@
-"""The chat UI in headless Chromium: two signed-up users, history, reconnect with afterSeq."""
+"""The chat UI in headless Chromium: two signed-up users, history, reconnect with
+afterEventSeq; GraphiQL and the admin under their CSP."""
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
-from playwright.sync_api import (
-    Browser,
-    ConsoleMessage,
-    Page,
-    Route,
-    WebSocket,
-    expect,
-    sync_playwright,
-)
+from playwright.sync_api import Browser, Route, expect
 
 from chat.models import Room
 from tests.daphne import Daphne, start_daphne
 from tests.frontend.conftest import ROOT
+from tests.frontend.pages import (
+    PASSWORD,
+    expect_log,
+    record_subscriptions,
+    send,
+    sign_up,
+    watch_csp,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-PASSWORD = "correct horse battery staple"
 SEND = "mutation($room: String!, $text: String!) { sendMessage(room: $room, text: $text) { seq } }"
 # Reconnecting waits up to 8 s between attempts.
 RECONNECT_TIMEOUT_MS = 30_000
-
-
-@pytest.fixture
-def browser(frontend: Path) -> Iterator[Browser]:
-    # Function scope: sync Playwright marks an event loop as running in this thread, and
-    # the database flush after each test must run without one.
-    assert os.access(CHROMIUM, os.X_OK), f"{CHROMIUM} missing: bin/_frontend installs it"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
-
-
-# Reported through the console so that violations before a navigation count too.
-CSP_WATCH = """
-document.addEventListener("securitypolicyviolation", (event) => {
-  console.warn(`CSP violation: ${event.effectiveDirective} ${event.blockedURI}`);
-});
-"""
-
-
-def watch_csp(page: Page) -> list[str]:
-    """Every Content-Security-Policy violation the page reports, from now on."""
-    violations: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if "CSP violation" in message.text or "Content Security Policy" in message.text:
-            violations.append(message.text)
-
-    page.on("console", on_console)
-    page.add_init_script(CSP_WATCH)
-    return violations
-
-
-def rows(page: Page) -> list[list[str]]:
-    """The room's log as [seq, author, text] rows."""
-    return page.locator("#log li").evaluate_all(  # type: ignore[no-any-return]
-        "items => items.map(li => [li.dataset.seq,"
-        " li.querySelector('.author').textContent, li.querySelector('.text').textContent])"
-    )
-
-
-def record_subscriptions(page: Page) -> list[dict[str, object]]:
-    """The variables of every graphql-ws subscribe frame the page sends, in order."""
-    sent: list[dict[str, object]] = []
-
-    def on_frame(payload: str | bytes) -> None:
-        message = json.loads(payload)
-        if message["type"] == "subscribe":
-            sent.append(message["payload"]["variables"])
-
-    def on_websocket(socket: WebSocket) -> None:
-        socket.on("framesent", on_frame)
-
-    page.on("websocket", on_websocket)
-    return sent
-
-
-def expect_log(page: Page, expected: list[list[str]], timeout: float = 10_000) -> None:
-    expect(page.locator("#log li")).to_have_count(len(expected), timeout=timeout)
-    assert rows(page) == expected
-
-
-def sign_up(page: Page, username: str) -> None:
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("#sign-up")
-    expect(page.locator("#me")).to_have_text(username)
-    expect(page.locator("#auth-form")).to_be_hidden()
-
-
-def send(page: Page, text: str) -> None:
-    page.fill("#message-input", text)
-    page.press("#message-input", "Enter")
-    expect(page.locator("#message-input")).to_have_value("")
 
 
 def test_two_users_chat_reload_and_resume_after_the_server_restarts(
@@ -183,10 +97,10 @@ def test_two_users_chat_reload_and_resume_after_the_server_restarts(
             )
             expect_log(page, log)
         # Alice's page subscribed twice: on entering the empty room, and after the restart
-        # resuming after the last seq it had shown.
+        # resuming after the last event it had seen (the three posts).
         assert alice_subscribed == [
-            {"room": "lobby", "afterSeq": 0},
-            {"room": "lobby", "afterSeq": 3},
+            {"room": "lobby", "afterEventSeq": 0},
+            {"room": "lobby", "afterEventSeq": 3},
         ]
         send(alice, "welcome back")
         log.append(["5", "alice", "welcome back"])

@@ -14,22 +14,34 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
-    "\n  fragment ChatMessage on Message {\n    seq\n    text\n    createdAt\n    author {\n      username\n    }\n  }\n": typeof types.ChatMessageFragmentDoc,
+    "\n  fragment ChatMessage on Message {\n    id\n    seq\n    text\n    createdAt\n    editedAt\n    deleted\n    author {\n      username\n    }\n    replyTo {\n      id\n      seq\n      text\n      deleted\n      author {\n        username\n      }\n    }\n    reactions {\n      emoji\n      count\n      reactedByMe\n    }\n  }\n": typeof types.ChatMessageFragmentDoc,
+    "\n  fragment ChatRoomEvent on RoomEvent {\n    __typename\n    eventSeq\n    at\n    ... on MessagePosted {\n      message {\n        ...ChatMessage\n      }\n    }\n    ... on MessageEdited {\n      message {\n        ...ChatMessage\n      }\n    }\n    ... on MessageDeleted {\n      message {\n        ...ChatMessage\n      }\n    }\n    ... on ReactionAdded {\n      message {\n        ...ChatMessage\n      }\n    }\n    ... on ReactionRemoved {\n      message {\n        ...ChatMessage\n      }\n    }\n    ... on MemberJoined {\n      user {\n        username\n      }\n    }\n    ... on MemberLeft {\n      user {\n        username\n      }\n      removedBy {\n        username\n      }\n    }\n  }\n": typeof types.ChatRoomEventFragmentDoc,
     "\n  mutation Register($username: String!, $password: String!) {\n    register(username: $username, password: $password) {\n      token\n      user {\n        username\n      }\n    }\n  }\n": typeof types.RegisterDocument,
     "\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      user {\n        username\n      }\n    }\n  }\n": typeof types.LoginDocument,
     "\n  mutation Logout {\n    logout\n  }\n": typeof types.LogoutDocument,
-    "\n  query RecentMessages($room: String!, $last: Int!) {\n    messages(room: $room, last: $last) {\n      edges {\n        node {\n          ...ChatMessage\n        }\n      }\n    }\n  }\n": typeof types.RecentMessagesDocument,
-    "\n  mutation SendMessage($room: String!, $text: String!) {\n    sendMessage(room: $room, text: $text) {\n      seq\n    }\n  }\n": typeof types.SendMessageDocument,
-    "\n  subscription MessageAdded($room: String!, $afterSeq: Int) {\n    messageAdded(room: $room, afterSeq: $afterSeq) {\n      ...ChatMessage\n    }\n  }\n": typeof types.MessageAddedDocument,
+    "\n  query RoomPosition($room: String!) {\n    room(name: $room) {\n      lastEventSeq\n    }\n  }\n": typeof types.RoomPositionDocument,
+    "\n  query MessagePage($room: String!, $before: String) {\n    messages(room: $room, last: 50, before: $before) {\n      edges {\n        node {\n          ...ChatMessage\n        }\n      }\n      pageInfo {\n        hasPreviousPage\n        startCursor\n      }\n    }\n  }\n": typeof types.MessagePageDocument,
+    "\n  mutation SendMessage($room: String!, $text: String!, $replyTo: ID) {\n    sendMessage(room: $room, text: $text, replyTo: $replyTo) {\n      seq\n    }\n  }\n": typeof types.SendMessageDocument,
+    "\n  mutation EditMessage($id: ID!, $text: String!) {\n    editMessage(id: $id, text: $text) {\n      id\n    }\n  }\n": typeof types.EditMessageDocument,
+    "\n  mutation DeleteMessage($id: ID!) {\n    deleteMessage(id: $id) {\n      id\n    }\n  }\n": typeof types.DeleteMessageDocument,
+    "\n  mutation AddReaction($id: ID!, $emoji: String!) {\n    addReaction(messageId: $id, emoji: $emoji) {\n      id\n    }\n  }\n": typeof types.AddReactionDocument,
+    "\n  mutation RemoveReaction($id: ID!, $emoji: String!) {\n    removeReaction(messageId: $id, emoji: $emoji) {\n      id\n    }\n  }\n": typeof types.RemoveReactionDocument,
+    "\n  subscription RoomEvents($room: String!, $afterEventSeq: Int) {\n    roomEvents(room: $room, afterEventSeq: $afterEventSeq) {\n      ...ChatRoomEvent\n    }\n  }\n": typeof types.RoomEventsDocument,
 };
 const documents: Documents = {
-    "\n  fragment ChatMessage on Message {\n    seq\n    text\n    createdAt\n    author {\n      username\n    }\n  }\n": types.ChatMessageFragmentDoc,
+    "\n  fragment ChatMessage on Message {\n    id\n    seq\n    text\n    createdAt\n    editedAt\n    deleted\n    author {\n      username\n    }\n    replyTo {\n      id\n      seq\n      text\n      deleted\n      author {\n        username\n      }\n    }\n    reactions {\n      emoji\n      count\n      reactedByMe\n    }\n  }\n": types.ChatMessageFragmentDoc,
+    "\n  fragment ChatRoomEvent on RoomEvent {\n    __typename\n    eventSeq\n    at\n    ... on MessagePosted {\n      message {\n        ...ChatMessage\n      }\n    }\n    ... on MessageEdited {\n      message {\n        ...ChatMessage\n      }\n    }\n    ... on MessageDeleted {\n      message {\n        ...ChatMessage\n      }\n    }\n    ... on ReactionAdded {\n      message {\n        ...ChatMessage\n      }\n    }\n    ... on ReactionRemoved {\n      message {\n        ...ChatMessage\n      }\n    }\n    ... on MemberJoined {\n      user {\n        username\n      }\n    }\n    ... on MemberLeft {\n      user {\n        username\n      }\n      removedBy {\n        username\n      }\n    }\n  }\n": types.ChatRoomEventFragmentDoc,
     "\n  mutation Register($username: String!, $password: String!) {\n    register(username: $username, password: $password) {\n      token\n      user {\n        username\n      }\n    }\n  }\n": types.RegisterDocument,
     "\n  mutation Login($username: String!, $password: String!) {\n    login(username: $username, password: $password) {\n      token\n      user {\n        username\n      }\n    }\n  }\n": types.LoginDocument,
     "\n  mutation Logout {\n    logout\n  }\n": types.LogoutDocument,
-    "\n  query RecentMessages($room: String!, $last: Int!) {\n    messages(room: $room, last: $last) {\n      edges {\n        node {\n          ...ChatMessage\n        }\n      }\n    }\n  }\n": types.RecentMessagesDocument,
-    "\n  mutation SendMessage($room: String!, $text: String!) {\n    sendMessage(room: $room, text: $text) {\n      seq\n    }\n  }\n": types.SendMessageDocument,
-    "\n  subscription MessageAdded($room: String!, $afterSeq: Int) {\n    messageAdded(room: $room, afterSeq: $afterSeq) {\n      ...ChatMessage\n    }\n  }\n": types.MessageAddedDocument,
+    "\n  query RoomPosition($room: String!) {\n    room(name: $room) {\n      lastEventSeq\n    }\n  }\n": types.RoomPositionDocument,
+    "\n  query MessagePage($room: String!, $before: String) {\n    messages(room: $room, last: 50, before: $before) {\n      edges {\n        node {\n          ...ChatMessage\n        }\n      }\n      pageInfo {\n        hasPreviousPage\n        startCursor\n      }\n    }\n  }\n": types.MessagePageDocument,
+    "\n  mutation SendMessage($room: String!, $text: String!, $replyTo: ID) {\n    sendMessage(room: $room, text: $text, replyTo: $replyTo) {\n      seq\n    }\n  }\n": types.SendMessageDocument,
+    "\n  mutation EditMessage($id: ID!, $text: String!) {\n    editMessage(id: $id, text: $text) {\n      id\n    }\n  }\n": types.EditMessageDocument,
+    "\n  mutation DeleteMessage($id: ID!) {\n    deleteMessage(id: $id) {\n      id\n    }\n  }\n": types.DeleteMessageDocument,
+    "\n  mutation AddReaction($id: ID!, $emoji: String!) {\n    addReaction(messageId: $id, emoji: $emoji) {\n      id\n    }\n  }\n": types.AddReactionDocument,
+    "\n  mutation RemoveReaction($id: ID!, $emoji: String!) {\n    removeReaction(messageId: $id, emoji: $emoji) {\n      id\n    }\n  }\n": types.RemoveReactionDocument,
+    "\n  subscription RoomEvents($room: String!, $afterEventSeq: Int) {\n    roomEvents(room: $room, afterEventSeq: $afterEventSeq) {\n      ...ChatRoomEvent\n    }\n  }\n": types.RoomEventsDocument,
 };
 
 /**
@@ -49,7 +61,11 @@ export function graphql(source: string): unknown;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  fragment ChatMessage on Message {\n    seq\n    text\n    createdAt\n    author {\n      username\n    }\n  }\n"): (typeof documents)["\n  fragment ChatMessage on Message {\n    seq\n    text\n    createdAt\n    author {\n      username\n    }\n  }\n"];
+export function graphql(source: "\n  fragment ChatMessage on Message {\n    id\n    seq\n    text\n    createdAt\n    editedAt\n    deleted\n    author {\n      username\n    }\n    replyTo {\n      id\n      seq\n      text\n      deleted\n      author {\n        username\n      }\n    }\n    reactions {\n      emoji\n      count\n      reactedByMe\n    }\n  }\n"): (typeof documents)["\n  fragment ChatMessage on Message {\n    id\n    seq\n    text\n    createdAt\n    editedAt\n    deleted\n    author {\n      username\n    }\n    replyTo {\n      id\n      seq\n      text\n      deleted\n      author {\n        username\n      }\n    }\n    reactions {\n      emoji\n      count\n      reactedByMe\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment ChatRoomEvent on RoomEvent {\n    __typename\n    eventSeq\n    at\n    ... on MessagePosted {\n      message {\n        ...ChatMessage\n      }\n    }\n    ... on MessageEdited {\n      message {\n        ...ChatMessage\n      }\n    }\n    ... on MessageDeleted {\n      message {\n        ...ChatMessage\n      }\n    }\n    ... on ReactionAdded {\n      message {\n        ...ChatMessage\n      }\n    }\n    ... on ReactionRemoved {\n      message {\n        ...ChatMessage\n      }\n    }\n    ... on MemberJoined {\n      user {\n        username\n      }\n    }\n    ... on MemberLeft {\n      user {\n        username\n      }\n      removedBy {\n        username\n      }\n    }\n  }\n"): (typeof documents)["\n  fragment ChatRoomEvent on RoomEvent {\n    __typename\n    eventSeq\n    at\n    ... on MessagePosted {\n      message {\n        ...ChatMessage\n      }\n    }\n    ... on MessageEdited {\n      message {\n        ...ChatMessage\n      }\n    }\n    ... on MessageDeleted {\n      message {\n        ...ChatMessage\n      }\n    }\n    ... on ReactionAdded {\n      message {\n        ...ChatMessage\n      }\n    }\n    ... on ReactionRemoved {\n      message {\n        ...ChatMessage\n      }\n    }\n    ... on MemberJoined {\n      user {\n        username\n      }\n    }\n    ... on MemberLeft {\n      user {\n        username\n      }\n      removedBy {\n        username\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -65,15 +81,35 @@ export function graphql(source: "\n  mutation Logout {\n    logout\n  }\n"): (ty
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query RecentMessages($room: String!, $last: Int!) {\n    messages(room: $room, last: $last) {\n      edges {\n        node {\n          ...ChatMessage\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query RecentMessages($room: String!, $last: Int!) {\n    messages(room: $room, last: $last) {\n      edges {\n        node {\n          ...ChatMessage\n        }\n      }\n    }\n  }\n"];
+export function graphql(source: "\n  query RoomPosition($room: String!) {\n    room(name: $room) {\n      lastEventSeq\n    }\n  }\n"): (typeof documents)["\n  query RoomPosition($room: String!) {\n    room(name: $room) {\n      lastEventSeq\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  mutation SendMessage($room: String!, $text: String!) {\n    sendMessage(room: $room, text: $text) {\n      seq\n    }\n  }\n"): (typeof documents)["\n  mutation SendMessage($room: String!, $text: String!) {\n    sendMessage(room: $room, text: $text) {\n      seq\n    }\n  }\n"];
+export function graphql(source: "\n  query MessagePage($room: String!, $before: String) {\n    messages(room: $room, last: 50, before: $before) {\n      edges {\n        node {\n          ...ChatMessage\n        }\n      }\n      pageInfo {\n        hasPreviousPage\n        startCursor\n      }\n    }\n  }\n"): (typeof documents)["\n  query MessagePage($room: String!, $before: String) {\n    messages(room: $room, last: 50, before: $before) {\n      edges {\n        node {\n          ...ChatMessage\n        }\n      }\n      pageInfo {\n        hasPreviousPage\n        startCursor\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  subscription MessageAdded($room: String!, $afterSeq: Int) {\n    messageAdded(room: $room, afterSeq: $afterSeq) {\n      ...ChatMessage\n    }\n  }\n"): (typeof documents)["\n  subscription MessageAdded($room: String!, $afterSeq: Int) {\n    messageAdded(room: $room, afterSeq: $afterSeq) {\n      ...ChatMessage\n    }\n  }\n"];
+export function graphql(source: "\n  mutation SendMessage($room: String!, $text: String!, $replyTo: ID) {\n    sendMessage(room: $room, text: $text, replyTo: $replyTo) {\n      seq\n    }\n  }\n"): (typeof documents)["\n  mutation SendMessage($room: String!, $text: String!, $replyTo: ID) {\n    sendMessage(room: $room, text: $text, replyTo: $replyTo) {\n      seq\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation EditMessage($id: ID!, $text: String!) {\n    editMessage(id: $id, text: $text) {\n      id\n    }\n  }\n"): (typeof documents)["\n  mutation EditMessage($id: ID!, $text: String!) {\n    editMessage(id: $id, text: $text) {\n      id\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DeleteMessage($id: ID!) {\n    deleteMessage(id: $id) {\n      id\n    }\n  }\n"): (typeof documents)["\n  mutation DeleteMessage($id: ID!) {\n    deleteMessage(id: $id) {\n      id\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation AddReaction($id: ID!, $emoji: String!) {\n    addReaction(messageId: $id, emoji: $emoji) {\n      id\n    }\n  }\n"): (typeof documents)["\n  mutation AddReaction($id: ID!, $emoji: String!) {\n    addReaction(messageId: $id, emoji: $emoji) {\n      id\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RemoveReaction($id: ID!, $emoji: String!) {\n    removeReaction(messageId: $id, emoji: $emoji) {\n      id\n    }\n  }\n"): (typeof documents)["\n  mutation RemoveReaction($id: ID!, $emoji: String!) {\n    removeReaction(messageId: $id, emoji: $emoji) {\n      id\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription RoomEvents($room: String!, $afterEventSeq: Int) {\n    roomEvents(room: $room, afterEventSeq: $afterEventSeq) {\n      ...ChatRoomEvent\n    }\n  }\n"): (typeof documents)["\n  subscription RoomEvents($room: String!, $afterEventSeq: Int) {\n    roomEvents(room: $room, afterEventSeq: $afterEventSeq) {\n      ...ChatRoomEvent\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
