@@ -13,7 +13,8 @@ from asgiref.sync import sync_to_async
 from graphql import OperationType
 from strawberry.extensions import SchemaExtension
 
-from chat import services
+from chat import messaging, services
+from chat.models import Message, Room
 from internals import hooks as internals_hooks
 from internals.fastpaths.registry import FAST_PATHS, REPLICATED_EXTENSIONS
 from internals.hooks import hooks
@@ -30,6 +31,7 @@ ME = "query Me { me { username } }"
 def test_fast_paths_are_registered_by_operation_type_and_root_field() -> None:
     assert [(path.kind, path.field) for path in FAST_PATHS] == [
         (OperationType.SUBSCRIPTION, "messageAdded"),
+        (OperationType.SUBSCRIPTION, "roomEvents"),
         (OperationType.MUTATION, "sendMessage"),
         (OperationType.QUERY, "*"),
         (OperationType.MUTATION, "*"),
@@ -239,4 +241,130 @@ async def test_subscriptions_match_the_standard_path(
         {"messageAdded": message},
         {"m": {"t": "message 1", "seq": 1}},
         {"messageAdded": {"seq": 1}},
+    ]
+
+
+REPLY = """mutation Reply($room: String!, $text: String!, $replyTo: ID) {
+  sendMessage(room: $room, text: $text, replyTo: $replyTo) {
+    seq text deleted editedAt reactions { emoji count reactedByMe users { username } }
+    replyTo { seq text deleted editedAt author { username } room { name } }
+  }
+}"""
+# The message replied to as read by the post has no reactions (nor its own reply) loaded:
+# what the fast path cannot render it executes, on the message it posted.
+REPLY_EXECUTED = """mutation Reply($room: String!, $text: String!, $replyTo: ID) {
+  sendMessage(room: $room, text: $text, replyTo: $replyTo) {
+    seq replyTo { seq reactions { emoji count reactedByMe } replyTo { seq text } }
+  }
+}"""
+
+
+async def test_replies_match_the_standard_path(
+    sockets: list[GraphQLSocket], alice: factories.Member, fast_path_switch: Any
+) -> None:
+    """sendMessage's replyTo, valid and not, both ways: the same frames and the same rows."""
+
+    def setup() -> dict[str, str]:
+        # Room "a": 1, 2 replying to 1 (a reaction on it), 3 deleted.
+        first, second, third = factories.messages(room="a", author=alice.user, count=3)
+        Message.objects.filter(pk=second.pk).update(reply_to=first)
+        messaging.reaction_add(message_id=second.pk, user=alice.user, emoji="👍")
+        messaging.message_delete(message_id=third.pk, user=alice.user)
+        return {"first": str(first.pk), "second": str(second.pk), "third": str(third.pk)}
+
+    results: dict[bool, list[Any]] = {}
+    rows: dict[bool, list[Any]] = {}
+    for on in (True, False):
+        fast_path_switch(on)
+        ids = await sync_to_async(setup)()
+        socket = GraphQLSocket()
+        sockets.append(socket)
+        assert await socket.connect({"authToken": alice.token}) == {"type": "connection_ack"}
+        literal = REPLY.replace("$replyTo: ID", "").replace("$replyTo", f'"{ids["first"]}"')
+        cases = [
+            (REPLY, {"room": "a", "text": "re", "replyTo": ids["first"]}),
+            (REPLY, {"room": "a", "text": "no reply", "replyTo": None}),
+            (REPLY, {"room": "a", "text": "no reply"}),
+            (literal, {"room": "a", "text": "literal"}),
+            (REPLY_EXECUTED, {"room": "a", "text": "re", "replyTo": ids["second"]}),
+            (REPLY, {"room": "a", "text": "re", "replyTo": ids["third"]}),  # deleted
+            (REPLY, {"room": "a", "text": "re", "replyTo": "abc"}),
+            (REPLY, {"room": "a", "text": "re", "replyTo": "999999"}),
+            (REPLY, {"room": "b", "text": "re", "replyTo": ids["first"]}),  # another room
+        ]
+        with fast_paths_taken({"sendMessage": len(cases)} if on else {"*": len(cases)}):
+            results[on] = [
+                await run(socket, f"p{n}", query, variables=variables)
+                for n, (query, variables) in enumerate(cases)
+            ]
+        await socket.close()
+        sockets.remove(socket)
+
+        def stored() -> list[Any]:
+            return list(
+                Message.objects.filter(room__name="a")
+                .order_by("seq")
+                .values_list("seq", "text", "reply_to__seq")
+            )
+
+        rows[on] = await sync_to_async(stored)()
+        await sync_to_async(lambda: Room.objects.filter(name__in=["a", "b"]).delete())()
+    assert results[True] == results[False]
+    assert (
+        rows[True]
+        == rows[False]
+        == [
+            (1, "message 1", None),
+            (2, "message 2", 1),
+            (3, "", None),
+            (4, "re", 1),
+            (5, "no reply", None),
+            (6, "no reply", None),
+            (7, "literal", 1),
+            (8, "re", 2),
+        ]
+    )
+
+    def outcome(frames: list[Any]) -> Any:
+        payload = frames[0]["payload"]
+        if "errors" in payload:
+            return [e["extensions"]["code"] for e in payload["errors"]]
+        return payload["data"]["sendMessage"]
+
+    replied = {
+        "seq": 1,
+        "text": "message 1",
+        "deleted": False,
+        "editedAt": None,
+        "author": {"username": "alice"},
+        "room": {"name": "a"},
+    }
+
+    def posted(seq: int, text: str, reply_to: Any) -> Any:
+        return {
+            "seq": seq,
+            "text": text,
+            "deleted": False,
+            "editedAt": None,
+            "reactions": [],
+            "replyTo": reply_to,
+        }
+
+    assert [outcome(frames) for frames in results[True]] == [
+        posted(4, "re", replied),
+        posted(5, "no reply", None),
+        posted(6, "no reply", None),
+        posted(7, "literal", replied),
+        {
+            "seq": 8,
+            "replyTo": {
+                "seq": 2,
+                "reactions": [{"emoji": "👍", "count": 1, "reactedByMe": True}],
+                "replyTo": {"seq": 1, "text": "message 1"},
+            },
+        },
+        ["BAD_USER_INPUT"],
+        ["BAD_USER_INPUT"],
+        ["NOT_FOUND"],
+        ["BAD_USER_INPUT"],
     ]

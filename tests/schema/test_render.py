@@ -13,7 +13,7 @@ from graphql import FieldNode, OperationDefinitionNode, build_schema, parse
 from chat import events, posting, services
 from chat.models import Message
 from internals.fastpaths.execution import document_prepare, operation_execute, operation_get
-from internals.fastpaths.render import NotRenderable, selection_compile
+from internals.fastpaths.render import NotRenderable, Scope, selection_compile
 from schema import schema
 from schema.context import ChatContext
 from tests import factories
@@ -82,7 +82,8 @@ async def test_rendered_selection_equals_execution(selection: str, messages: lis
         )  # fmt: skip
         assert "errors" not in executed
         # Byte for byte: the same keys in the same order.
-        assert json.dumps({"data": {"messageAdded": render(message)}}) == json.dumps(executed)
+        rendered = {"data": {"messageAdded": render(message, Scope())}}
+        assert json.dumps(rendered) == json.dumps(executed)
 
 
 @pytest.mark.parametrize("selection", EXECUTED)
@@ -122,7 +123,7 @@ def test_a_union_renders_each_member_by_its_class(messages: list[Message]) -> No
     render = selection_compile(schema_, parsed, "Item", node)
     assert render is not None
     for message in messages:
-        assert render(message) == {
+        assert render(message, Scope()) == {
             "__typename": "Message",
             "seq": 1,
             "text": "hi",
@@ -130,9 +131,9 @@ def test_a_union_renders_each_member_by_its_class(messages: list[Message]) -> No
             "id": str(message.pk),
         }
     room = messages[1].room
-    assert render(room) == {"__typename": "Room", "name": "secret", "id": str(room.pk)}
+    assert render(room, Scope()) == {"__typename": "Room", "name": "secret", "id": str(room.pk)}
     with pytest.raises(NotRenderable):
-        render(object())
+        render(object(), Scope())
 
 
 def test_an_interface_renders_its_renderable_types_and_executes_the_rest(
@@ -142,10 +143,10 @@ def test_an_interface_renders_its_renderable_types_and_executes_the_rest(
     parsed, node = abstract_field("{ node { id ... on Message { seq } } }")
     render = selection_compile(schema_, parsed, "Node", node)
     assert render is not None
-    assert render(messages[0]) == {"id": str(messages[0].pk), "seq": 1}
+    assert render(messages[0], Scope()) == {"id": str(messages[0].pk), "seq": 1}
     # An object of a type without a renderer (Other) is executed instead.
     with pytest.raises(NotRenderable):
-        render(SimpleNamespace(pk=1))
+        render(SimpleNamespace(pk=1), Scope())
     # A selection one renderable member cannot render compiles to nothing.
     parsed, node = abstract_field(
         "{ node { ... on Room { members: id name } ... on Message { x: text x: seq } } }"
