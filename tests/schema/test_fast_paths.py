@@ -13,13 +13,19 @@ from asgiref.sync import sync_to_async
 from graphql import OperationType
 from strawberry.extensions import SchemaExtension
 
-from chat import messaging, services
+from chat import messaging, posting, services
 from chat.models import Message, Room
 from internals import hooks as internals_hooks
 from internals.fastpaths.registry import FAST_PATHS, REPLICATED_EXTENSIONS
 from internals.hooks import hooks
 from tests import factories
-from tests.conftest import GraphQLSocket, fast_path_counts, fast_path_delta, fast_paths_taken
+from tests.conftest import (
+    GraphQLSocket,
+    fast_path_counts,
+    fast_path_delta,
+    fast_path_results,
+    fast_paths_taken,
+)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded, pytest.mark.contract]
 
@@ -368,3 +374,140 @@ async def test_replies_match_the_standard_path(
         ["NOT_FOUND"],
         ["BAD_USER_INPUT"],
     ]
+
+
+def results_delta(before: dict[tuple[str, str], float]) -> dict[str, float]:
+    """chat_fast_path_results_total{field="roomEvents"} since ``before``, by how."""
+    after = fast_path_results()
+    return {
+        how: after.get(("roomEvents", how), 0) - before.get(("roomEvents", how), 0)
+        for how in ("rendered", "executed")
+    }
+
+
+ROOM_MESSAGE = """
+fragment M on Message {
+  id seq text deleted editedAt createdAt author { id username }
+  room { name lastSeq lastEventSeq private }
+  replyTo { id seq text deleted editedAt createdAt author { username } }
+  reactions { emoji count VIEWER users { username } one: users(first: 1) { id }
+    some: users(first: $users) { username } }
+}
+"""
+ROOM_EVENTS = """
+subscription Events($room: String!, $after: Int, $users: Int) {
+  roomEvents(room: $room, afterEventSeq: $after) {
+    __typename eventSeq at actor { username } room { name lastSeq lastEventSeq }
+    ...Posted
+    ... on MessageEdited { message { ...M } }
+    ... on MessageDeleted { message { ...M } }
+    ... on ReactionAdded { emoji user { username } message { id reactions { emoji count } } }
+    ... on ReactionRemoved { emoji user { id } message { ...M } }
+    ... on MemberJoined { user { username } }
+    ... on MemberLeft { user { username } removedBy { username } }
+  }
+}
+fragment Posted on MessagePosted { message { ...M } }
+"""
+# With and without the viewer-dependent field.
+BY_VIEWER = ROOM_EVENTS + ROOM_MESSAGE.replace("VIEWER", "reactedByMe")
+SHARED = ROOM_EVENTS + ROOM_MESSAGE.replace("VIEWER", "")
+
+
+async def test_room_events_render_every_event_type_as_the_standard_path_executes_it(
+    sockets: list[GraphQLSocket],
+    alice: factories.Member,
+    bob: factories.Member,
+    fast_path_switch: Any,
+) -> None:
+    """Live events of every type reach fast subscribers rendered (none executed), one
+    render per event per distinct operation, and per distinct viewer where reactedByMe is
+    selected; their frames are those of the standard path; a replay renders too."""
+    await sync_to_async(services.room_create)(name="lobby", private=True, creator=alice.user)
+    await sync_to_async(services.room_invite)(name="lobby", username="bob", inviter=alice.user)
+    variables = {"room": "lobby", "after": 1, "users": 2}
+    # (member, document, fast)
+    plans = [
+        (alice, BY_VIEWER, True),
+        (alice, BY_VIEWER, True),
+        (bob, BY_VIEWER, True),
+        (bob, BY_VIEWER, True),
+        (alice, BY_VIEWER, False),
+        (bob, BY_VIEWER, False),
+        (alice, SHARED, True),
+        (bob, SHARED, True),
+        (alice, SHARED, False),
+    ]
+    subscribed: list[GraphQLSocket] = []
+    before = fast_path_counts()
+    for member, document, fast in plans:
+        fast_path_switch(fast)
+        socket = GraphQLSocket()
+        sockets.append(socket)
+        assert await socket.connect({"authToken": member.token}) == {"type": "connection_ack"}
+        await socket.subscribe("1", document, variables)
+        subscribed.append(socket)
+        # It replays bob's MemberJoined (2), then is live; served before the switch turns.
+        replayed = await socket.receive()
+        assert replayed["payload"]["data"]["roomEvents"]["__typename"] == "MemberJoined"
+    assert fast_path_delta(before) == {("roomEvents", "fast"): 6, ("*", "standard"): 3}
+    counted = fast_path_results()
+
+    def happen() -> None:
+        hello = posting.message_create(room_name="lobby", author=alice.user, text="hello")
+        reply = posting.message_create(
+            room_name="lobby", author=bob.user, text="hi", reply_to_id=hello.pk
+        )
+        messaging.reaction_add(message_id=hello.pk, user=bob.user, emoji="👍")
+        messaging.reaction_add(message_id=hello.pk, user=alice.user, emoji="👍")
+        messaging.reaction_add(message_id=hello.pk, user=alice.user, emoji=":tada:")
+        messaging.message_edit(message_id=hello.pk, user=alice.user, text="hello!")
+        messaging.reaction_remove(message_id=hello.pk, user=bob.user, emoji="👍")
+        messaging.message_delete(message_id=reply.pk, user=bob.user)
+        services.room_member_remove(name="lobby", username="bob", remover=alice.user)
+
+    await sync_to_async(happen)()
+    live = 9
+    frames = [[await socket.receive() for _ in range(live)] for socket in subscribed]
+    assert [f["payload"]["data"]["roomEvents"]["__typename"] for f in frames[0]] == [
+        "MessagePosted",
+        "MessagePosted",
+        "ReactionAdded",
+        "ReactionAdded",
+        "ReactionAdded",
+        "MessageEdited",
+        "ReactionRemoved",
+        "MessageDeleted",
+        "MemberLeft",
+    ]
+    # Bob's subscriptions complete after his own MemberLeft.
+    for index in (2, 3, 5, 7):
+        assert await subscribed[index].receive() == {"id": "1", "type": "complete"}
+    # Fast and standard alike, per viewer; reactedByMe is the viewer's own.
+    assert frames[0] == frames[1] == frames[4]
+    assert frames[2] == frames[3] == frames[5]
+    assert frames[6] == frames[8]
+    assert frames[0] != frames[2]
+    edited = frames[0][5]["payload"]["data"]["roomEvents"]["message"]["reactions"]
+    assert [(r["emoji"], r["count"], r["reactedByMe"]) for r in edited] == [
+        ("👍", 2, True),
+        (":tada:", 1, True),
+    ]
+    edited = frames[2][5]["payload"]["data"]["roomEvents"]["message"]["reactions"]
+    assert [(r["emoji"], r["reactedByMe"]) for r in edited] == [("👍", True), (":tada:", False)]
+    assert frames[0][1]["payload"]["data"]["roomEvents"]["message"]["replyTo"]["text"] == "hello"
+    # Each live event: rendered once per viewer of BY_VIEWER (2) and once for SHARED.
+    assert results_delta(counted) == {"rendered": live * 3, "executed": 0}
+
+    # A replay (history read from the database) renders too, and matches.
+    counted = fast_path_results()
+    replays = []
+    for fast in (True, False):
+        fast_path_switch(fast)
+        socket = GraphQLSocket()
+        sockets.append(socket)
+        assert await socket.connect({"authToken": alice.token}) == {"type": "connection_ack"}
+        await socket.subscribe("1", BY_VIEWER, {**variables, "after": 0})
+        replays.append([await socket.receive() for _ in range(live + 2)])
+    assert replays[0] == replays[1]
+    assert results_delta(counted) == {"rendered": live + 2, "executed": 0}
