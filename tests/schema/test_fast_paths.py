@@ -511,3 +511,98 @@ async def test_room_events_render_every_event_type_as_the_standard_path_executes
         replays.append([await socket.receive() for _ in range(live + 2)])
     assert replays[0] == replays[1]
     assert results_delta(counted) == {"rendered": live + 2, "executed": 0}
+
+
+EVENTS = "subscription Watch($room: String!, $after: Int) { roomEvents(room: $room, afterEventSeq: $after) { eventSeq ... on MessagePosted { message { seq text } } } }"  # noqa: E501
+# What the roomEvents plan restates of the resolver (schema.subscriptions._room_stream).
+ROOM_EVENT_SUBSCRIPTIONS: list[tuple[str, dict[str, Any]]] = [
+    (EVENTS, {"variables": {"room": "a", "after": 0}}),
+    (
+        f'{EVENTS} subscription Other {{ roomEvents(room: "a", afterEventSeq: 0) {{ eventSeq }} }}',
+        {"operationName": "Other"},
+    ),
+    (EVENTS, {"variables": {"room": "a", "after": "0"}}),
+    (EVENTS, {"variables": {"room": "a", "after": -1}}),
+    (EVENTS.replace("$after: Int", "$after: Int = -2"), {"variables": {"room": "a"}}),
+    ('subscription { roomEvents(room: "a", afterEventSeq: -1) { eventSeq } }', {}),
+    (EVENTS, {"variables": {"room": "a b", "after": 0}}),
+    (EVENTS, {"variables": {"room": "x" * 65, "after": 0}}),
+    (EVENTS, {"variables": {"room": "secret", "after": 0}}),
+    (EVENTS.replace("$room: String!", '$room: String! = "a"'), {"variables": {"after": 0}}),
+    ('subscription { e: roomEvents(room: "a", afterEventSeq: 0) { n: eventSeq } }', {}),
+]
+# An out-of-range users(first:) executes (the resolver's error, the event's data nulled).
+USERS = 'subscription W{VARS} { roomEvents(room: "r", afterEventSeq: 0) { ... on MessagePosted { message { reactions { FIELD { username } } } } } }'  # noqa: E501
+USERS_CASES = [
+    (USERS.replace("FIELD", "users(first: 51)").replace("{VARS}", ""), {}),
+    (USERS.replace("FIELD", "users(first: $n)").replace("{VARS}", "($n: Int)"), {"n": -1}),
+    (USERS.replace("FIELD", "users(first: $n)").replace("{VARS}", "($n: Int)"), {"n": None}),
+    (USERS.replace("FIELD", "users(first: $n)").replace("{VARS}", "($n: Int)"), {}),
+    (USERS.replace("FIELD", "users(first: $n)").replace("{VARS}", "($n: Int)"), {"n": 0}),
+    (USERS.replace("FIELD", "users").replace("{VARS}", ""), {}),
+]
+
+
+async def test_room_event_subscriptions_match_the_standard_path(
+    sockets: list[GraphQLSocket], alice: factories.Member, room_a: None, fast_path_switch: Any
+) -> None:
+    # Room "r": a post (event 1) with a reaction (event 2), for USERS_CASES.
+    (first,) = await sync_to_async(factories.messages)(room="r", author=alice.user, count=1)
+    await sync_to_async(messaging.reaction_add)(message_id=first.pk, user=alice.user, emoji="👍")
+    results: dict[bool, list[list[Any]]] = {}
+    counted: dict[bool, dict[tuple[str, str], float]] = {}
+    for on in (True, False):
+        fast_path_switch(on)
+        socket = GraphQLSocket()
+        sockets.append(socket)
+        assert await socket.connect({"authToken": alice.token}) == {"type": "connection_ack"}
+        before = fast_path_counts()
+        results[on] = [
+            await run(socket, f"s{n}", query, **payload)
+            for n, (query, payload) in enumerate(ROOM_EVENT_SUBSCRIPTIONS)
+        ]
+        for n, (query, variables) in enumerate(USERS_CASES):
+            # Both events (a field's error does not end the subscription), then complete.
+            await socket.subscribe(f"u{n}", query, variables)
+            frames = [await socket.receive()]
+            if frames[0]["type"] == "next":
+                frames.append(await socket.receive())
+                await socket.send({"id": f"u{n}", "type": "complete"})
+            results[on].append(frames)
+        counted[on] = fast_path_delta(before)
+    assert results[True] == results[False]
+    # The fast path served what it plans (the room refused by the access check it hands
+    # to Strawberry's path, as messageAdded's does).
+    assert counted == {
+        True: {("roomEvents", "fast"): 11, ("roomEvents", "standard"): 6},
+        False: {("*", "standard"): 17},
+    }
+
+    def outcome(frames: list[Any]) -> Any:
+        first = frames[0]
+        if first["type"] == "error":
+            return ["error", *(e["extensions"]["code"] for e in first["payload"])]
+        errors = first["payload"].get("errors")
+        return [e["extensions"]["code"] for e in errors] if errors else first["payload"]["data"]
+
+    posted = {"eventSeq": 1, "message": {"seq": 1, "text": "message 1"}}
+    # (What the rest shows is each one's first event: the post.)
+    assert [outcome(frames) for frames in results[True]] == [
+        {"roomEvents": posted},
+        {"roomEvents": {"eventSeq": 1}},
+        ["error", "GRAPHQL_VALIDATION_FAILED"],  # "0" is not an Int
+        ["BAD_USER_INPUT"],  # afterEventSeq -1
+        ["BAD_USER_INPUT"],  # -2 by the variable's default
+        ["BAD_USER_INPUT"],  # -1 literal
+        ["BAD_USER_INPUT"],  # a room name with a space
+        ["BAD_USER_INPUT"],  # a room name too long
+        ["FORBIDDEN"],  # a private room of someone else's
+        {"roomEvents": posted},
+        {"e": {"n": 1}},
+        ["BAD_USER_INPUT"],  # users(first: 51)
+        ["BAD_USER_INPUT"],  # users(first: -1)
+        ["GRAPHQL_VALIDATION_FAILED"],  # users(first: null): first is an Int!
+        {"roomEvents": {"message": {"reactions": [{"users": [{"username": "alice"}]}]}}},
+        {"roomEvents": {"message": {"reactions": [{"users": []}]}}},
+        {"roomEvents": {"message": {"reactions": [{"users": [{"username": "alice"}]}]}}},
+    ]
