@@ -18,6 +18,7 @@ from chat.models import Message, Room
 from internals import hooks as internals_hooks
 from internals.fastpaths.registry import FAST_PATHS, REPLICATED_EXTENSIONS
 from internals.hooks import hooks
+from realtime.hub import get_hub
 from tests import factories
 from tests.conftest import (
     GraphQLSocket,
@@ -25,6 +26,7 @@ from tests.conftest import (
     fast_path_delta,
     fast_path_results,
     fast_paths_taken,
+    wait_for,
 )
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded, pytest.mark.contract]
@@ -376,11 +378,13 @@ async def test_replies_match_the_standard_path(
     ]
 
 
-def results_delta(before: dict[tuple[str, str], float]) -> dict[str, float]:
-    """chat_fast_path_results_total{field="roomEvents"} since ``before``, by how."""
+def results_delta(
+    before: dict[tuple[str, str], float], field: str = "roomEvents"
+) -> dict[str, float]:
+    """chat_fast_path_results_total{field} since ``before``, by how."""
     after = fast_path_results()
     return {
-        how: after.get(("roomEvents", how), 0) - before.get(("roomEvents", how), 0)
+        how: after.get((field, how), 0) - before.get((field, how), 0)
         for how in ("rendered", "executed")
     }
 
@@ -606,3 +610,62 @@ async def test_room_event_subscriptions_match_the_standard_path(
         {"roomEvents": {"message": {"reactions": [{"users": []}]}}},
         {"roomEvents": {"message": {"reactions": [{"users": [{"username": "alice"}]}]}}},
     ]
+
+
+OLD_FIELDS = "subscription W($room: String!) { messageAdded(room: $room) { id seq text createdAt author { id username } room { name lastSeq private } } }"  # noqa: E501
+NEW_FIELDS = "subscription W($room: String!) { messageAdded(room: $room) { seq editedAt deleted replyTo { id seq text author { username } } reactions { emoji count reactedByMe users { username } } } }"  # noqa: E501
+
+
+async def test_message_added_renders_old_and_new_message_fields(
+    sockets: list[GraphQLSocket],
+    alice: factories.Member,
+    bob: factories.Member,
+    fast_path_switch: Any,
+) -> None:
+    """messageAdded with issue 13's Message fields renders too (no execution for live
+    posts), as the standard path executes them."""
+    (first,) = await sync_to_async(factories.messages)(room="a", author=alice.user, count=1)
+    plans = [
+        (alice, OLD_FIELDS, True),
+        (bob, OLD_FIELDS, True),
+        (alice, OLD_FIELDS, False),
+        (alice, NEW_FIELDS, True),
+        (bob, NEW_FIELDS, True),
+        (alice, NEW_FIELDS, False),
+        (bob, NEW_FIELDS, False),
+    ]
+    subscribed = []
+    for member, query, fast in plans:
+        fast_path_switch(fast)
+        socket = GraphQLSocket()
+        sockets.append(socket)
+        assert await socket.connect({"authToken": member.token}) == {"type": "connection_ack"}
+        await socket.subscribe("1", query, {"room": "a"})
+        subscribed.append(socket)
+        # Served (its path chosen) before the switch turns.
+        await wait_for(lambda: get_hub().rooms == {"a": len(subscribed)})
+    counted = fast_path_results()
+
+    def post() -> None:
+        posting.message_create(room_name="a", author=bob.user, text="re", reply_to_id=first.pk)
+        posting.message_create(room_name="a", author=alice.user, text="again")
+
+    await sync_to_async(post)()
+    frames = [[await socket.receive() for _ in range(2)] for socket in subscribed]
+    assert frames[0] == frames[1] == frames[2]
+    assert frames[3] == frames[5]
+    assert frames[4] == frames[6]
+    assert frames[3][0]["payload"]["data"]["messageAdded"] == {
+        "seq": 2,
+        "editedAt": None,
+        "deleted": False,
+        "replyTo": {
+            "id": str(first.pk),
+            "seq": 1,
+            "text": "message 1",
+            "author": {"username": "alice"},
+        },
+        "reactions": [],
+    }
+    # One render per post for OLD_FIELDS, one per viewer for NEW_FIELDS (reactedByMe).
+    assert results_delta(counted, "messageAdded") == {"rendered": 2 * (1 + 2), "executed": 0}
