@@ -69,6 +69,7 @@ __all__ = [
     "next_payload",
     "plan_message_added",
     "plan_room_events",
+    "plan_subscription",
     "ready_payload",
 ]
 
