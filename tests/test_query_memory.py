@@ -120,9 +120,15 @@ def big_document(n: int, kind: str) -> tuple[str, str]:
 def daphne(
     django_db_setup: None, redis_server: RedisServer, postgres_server: PostgresServer
 ) -> Iterator[Daphne]:
-    with daphnes_running(1, redis_server, postgres_server, CHAT_MAX_QUERY_BYTES=str(BIG_LIMIT)) as (
-        process,
-    ):
+    # No keepalive pings: the test reads each answer as the socket's next frame, and 70
+    # large documents can take longer than a ping's interval on a loaded machine.
+    with daphnes_running(
+        1,
+        redis_server,
+        postgres_server,
+        CHAT_MAX_QUERY_BYTES=str(BIG_LIMIT),
+        CHAT_KEEPALIVE_SECONDS="0",
+    ) as (process,):
         yield process
 
 
