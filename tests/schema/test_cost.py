@@ -90,8 +90,20 @@ def frontend_operations() -> dict[str, str]:
         }
         for block in blocks:
             if match := re.match(r"\s*(?:query|mutation|subscription) (\w+)", block):
-                used = [text for name, text in fragments.items() if f"...{name}" in block]
-                documents[match.group(1)] = block + "".join(used)
+                # The fragments it spreads, and those they spread in turn.
+                used: dict[str, str] = {}
+                pending = [block]
+                while pending:
+                    text = pending.pop()
+                    for name, fragment in fragments.items():
+                        if f"...{name}" in text and name not in used:
+                            used[name] = fragment
+                            pending.append(fragment)
+                name = match.group(1)
+                if name in documents:
+                    # The client tests' own version of a UI operation.
+                    name += " (client tests)"
+                documents[name] = block + "".join(used.values())
     return documents
 
 
@@ -140,14 +152,32 @@ def test_costs_of_the_attacks_and_of_what_clients_send() -> None:
         "Register": 13,
         "Login": 13,
         "Logout": 10,
-        # A page of up to 100 (its size is a variable): the UI's heaviest.
-        "RecentMessages": 701,
+        "RoomPosition": 101,
+        # A page of 50 with reactions and replies: the UI's heaviest.
+        "MessagePage": 4_854,
         "SendMessage": 11,
-        "MessageAdded": 6,
+        "EditMessage": 11,
+        "DeleteMessage": 11,
+        "AddReaction": 11,
+        "RemoveReaction": 11,
+        # Per event: the costliest event type (one with a message and its reactions).
+        "RoomEvents": 99,
+        # The client tests'.
         "SignUp": 13,
         "Post": 19,
         "History": 163,
         "Feed": 10,
+        "RoomHistory": 3_333,
+        "Messages": 3_211,
+        "CreateRoom": 11,
+        "JoinRoom": 11,
+        "LeaveRoom": 10,
+        "Send": 320,
+        "Edit": 320,
+        "Delete": 320,
+        "React": 320,
+        "Unreact": 320,
+        "RoomEvents (client tests)": 323,
     }
     # 400 aliased `__schema { types { name } }` (3,600 tokens: only with a raised token
     # limit) are over the default limit too.
@@ -183,12 +213,12 @@ def test_the_limit_is_a_setting_and_0_turns_it_off(monkeypatch: pytest.MonkeyPat
     ]
     monkeypatch.setitem(settings.CHAT, "MAX_QUERY_COST", 0)
     assert validate(schema._schema, document, [QueryCost]) == []
-    monkeypatch.setitem(settings.CHAT, "MAX_QUERY_COST", 701)
-    recent = parse(frontend_operations()["RecentMessages"])
+    monkeypatch.setitem(settings.CHAT, "MAX_QUERY_COST", 4_854)
+    recent = parse(frontend_operations()["MessagePage"])
     assert validate(schema._schema, recent, [QueryCost]) == []
-    monkeypatch.setitem(settings.CHAT, "MAX_QUERY_COST", 700)
+    monkeypatch.setitem(settings.CHAT, "MAX_QUERY_COST", 4_853)
     assert [e.extensions for e in validate(schema._schema, recent, [QueryCost])] == [
-        {"code": "QUERY_TOO_COMPLEX", "cost": 701, "maxCost": 700}
+        {"code": "QUERY_TOO_COMPLEX", "cost": 4_854, "maxCost": 4_853}
     ]
 
 
@@ -274,22 +304,35 @@ async def test_frontend_operations_and_graphiql_are_accepted(sockets: list[Graph
     sockets.append(socket)
     assert await socket.connect({"authToken": token}) == {"type": "connection_ack"}
     # The page's own operations take their fast paths.
-    with fast_paths_taken({"messageAdded": 1, "sendMessage": 1}):
-        await socket.subscribe("feed", operations["MessageAdded"], {"room": "lobby"})
+    with fast_paths_taken({"roomEvents": 1, "sendMessage": 1}):
+        await socket.subscribe("feed", operations["RoomEvents"], {"room": "lobby"})
         await wait_for(lambda: get_hub().rooms == {"lobby": 1})
         await socket.subscribe("post", operations["SendMessage"], {"room": "lobby", "text": "hi"})
         frames = [await socket.receive() for _ in range(3)]
+    (feed,) = [frame for frame in frames if frame["id"] == "feed"]
+    event = feed["payload"]["data"]["roomEvents"]
+    message = {
+        "id": event["message"]["id"],
+        "seq": 1,
+        "text": "hi",
+        "createdAt": event["message"]["createdAt"],
+        "editedAt": None,
+        "deleted": False,
+        "author": {"username": "carol"},
+        "replyTo": None,
+        "reactions": [],
+    }
     assert sorted(frames, key=lambda frame: (frame["id"], frame["type"])) == [
         {
             "id": "feed",
             "type": "next",
             "payload": {
                 "data": {
-                    "messageAdded": {
-                        "seq": 1,
-                        "text": "hi",
-                        "createdAt": frames_created_at(frames),
-                        "author": {"username": "carol"},
+                    "roomEvents": {
+                        "__typename": "MessagePosted",
+                        "eventSeq": 1,
+                        "at": message["createdAt"],
+                        "message": message,
                     }
                 }
             },
@@ -297,25 +340,16 @@ async def test_frontend_operations_and_graphiql_are_accepted(sockets: list[Graph
         {"id": "post", "type": "complete"},
         {"id": "post", "type": "next", "payload": {"data": {"sendMessage": {"seq": 1}}}},
     ]
-    recent = await http(operations["RecentMessages"], {"room": "lobby", "last": 100})
-    assert recent == {
+    page = await http(operations["MessagePage"], {"room": "lobby"})
+    assert page == {
         "data": {
             "messages": {
-                "edges": [
-                    {
-                        "node": {
-                            "seq": 1,
-                            "text": "hi",
-                            "createdAt": frames_created_at(frames),
-                            "author": {"username": "carol"},
-                        }
-                    }
-                ]
+                "edges": [{"node": message}],
+                "pageInfo": {"hasPreviousPage": False, "startCursor": page_cursor(page)},
             }
         }
     }
 
 
-def frames_created_at(frames: list[dict[str, Any]]) -> str:
-    (feed,) = [frame for frame in frames if frame["id"] == "feed"]
-    return str(feed["payload"]["data"]["messageAdded"]["createdAt"])
+def page_cursor(page: dict[str, Any]) -> str:
+    return str(page["data"]["messages"]["pageInfo"]["startCursor"])
