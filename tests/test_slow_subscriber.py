@@ -150,10 +150,12 @@ class MemoryGrowth(AssertionError):
             ROOM_EVENTS,
             id="roomEvents",
             # Only the memory bound (every other assertion is a failure): roomEvents runs
-            # on Strawberry's standard path, where graphql-core 3.3's subscription
-            # executor memoizes each event's subfields for the subscription's life
-            # (~15 KB an event here, with or without the slow client; see the notes of
-            # the faults branch). Strict: it shows when that is fixed.
+            # on Strawberry's standard path, where graphql-core 3.3's per-event executors
+            # (shallow copies, build_per_event_executor) share the subscription's
+            # collect_subfields memo (_relevant_sub_fields), keyed by the id of each
+            # event's new field groups: it grows by every event for the subscription's
+            # life (~15 KB an event here, whether or not a client reads). Strict: it
+            # shows when that is fixed.
             marks=pytest.mark.xfail(raises=MemoryGrowth, strict=True),
         ),
     ],
