@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
@@ -12,30 +13,46 @@ from django.test import override_settings
 from realtime.hub import get_hub
 from tests import factories
 from tests.conftest import GraphQLHttp, GraphQLSocket, wait_for
+from tests.feeds import (
+    MESSAGES,
+    ROOM_EVENTS,
+    Feed,
+    Op,
+    expected,
+    mixed,
+    perform,
+    posts,
+    ws_subscribe,
+)
 from tests.servers import RedisServer
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
-SUBSCRIPTION = 'subscription { messageAdded(room: "fault") { seq } }'
-SEND = 'mutation($t: String!) { sendMessage(room: "fault", text: $t) { seq } }'
+
+async def collect(socket: GraphQLSocket, feed: Feed, count: int) -> list[dict[str, Any]]:
+    received: list[dict[str, Any]] = []
+    while len(received) < count:
+        received.append(feed.of(await socket.receive(timeout=30)))
+    return received
 
 
-async def collect(socket: GraphQLSocket, count: int) -> list[int]:
-    seqs: list[int] = []
-    while len(seqs) < count:
-        frame = await socket.receive(timeout=30)
-        assert frame["type"] == "next", frame
-        seqs.append(frame["payload"]["data"]["messageAdded"]["seq"])
-    return seqs
-
-
+@pytest.mark.parametrize(
+    ("feed", "script"),
+    [(MESSAGES, posts(500)), (ROOM_EVENTS, mixed(500))],
+    ids=["messageAdded", "roomEvents"],
+)
 async def test_redis_killed_and_restarted_midway_loses_nothing(
-    redis_server: RedisServer, sockets: list[GraphQLSocket], alice: factories.Member
+    redis_server: RedisServer,
+    sockets: list[GraphQLSocket],
+    alice: factories.Member,
+    feed: Feed,
+    script: list[Op],
 ) -> None:
-    """20 subscribers, 500 posts, Redis SIGKILLed after 200 and back after 300: every
-    post succeeds, and every subscriber ends with seqs 1..500 exactly once, in order
-    (live delivery, seq-gap backfill, and the hub's resync for the tail)."""
-    total, subscribers = 500, 20
+    """20 subscribers, 500 writes (roomEvents: posts, edits and reactions), Redis
+    SIGKILLed after 200 and back after 300: every write succeeds, and every subscriber
+    ends with every event exactly once, in order (live delivery, gap backfill, and the
+    hub's resync for the tail)."""
+    subscribers = 20
     # No keep-alive pings: the test ends by asserting that nothing else arrives.
     chat = {**settings.CHAT, "RESYNC_SECONDS": 0.2, "KEEPALIVE_SECONDS": 0, "RATE_LIMIT": (0, 1)}
     with override_settings(CHAT=chat):
@@ -43,39 +60,40 @@ async def test_redis_killed_and_restarted_midway_loses_nothing(
             socket = GraphQLSocket()
             sockets.append(socket)
             await socket.connect()
-            await socket.subscribe("1", SUBSCRIPTION)
+            await socket.subscribe("1", feed.subscription("fault"))
         await wait_for(lambda: get_hub().rooms == {"fault": subscribers})
-        received = [asyncio.create_task(collect(s, total)) for s in sockets]
+        everything = expected(feed, script)
+        received = [asyncio.create_task(collect(s, feed, len(everything))) for s in sockets]
 
         http = GraphQLHttp(alice.token)
-
-        async def post(numbers: range) -> None:
-            for n in numbers:
-                result = await http(SEND, {"t": f"post {n}"})
-                assert result == {"data": {"sendMessage": {"seq": n}}}
-
-        await post(range(1, 201))
+        await perform(script[:200], "fault", http)
         with redis_server.killed():
-            await post(range(201, 301))
-        await post(range(301, total + 1))
+            await perform(script[200:300], "fault", http)
+        await perform(script[300:], "fault", http)
 
-        for seqs in await asyncio.gather(*received):
-            assert seqs == list(range(1, total + 1))
+        for payloads in await asyncio.gather(*received):
+            assert payloads == everything
         for socket in sockets:
             await socket.assert_silent()
 
 
+@pytest.mark.parametrize(
+    ("feed", "script"),
+    [(MESSAGES, posts(100)), (ROOM_EVENTS, mixed(100))],
+    ids=["messageAdded", "roomEvents"],
+)
 async def test_daphne_killed_mid_stream_client_resumes_elsewhere_with_after_seq(
-    redis_server: RedisServer, postgres_server: Any, alice: factories.Member
+    redis_server: RedisServer,
+    postgres_server: Any,
+    alice: factories.Member,
+    feed: Feed,
+    script: list[Op],
 ) -> None:
-    """A client of a process that dies reconnects to another with afterSeq = the last seq
-    it saw, and ends with every message exactly once."""
-    import json
+    """A client of a process that dies reconnects to another with afterSeq (roomEvents:
+    afterEventSeq) = the last position it saw, and ends with every event exactly once."""
     import signal
 
-    import websockets
     from django.db import connection
-    from websockets.typing import Subprotocol
 
     from tests.daphne import daphne_env, start_daphne
 
@@ -87,40 +105,30 @@ async def test_daphne_killed_mid_stream_client_resumes_elsewhere_with_after_seq(
         CHAT_KEEPALIVE_SECONDS="0",
     )
     doomed, survivor = start_daphne(env), start_daphne(env)
-    total = 100
-    query = 'subscription($a: Int) { messageAdded(room: "crash", afterSeq: $a) { seq } }'
-    send = 'mutation($t: String!) { sendMessage(room: "crash", text: $t) { seq } }'
+    everything = expected(feed, script)
 
-    async def subscribe(url: str, after_seq: int) -> Any:
-        ws = await websockets.connect(url, subprotocols=[Subprotocol("graphql-transport-ws")])
-        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
-        assert json.loads(await ws.recv()) == {"type": "connection_ack"}
-        payload = {"query": query, "variables": {"a": after_seq}}
-        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
-        return ws
+    async def send(query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        return await asyncio.to_thread(survivor.post, query, variables, alice.token)
 
-    async def post_all() -> None:
-        for n in range(total):
-            result = await asyncio.to_thread(survivor.post, send, {"t": f"post {n}"}, alice.token)
-            assert "errors" not in result
+    async def receive(ws: Any) -> dict[str, Any]:
+        return feed.of(json.loads(await asyncio.wait_for(ws.recv(), 30)))
 
     try:
-        seen: list[int] = []
-        ws = await subscribe(doomed.ws_url, 0)
-        posting = asyncio.create_task(post_all())
+        seen: list[dict[str, Any]] = []
+        ws = await ws_subscribe(doomed.ws_url, feed.subscription("crash"), {"after": 0})
+        posting = asyncio.create_task(perform(script, "crash", send))
         while len(seen) < 30:
-            frame = json.loads(await asyncio.wait_for(ws.recv(), 30))
-            seen.append(frame["payload"]["data"]["messageAdded"]["seq"])
+            seen.append(await receive(ws))
         doomed.process.send_signal(signal.SIGKILL)
         doomed.process.wait()
         # Whatever was still in flight from the dead process is gone; resume elsewhere.
-        ws = await subscribe(survivor.ws_url, seen[-1])
-        while len(seen) < total:
-            frame = json.loads(await asyncio.wait_for(ws.recv(), 30))
-            seen.append(frame["payload"]["data"]["messageAdded"]["seq"])
+        last = seen[-1][feed.position]
+        ws = await ws_subscribe(survivor.ws_url, feed.subscription("crash"), {"after": last})
+        while len(seen) < len(everything):
+            seen.append(await receive(ws))
         await posting
         await ws.close()
-        assert seen == list(range(1, total + 1))
+        assert seen == everything
     finally:
         for daphne in (doomed, survivor):
             if daphne.process.poll() is None:

@@ -18,7 +18,7 @@ from chat import services
 from chat.events import MESSAGE_KIND
 from chat.models import Room
 from realtime.hub import get_hub
-from tests import factories
+from tests import factories, feeds
 from tests.conftest import GraphQLHttp, GraphQLSocket, wait_for
 from tests.daphne import Daphne
 from tests.servers import RedisServer
@@ -306,3 +306,106 @@ async def test_room_made_private_in_the_admin_cuts_off_outsiders(
             "graphql-transport-ws"
         )
         await outsider.assert_silent()
+
+
+VAULT_EVENTS = (
+    'subscription($after: Int) { roomEvents(room: "vault", afterEventSeq: $after) {'
+    " eventSeq __typename actor { username }"
+    " ... on MemberLeft { user { username } removedBy { username } } } }"
+)
+
+
+@pytest.mark.slow
+async def test_member_removed_on_another_process_gets_their_member_left_then_complete(
+    quiet_daphnes: tuple[Daphne, ...], alice: factories.Member, bob: factories.Member
+) -> None:
+    """Bob listens on process A to roomEvents and messageAdded on one socket; alice removes
+    him through process B (no resync: what happens comes from the events). His roomEvents
+    ends with his own MemberLeft then completes; his messageAdded ends with FORBIDDEN, as
+    before room events; the others go on, and see him leave."""
+    carol = await sync_to_async(factories.member)("carol")
+    process_a, process_b = quiet_daphnes
+
+    async def owner(query: str) -> dict[str, Any]:
+        return await asyncio.to_thread(process_b.post, query, {}, alice.token)
+
+    assert await owner('mutation { createRoom(name: "vault", private: true) { name } }') == {
+        "data": {"createRoom": {"name": "vault"}}
+    }
+    for name in ("bob", "carol"):
+        invite = f'mutation {{ inviteToRoom(room: "vault", username: "{name}") {{ name }} }}'
+        assert await owner(invite) == {"data": {"inviteToRoom": {"name": "vault"}}}
+
+    def frame(op_id: str, seq: int, typename: str, actor: str = "alice", **more: Any) -> Any:
+        event = {"eventSeq": seq, "__typename": typename, "actor": {"username": actor}, **more}
+        return {"id": op_id, "type": "next", "payload": {"data": {"roomEvents": event}}}
+
+    async def received(ws: Any, count: int) -> list[dict[str, Any]]:
+        return [json.loads(await asyncio.wait_for(ws.recv(), 10)) for _ in range(count)]
+
+    # After the three MemberJoined: each stream starts at the same place, however late
+    # its subscription starts.
+    after = {"after": 3}
+    member = await ws_subscribe_to(process_a, bob, VAULT_EVENTS, after, "e")
+    await member.send(
+        json.dumps(
+            {"id": "m", "type": "subscribe",
+             "payload": {"query": 'subscription { messageAdded(room: "vault") { seq text } }'}}
+        )
+    )  # fmt: skip
+    others = [
+        await ws_subscribe_to(process_a, alice, VAULT_EVENTS, after, "e"),
+        await ws_subscribe_to(process_b, carol, VAULT_EVENTS, after, "e"),
+    ]
+    try:
+        # Everyone is live once the post reaches them all.
+        assert await owner('mutation { sendMessage(room: "vault", text: "hi") { seq } }') == {
+            "data": {"sendMessage": {"seq": 1}}
+        }
+        hello = {
+            "id": "m",
+            "type": "next",
+            "payload": {"data": {"messageAdded": {"seq": 1, "text": "hi"}}},
+        }
+        assert sorted(await received(member, 2), key=lambda f: f["id"]) == [
+            frame("e", 4, "MessagePosted"),
+            hello,
+        ]
+        for ws in others:
+            assert await received(ws, 1) == [frame("e", 4, "MessagePosted")]
+
+        remove = 'mutation { removeFromRoom(room: "vault", username: "bob") { name } }'
+        assert await owner(remove) == {"data": {"removeFromRoom": {"name": "vault"}}}
+        left = frame(
+            "e", 5, "MemberLeft", user={"username": "bob"}, removedBy={"username": "alice"}
+        )
+        frames = await received(member, 4)
+        assert [f for f in frames if f["id"] == "e"] == [left, {"id": "e", "type": "complete"}]
+        assert [f for f in frames if f["id"] == "m"] == cut_off("graphql-transport-ws", "m")
+        for ws in others:
+            assert await received(ws, 1) == [left]
+
+        # The others go on; bob gets nothing more, and may not subscribe again.
+        assert await owner('mutation { sendMessage(room: "vault", text: "bye") { seq } }') == {
+            "data": {"sendMessage": {"seq": 2}}
+        }
+        for ws in others:
+            assert await received(ws, 1) == [frame("e", 6, "MessagePosted")]
+        await member.send(
+            json.dumps(
+                {"id": "again", "type": "subscribe",
+                 "payload": {"query": VAULT_EVENTS, "variables": {"after": 0}}}
+            )
+        )  # fmt: skip
+        assert await received(member, 2) == cut_off("graphql-transport-ws", "again")
+    finally:
+        for ws in [member, *others]:
+            await ws.close()
+
+
+async def ws_subscribe_to(
+    daphne: Daphne, user: factories.Member, query: str, variables: dict[str, Any], op_id: str
+) -> Any:
+    return await feeds.ws_subscribe(
+        daphne.ws_url, query, variables, op_id=op_id, init={"authToken": user.token}
+    )

@@ -18,11 +18,12 @@ from django.db import connection
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.typing import Subprotocol
 
-from chat.models import Message, Room
+from chat.models import Message, Room, RoomEvent
 from internals.hooks import hooks_verify
-from tests import factories
+from tests import factories, feeds
 from tests.conftest import GraphQLSocket, wait_for
 from tests.daphne import Daphne, daphne_env, daphnes_running, start_daphne
+from tests.feeds import ROOM_EVENTS
 from tests.schema.test_subscriptions import SEND, SUBSCRIPTION
 from tests.servers import PostgresServer, RedisServer
 
@@ -106,6 +107,104 @@ async def test_concurrent_posts_from_two_processes_get_gapless_seqs(
     )()
     assert sorted(stored) == list(range(1, 51))
     assert await sync_to_async(lambda: Room.objects.get(name="race").last_seq)() == 50
+
+
+@pytest.mark.slow
+async def test_posts_edits_and_reactions_from_two_processes_get_gapless_event_seqs(
+    daphnes: tuple[Daphne, Daphne], alice: factories.Member, bob: factories.Member
+) -> None:
+    """Six writers, three on each process, post, edit their post and react to the room's
+    first message, all at once: the room's events are numbered 1..N with no gap in the
+    database, its messages 1..M, and a subscriber on each process gets 1..N in order,
+    each writer's events as that writer made them."""
+    names = ("carol", "dave", "erin", "frank")
+    writers = [alice, bob] + [await sync_to_async(factories.member)(name) for name in names]
+    rounds = 5
+    start = await asyncio.to_thread(
+        daphnes[0].post, feeds.SEND, {"room": "busy", "t": "start"}, alice.token
+    )
+    first = start["data"]["sendMessage"]
+    assert first["seq"] == 1
+    subscribers = [
+        await feeds.ws_subscribe(d.ws_url, ROOM_EVENTS.subscription("busy"), {"after": 0})
+        for d in daphnes
+    ]
+
+    def write(n: int) -> list[dict[str, Any]]:
+        """Writer ``n``'s rounds on its process; the events they make, as written."""
+        daphne, writer = daphnes[n % 2], writers[n]
+        name = writer.username
+        made: list[dict[str, Any]] = []
+        for r in range(rounds):
+            text = f"{name} {r}"
+            sent = daphne.post(feeds.SEND, {"room": "busy", "t": text}, writer.token)
+            posted = sent["data"]["sendMessage"]
+            made.append(feeds.room_event("MessagePosted", 0, posted["seq"], actor=name))
+            edit = {"id": posted["id"], "t": f"{text} edited"}
+            edited = daphne.post(feeds.EDIT, edit, writer.token)
+            assert edited == {"data": {"editMessage": {"seq": posted["seq"], "text": edit["t"]}}}
+            made.append(
+                feeds.room_event("MessageEdited", 0, posted["seq"], actor=name, text=edit["t"])
+            )
+            react = {"id": first["id"], "e": f":r{r}:"}
+            reacted = daphne.post(feeds.REACT, react, writer.token)
+            assert reacted == {"data": {"addReaction": {"seq": 1}}}
+            made.append(feeds.room_event("ReactionAdded", 0, 1, actor=name, emoji=react["e"]))
+        return made
+
+    try:
+        with ThreadPoolExecutor(max_workers=len(writers)) as pool:
+            made = await asyncio.to_thread(lambda: list(pool.map(write, range(len(writers)))))
+        made[0].insert(0, feeds.room_event("MessagePosted", 0, 1))
+        total = sum(len(events) for events in made)
+        assert total == 1 + len(writers) * rounds * 3
+        received = [
+            [
+                ROOM_EVENTS.of(json.loads(await asyncio.wait_for(ws.recv(), 30)))
+                for _ in range(total)
+            ]
+            for ws in subscribers
+        ]
+    finally:
+        for ws in subscribers:
+            await ws.close()
+    assert received[0] == received[1]
+    events = received[0]
+    assert [event["eventSeq"] for event in events] == list(range(1, total + 1))
+    # Each writer's events, in the order it made them (eventSeq aside).
+    for writer, theirs in zip(writers, made, strict=True):
+        assert [
+            {**event, "eventSeq": 0}
+            for event in events
+            if event["actor"]["username"] == writer.username
+        ] == theirs
+
+    def stored() -> tuple[list[tuple[Any, ...]], list[int], tuple[int, int]]:
+        rows = RoomEvent.objects.filter(room__name="busy").order_by("seq")
+        messages = Message.objects.filter(room__name="busy").order_by("seq")
+        room = Room.objects.get(name="busy")
+        return (
+            list(rows.values_list("seq", "kind", "actor__username", "message__seq", "emoji")),
+            list(messages.values_list("seq", flat=True)),
+            (room.last_event_seq, room.last_seq),
+        )
+
+    rows, message_seqs, (last_event_seq, last_seq) = await sync_to_async(stored)()
+    kinds = {"MessagePosted": "message_posted", "MessageEdited": "message_edited",
+             "ReactionAdded": "reaction_added"}  # fmt: skip
+    assert rows == [
+        (
+            event["eventSeq"],
+            kinds[event["__typename"]],
+            event["actor"]["username"],
+            event["message"]["seq"],
+            event.get("emoji", ""),
+        )
+        for event in events
+    ]
+    messages = 1 + len(writers) * rounds
+    assert message_seqs == list(range(1, messages + 1))
+    assert (last_event_seq, last_seq) == (total, messages)
 
 
 async def test_disconnect_removes_the_socket_from_every_group_in_redis(
