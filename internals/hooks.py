@@ -33,6 +33,7 @@ HOOK_MODULES: tuple[str, ...] = (
     "internals.channels_redis",
     "internals.daphne",
     "internals.django",
+    "internals.graphql",
     "internals.readtimeout",
     "internals.strawberry",
     "internals.twisted",

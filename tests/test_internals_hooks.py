@@ -5,6 +5,7 @@ feature's public path still meets its contract."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import urllib.request
@@ -47,6 +48,7 @@ HOOKS = {
     "django.inline_middleware",
     "django.model_restore",
     "django.prepared_statement",
+    "graphql.per_event_memo",
     "strawberry.consumer_queue",
     "strawberry.graphql_schema",
     "strawberry.graphql_ws",
@@ -496,3 +498,45 @@ def test_a_production_process_refuses_to_start_without_its_backpressure_hooks(
     finally:
         monkeypatch.undo()
         hooks_verify()
+
+
+async def test_subscription_events_do_not_grow_the_executors_memo(
+    hooks_off: Callable[..., dict[str, bool]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """graphql-core 3.3 runs each event with a shallow copy of the subscription's executor:
+    without the hook, every event's field groups stay in the subscription's memo (what the
+    standard path leaked, ~15 KB an event)."""
+    from graphql import GraphQLSchema, build_schema, parse, subscribe
+    from graphql.execution.executor import Executor
+
+    schema: GraphQLSchema = build_schema(
+        "type Query { a: Int } type Tick { n: Int, double: Int } type Subscription { tick: Tick }"
+    )
+
+    async def ticks(*_: Any) -> Any:
+        for n in range(50):
+            yield {"tick": {"n": n, "double": 2 * n}}
+
+    schema.subscription_type.fields["tick"].subscribe = ticks  # type: ignore[union-attr]
+    roots: list[Any] = []
+    build = Executor.build_per_event_executor
+
+    def recorded(self: Any, payload: Any) -> Any:
+        roots.append(self)
+        return build(self, payload)
+
+    monkeypatch.setattr(Executor, "build_per_event_executor", recorded)
+
+    async def memo_after_50_events() -> int:
+        roots.clear()
+        stream: Any = subscribe(schema, parse("subscription { tick { n double } }"))
+        if inspect.isawaitable(stream):
+            stream = await stream
+        results = [result async for result in stream]
+        assert [r.data for r in results] == [{"tick": {"n": n, "double": 2 * n}} for n in range(50)]
+        assert len({id(root) for root in roots}) == 1
+        return len(roots[0]._relevant_sub_fields)
+
+    assert await memo_after_50_events() == 0
+    hooks_off("graphql.per_event_memo")
+    assert await memo_after_50_events() == 50

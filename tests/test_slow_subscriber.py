@@ -146,18 +146,7 @@ class MemoryGrowth(AssertionError):
     "feed",
     [
         pytest.param(MESSAGES, id="messageAdded"),
-        pytest.param(
-            ROOM_EVENTS,
-            id="roomEvents",
-            # Only the memory bound (every other assertion is a failure): roomEvents runs
-            # on Strawberry's standard path, where graphql-core 3.3's per-event executors
-            # (shallow copies, build_per_event_executor) share the subscription's
-            # collect_subfields memo (_relevant_sub_fields), keyed by the id of each
-            # event's new field groups: it grows by every event for the subscription's
-            # life (~15 KB an event here, whether or not a client reads). Strict: it
-            # shows when that is fixed.
-            marks=pytest.mark.xfail(raises=MemoryGrowth, strict=True),
-        ),
+        pytest.param(ROOM_EVENTS, id="roomEvents"),
     ],
 )
 # roomEvents' writes are slower (a reaction holds its room's lock for several round
