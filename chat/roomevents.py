@@ -19,7 +19,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Exists, OuterRef, Q
 
 from chat.models import Message, Reaction, ReactionSummary, Room, RoomEvent, model_restore
-from chat.selectors import room_is_visible
+from chat.selectors import relay_window, room_is_visible
 
 __all__ = [
     "MAX_REACTION_USERS",
@@ -250,23 +250,12 @@ def room_event_page(
     if not room_is_visible(name=room_name, user=user):  # type: ignore[arg-type]
         return RoomEventPage(events=[], has_previous=False, has_next=False)
     base = RoomEvent.objects.filter(room__name=room_name)
-    window = base
-    if after_seq is not None:
-        window = window.filter(seq__gt=after_seq)
-    if before_seq is not None:
-        window = window.filter(seq__lt=before_seq)
-    window = window.select_related(*_EVENT_RELATIONS)
-    if last is not None and first is None:
-        rows = list(window.order_by("-seq")[:last])
-        rows.reverse()
-    else:
-        rows = list(window.order_by("seq")[:first])
-        if last is not None:
-            rows = rows[-last:] if last else []
-    if not rows:
-        return RoomEventPage(events=[], has_previous=False, has_next=False)
-    return RoomEventPage(
-        events=_values(rows),
-        has_previous=base.filter(seq__lt=rows[0].seq).exists(),
-        has_next=base.filter(seq__gt=rows[-1].seq).exists(),
+    rows, has_previous, has_next = relay_window(
+        base.select_related(*_EVENT_RELATIONS),
+        base,
+        after=after_seq,
+        before=before_seq,
+        first=first,
+        last=last,
     )
+    return RoomEventPage(events=_values(rows), has_previous=has_previous, has_next=has_next)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.sessions.models import Session
-from django.db.models import Exists, F, OuterRef, Q, Window
+from django.db import models
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -260,27 +262,50 @@ def room_message_page(
     if not room_is_visible(name=room_name, user=user):
         return MessagePage(messages=[], has_previous=False, has_next=False)
     base = Message.objects.filter(room__name=room_name)
-    window = base
-    if after_seq is not None:
-        window = window.filter(seq__gt=after_seq)
-    if before_seq is not None:
-        window = window.filter(seq__lt=before_seq)
-    window = window.select_related("author", "room")
+    messages, has_previous, has_next = relay_window(
+        base.select_related("author", "room"),
+        base,
+        after=after_seq,
+        before=before_seq,
+        first=first,
+        last=last,
+    )
+    return MessagePage(messages=messages, has_previous=has_previous, has_next=has_next)
 
+
+M = TypeVar("M", bound=models.Model)
+
+
+def relay_window(
+    rows: QuerySet[M],
+    base: QuerySet[M],
+    *,
+    after: int | None,
+    before: int | None,
+    first: int | None,
+    last: int | None,
+) -> tuple[list[M], bool, bool]:
+    """One Relay page of ``rows`` by ``seq`` (after/before exclusive), and whether
+    ``base`` has rows before and after it."""
+    window = rows
+    if after is not None:
+        window = window.filter(seq__gt=after)
+    if before is not None:
+        window = window.filter(seq__lt=before)
     if last is not None and first is None:
-        messages = list(window.order_by("-seq")[:last])
-        messages.reverse()
+        page = list(window.order_by("-seq")[:last])
+        page.reverse()
     else:
-        messages = list(window.order_by("seq")[:first])
+        page = list(window.order_by("seq")[:first])
         if last is not None:
-            messages = messages[-last:] if last else []
-
-    if not messages:
-        return MessagePage(messages=[], has_previous=False, has_next=False)
-    return MessagePage(
-        messages=messages,
-        has_previous=base.filter(seq__lt=messages[0].seq).exists(),
-        has_next=base.filter(seq__gt=messages[-1].seq).exists(),
+            page = page[-last:] if last else []
+    if not page:
+        return [], False, False
+    first_seq, last_seq = page[0].seq, page[-1].seq  # type: ignore[attr-defined]
+    return (
+        page,
+        base.filter(seq__lt=first_seq).exists(),
+        base.filter(seq__gt=last_seq).exists(),
     )
 
 

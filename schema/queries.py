@@ -35,6 +35,15 @@ def _page_size(name: str, value: int | None) -> int | None:
     return value
 
 
+def _page_sizes(first: int | None, last: int | None) -> tuple[int | None, int | None]:
+    """A connection's checked ``first`` and ``last``; neither: the first page."""
+    first = _page_size("first", first)
+    last = _page_size("last", last)
+    if first is None and last is None:
+        first = settings.CHAT["MAX_PAGE_SIZE"]
+    return first, last
+
+
 def _seq_cursor(cursor: str | None, kind: str = "seq") -> int | None:
     if cursor is None:
         return None
@@ -114,10 +123,7 @@ class Query:
         before: str | None = None,
     ) -> MessageConnection:
         room_name_check(room)
-        first = _page_size("first", first)
-        last = _page_size("last", last)
-        if first is None and last is None:
-            first = settings.CHAT["MAX_PAGE_SIZE"]
+        first, last = _page_sizes(first, last)
         page = await in_thread(selectors.room_message_page)(
             room_name=room,
             user=info.context.user,
@@ -148,10 +154,7 @@ class Query:
         before: str | None = None,
     ) -> RoomEventConnection:
         room_name_check(room)
-        first = _page_size("first", first)
-        last = _page_size("last", last)
-        if first is None and last is None:
-            first = settings.CHAT["MAX_PAGE_SIZE"]
+        first, last = _page_sizes(first, last)
         page = await in_thread(roomevents.room_event_page)(
             room_name=room,
             user=info.context.user,
