@@ -3,10 +3,13 @@
     .venv/bin/python -m bench                      # every scenario, every design
     .venv/bin/python -m bench --scenarios fanout --designs ours,tutorial-pubsub
     .venv/bin/python -m bench --tiny               # a few sockets each (the smoke test)
+    .venv/bin/python -m bench --scenarios fanout,fanout-events,reactions --designs ours
 
 Starts a private redis-server and PostgreSQL, then for each scenario and design a fresh
 daphne process and a separate client process (bench/client.py). Prints one JSON line per
-scenario and design, then one per scenario with our figures as ratios to each baseline.
+scenario and design, then one per scenario with our figures as ratios to each baseline,
+then one per scenario with a "compare" entry: its figures as ratios to that scenario's
+for the same design (this / that), e.g. roomEvents subscribers against messageAdded ones.
 """
 
 from __future__ import annotations
@@ -48,7 +51,17 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "steady": {"mode": "steady", "rooms": 1, "per_room": 100, "messages": 400, "rate": 20},
     "idle": {"mode": "idle", "rooms": 1, "per_room": 2000},
     "storm": {"mode": "storm", "rooms": 1, "per_room": 1000},
-}
+    # fanout with roomEvents subscribers (only ours has them), beside fanout's figures.
+    "fanout-events": {
+        "mode": "burst", "rooms": 1, "per_room": 100, "messages": 200,
+        "subscription": "roomEvents", "designs": ["ours"], "compare": "fanout",
+    },
+    # 100 roomEvents subscribers while 20 users toggle 500 reactions (add, then remove).
+    "reactions": {
+        "mode": "reactions", "rooms": 1, "per_room": 100, "users": 20, "toggles": 500,
+        "subscription": "roomEvents", "designs": ["ours"], "compare": "fanout",
+    },
+}  # fmt: skip
 TINY: dict[str, dict[str, Any]] = {
     "fanout": {"per_room": 3, "messages": 5},
     "fanout-1k": {"per_room": 5, "messages": 3},
@@ -56,6 +69,8 @@ TINY: dict[str, dict[str, Any]] = {
     "steady": {"per_room": 2, "messages": 4, "rate": 20},
     "idle": {"per_room": 5},
     "storm": {"per_room": 5},
+    "fanout-events": {"per_room": 3, "messages": 5},
+    "reactions": {"per_room": 3, "users": 2, "toggles": 6},
 }
 
 
@@ -149,6 +164,8 @@ def start_daphne(app: str, layer: str, servers: Servers) -> tuple[subprocess.Pop
         # Thousands of clients from 127.0.0.1, subscribed to rooms before their first post.
         "CHAT_MAX_SOCKETS_PER_IP": "0",
         "CHAT_MAX_UNKNOWN_ROOM_SUBSCRIPTIONS": "0",
+        # The reactions scenario registers 21 users from 127.0.0.1.
+        "CHAT_REGISTER_RATE_LIMIT_IP": "0",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app],
@@ -194,6 +211,8 @@ def run_one(design: str, scenario: str, config: dict[str, Any], servers: Servers
         "--base", f"ws://127.0.0.1:{port}", "--mode", config["mode"],
         "--rooms", str(config["rooms"]), "--per-room", str(config["per_room"]),
         "--messages", str(config.get("messages", 0)), "--rate", str(config.get("rate", 20)),
+        "--subscription", config.get("subscription", "messageAdded"),
+        "--users", str(config.get("users", 20)), "--toggles", str(config.get("toggles", 0)),
     ]  # fmt: skip
     client = subprocess.Popen(
         args, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
@@ -273,6 +292,29 @@ def ratios(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
+COMPARE_KEYS = ("deliveries_per_s", "server_cpu_us_per_delivery", "p50_ms", "p99_ms")
+
+
+def compare(row: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """``row``'s figures over ``other``'s (same design, another scenario): plain ratios,
+    this / that, so deliveries_per_s > 1 and server_cpu_us_per_delivery < 1 are better."""
+    return {
+        "scenario": row["scenario"],
+        "compare": other["scenario"],
+        "design": row["design"],
+        "ratios": {
+            key: round(row[key] / other[key], 2)
+            for key in COMPARE_KEYS
+            if row.get(key) and other.get(key)
+        },
+    }
+
+
+def scenario_designs(config: dict[str, Any], designs: list[str]) -> list[str]:
+    """The requested designs that can run the scenario."""
+    return [d for d in designs if d in config.get("designs", DESIGNS)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
@@ -282,11 +324,12 @@ def main() -> None:
     designs = args.designs.split(",")
     servers = Servers()
     failed = False
+    done: dict[tuple[str, str], dict[str, Any]] = {}
     try:
         for scenario in args.scenarios.split(","):
             config = {**SCENARIOS[scenario], **(TINY[scenario] if args.tiny else {})}
             rows = []
-            for design in designs:
+            for design in scenario_designs(config, designs):
                 row = run_one(design, scenario, config, servers)
                 # Ours must make every delivery; a baseline that cannot is a finding.
                 failed |= design == "ours" and (
@@ -294,8 +337,15 @@ def main() -> None:
                 )
                 print(json.dumps(row), flush=True)
                 rows.append(row)
-            if "ours" in designs and len(designs) > 1:
+                done[scenario, design] = row
+            if "ours" in designs and len(rows) > 1:
                 print(json.dumps(ratios(rows)), flush=True)
+        for scenario in args.scenarios.split(","):
+            if not (other := SCENARIOS[scenario].get("compare")):
+                continue
+            for design in designs:
+                if (scenario, design) in done and (other, design) in done:
+                    print(json.dumps(compare(done[scenario, design], done[other, design])))
     finally:
         servers.stop()
     sys.exit(1 if failed else 0)
