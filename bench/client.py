@@ -166,17 +166,14 @@ async def register(design: Design) -> None:
 
 async def register_user(design: Design, name: str) -> str:
     ws = await design.connect("x")
-    await ws.send(
-        json.dumps(
-            {"id": "r", "type": "subscribe",
-             "payload": {"query": "mutation($u: String!) { register(username: $u, "
-                                  "password: \"bench password 1234\") { token } }",
-                         "variables": {"u": name}}}
-        )
+    data = await request(
+        ws, "r",
+        "mutation($u: String!) { register(username: $u, "
+        "password: \"bench password 1234\") { token } }",
+        {"u": name},
     )  # fmt: skip
-    result = json.loads(await ws.recv())
     await ws.close()
-    return str(result["payload"]["data"]["register"]["token"])
+    return str(data["register"]["token"])
 
 
 async def request(ws: ClientConnection, op: str, query: str, variables: dict[str, Any]) -> Any:
@@ -191,10 +188,10 @@ async def request(ws: ClientConnection, op: str, query: str, variables: dict[str
             continue
         if frame["type"] == "next":
             if frame["payload"].get("errors"):
-                raise RuntimeError(frame["payload"]["errors"])
+                raise RuntimeError(f"{op}: {frame}")
             return frame["payload"]["data"]
-        if frame["type"] == "error":
-            raise RuntimeError(frame["payload"])
+        if frame["type"] in ("error", "complete"):
+            raise RuntimeError(f"{op}: {frame}")
 
 
 async def post_targets(design: Design, room: str) -> list[str]:
