@@ -20,6 +20,7 @@ __all__ = [
     "DELIVERIES",
     "DELIVERY_LATENCY",
     "FAST_PATH_OPERATIONS",
+    "FAST_PATH_RESULTS",
     "GRAPHQL_ERRORS",
     "INTERNALS_HOOK_ACTIVE",
     "LAYER_RECEIVE_FAILURES",
@@ -98,4 +99,12 @@ FAST_PATH_OPERATIONS = Counter(
     "CHAT_FAST_PATHS=0, an extension the fast paths do not replicate, a hook off, or an "
     "operation the fast path cannot serve identically. Counted once per operation.",
     ["field", "path"],
+)
+FAST_PATH_RESULTS = Counter(
+    "chat_fast_path_results",
+    "Results the subscription fast paths made of an event, by root field: rendered from "
+    "the event's value (internals/fastpaths/render.py) or executed. One per distinct "
+    "operation per event (per distinct viewer too where the selection depends on it), "
+    "shared by every local subscriber of that operation.",
+    ["field", "how"],
 )

@@ -25,7 +25,6 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 
 from chat.db import in_thread
 from chat.errors import Forbidden, TooManyUnknownRooms
-from chat.events import MESSAGE_KIND
 from chat.services import room_subscribe_check
 from internals.fastpaths.execution import operation_execute
 from internals.fastpaths.post import PostPlan, post_payload
@@ -174,7 +173,12 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
         ``complete``, as Strawberry sends them."""
         try:
             if isinstance(plan, PostPlan):
-                payload = await post_payload(plan, self.context)
+                payload = await post_payload(
+                    plan,
+                    self.context,
+                    self.schema,  # type: ignore[arg-type]
+                    operation.variables,
+                )
             else:
                 payload = await operation_execute(
                     self.schema,  # type: ignore[arg-type]
@@ -199,6 +203,8 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
     async def _run_subscription(
         self, operation: Operation[ChatContext, None], plan: OperationPlan
     ) -> None:
+        """A room subscription served by its fast path (plan.stream: messageAdded or
+        roomEvents), as schema.subscriptions._room_stream serves it."""
         user = self.context.user
         try:
             version, exists = await in_thread(room_subscribe_check)(name=plan.room, user=user)
@@ -223,7 +229,7 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
             # instead, and its own task executes it (``send``), in order.
             if consumer.write_paused:
                 return False
-            payload = ready_payload(plan, envelope)
+            payload = ready_payload(plan, envelope, self.context)
             if payload is None:
                 return False
             await consumer.send_unpaused(prefix + payload + "}")
@@ -237,9 +243,9 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
             return
         try:
             stream = event_stream(
-                kind=MESSAGE_KIND,
+                kind=plan.stream.kind,
                 room_name=plan.room,
-                after=plan.after_seq,
+                after=plan.after,
                 user_id=user_id,
                 access_version=version,
                 direct=send_now,
@@ -250,7 +256,7 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
                         await send(envelope)
             except Forbidden as error:
                 # Access lost: as Strawberry's path reports a resolver error.
-                error_record(error.code, "messageAdded")
+                error_record(error.code, plan.stream.field)
                 errors = [{"message": error.message, "extensions": {"code": error.code}}]
                 refused: Any = {
                     "id": operation.id,

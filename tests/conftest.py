@@ -207,6 +207,19 @@ def fast_path_counts() -> dict[tuple[str, str], float]:
     }
 
 
+def fast_path_results() -> dict[tuple[str, str], float]:
+    """chat_fast_path_results_total by (field, how): rendered or executed."""
+    from prometheus_client import REGISTRY
+
+    return {
+        (sample.labels["field"], sample.labels["how"]): sample.value
+        for metric in REGISTRY.collect()
+        if metric.name == "chat_fast_path_results"
+        for sample in metric.samples
+        if sample.name == "chat_fast_path_results_total"
+    }
+
+
 def fast_path_delta(before: dict[tuple[str, str], float]) -> dict[tuple[str, str], float]:
     """What was counted since ``before``, by (field, path)."""
     return {

@@ -85,6 +85,8 @@ async def test_metrics_after_two_sockets_three_posts_and_disconnect(
         "chat_delivery_latency_seconds_count": 3,
         # Once per operation (the graphql-ws socket has no fast path).
         "chat_fast_path_operations_total{field=messageAdded,path=fast}": 1,
+        # Its result for each post, rendered once (not per subscriber).
+        "chat_fast_path_results_total{field=messageAdded,how=rendered}": 3,
     }
 
     for socket in sockets:

@@ -19,6 +19,7 @@ from graphql import (
     FieldNode,
     GraphQLError,
     GraphQLFormattedError,
+    GraphQLResolveInfo,
     OperationDefinitionNode,
     OperationType,
     execute,
@@ -26,7 +27,7 @@ from graphql import (
     specified_rules,
     validate,
 )
-from graphql.execution import get_argument_values, get_variable_values
+from graphql.execution import VariableValues, get_argument_values, get_variable_values
 from strawberry.execution import optimized_is_awaitable
 
 from schema.caches import DocumentCache, document_cost, document_key
@@ -41,10 +42,12 @@ if TYPE_CHECKING:
 __all__ = [
     "document_prepare",
     "errors_format",
+    "field_arguments",
     "operation_execute",
     "operation_get",
     "root_field",
     "root_field_arguments",
+    "variables_coerce",
 ]
 
 
@@ -101,6 +104,33 @@ def root_field(
     return document, operation, node
 
 
+def variables_coerce(
+    schema: Schema, operation: OperationDefinitionNode, variables: dict[str, Any] | None
+) -> VariableValues | None:
+    """The operation's variables coerced as the executor coerces them (defaults applied,
+    in ``.coerced``); None where it would report an error."""
+    coerced = get_variable_values(
+        schema._schema, operation.variable_definitions or (), variables or {}
+    )
+    return None if isinstance(coerced, list) else coerced
+
+
+def field_arguments(
+    schema: Schema,
+    operation: OperationDefinitionNode,
+    node: FieldNode,
+    coerced: VariableValues,
+) -> dict[str, Any] | None:
+    """The root field's arguments from coerced variables, as the executor gets them; None
+    where it would report an error."""
+    root_type = schema._schema.get_root_type(operation.operation)
+    assert root_type is not None
+    try:
+        return get_argument_values(root_type.fields[node.name.value], node, coerced)
+    except GraphQLError:
+        return None
+
+
 def root_field_arguments(
     schema: Schema,
     operation: OperationDefinitionNode,
@@ -109,22 +139,29 @@ def root_field_arguments(
 ) -> dict[str, Any] | None:
     """The root field's arguments coerced as the executor coerces them; None where it
     would report an error."""
-    root_type = schema._schema.get_root_type(operation.operation)
-    assert root_type is not None
-    coerced = get_variable_values(
-        schema._schema, operation.variable_definitions or (), variables or {}
-    )
-    if isinstance(coerced, list):
-        return None
-    try:
-        return get_argument_values(root_type.fields[node.name.value], node, coerced)
-    except GraphQLError:
-        return None
+    coerced = variables_coerce(schema, operation, variables)
+    return None if coerced is None else field_arguments(schema, operation, node, coerced)
 
 
 def errors_format(errors: list[GraphQLError]) -> list[GraphQLFormattedError]:
     """Errors as sent to clients: coded and masked as ``ErrorCodes`` does, then formatted."""
     return schema_errors_format(errors)
+
+
+_UNRESOLVED: Any = object()
+
+
+class _RootResolved:
+    """graphql-core middleware: the root field gives ``value`` instead of running its
+    resolver; every other field resolves as usual."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def resolve(self, next_: Any, root: Any, info: GraphQLResolveInfo, **args: Any) -> Any:
+        if info.path.prev is None:
+            return self.value
+        return next_(root, info, **args)
 
 
 async def operation_execute(
@@ -135,8 +172,11 @@ async def operation_execute(
     variables: dict[str, Any] | None,
     context: Any,
     root_value: Any = None,
+    resolved: Any = _UNRESOLVED,
 ) -> dict[str, Any]:
-    """Execute a prepared document; return the ``next`` payload (data, coded errors)."""
+    """Execute a prepared document; return the ``next`` payload (data, coded errors).
+    With ``resolved``, the root field's value is that, its resolver not run (the rest of
+    the selection executes on it as usual)."""
     result = execute(
         schema._schema,
         document,
@@ -144,6 +184,7 @@ async def operation_execute(
         context_value=context,
         variable_values=variables,
         operation_name=operation_name,
+        middleware=None if resolved is _UNRESOLVED else [_RootResolved(resolved)],
         is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type]
     )
     if optimized_is_awaitable(result):

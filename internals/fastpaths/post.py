@@ -2,18 +2,22 @@
 
 A post is recognised once per document: a mutation whose only root field is a
 directive-free ``sendMessage`` with a selection that compiles (internals/fastpaths/render.py). Its
-arguments are coerced from the variables as graphql-core coerces them, and it runs the
-resolver's own code (``schema.mutations.message_send``). An error is located on the
-field and coded by ``ErrorCodes``, exactly as the executor reports it; any other
-document, or arguments that do not coerce, take Strawberry's standard path (see registry.py).
+arguments (``replyTo`` included) are coerced from the variables as graphql-core coerces
+them, and it runs the resolver's own code (``schema.mutations.message_send``). An error is
+located on the field and coded by ``ErrorCodes``, exactly as the executor reports it; any
+other document, or arguments that do not coerce, take Strawberry's standard path (see
+registry.py). A posted message the compiled selection cannot render (a reply's original
+carries no reactions) has the selection executed on it, without posting again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     NamedTypeNode,
     NonNullTypeNode,
@@ -23,8 +27,20 @@ from graphql import (
     located_error,
 )
 
-from internals.fastpaths.execution import errors_format, root_field, root_field_arguments
-from internals.fastpaths.render import Renderer, response_key, selection_compile
+from internals.fastpaths.execution import (
+    errors_format,
+    field_arguments,
+    operation_execute,
+    root_field,
+    variables_coerce,
+)
+from internals.fastpaths.render import (
+    NotRenderable,
+    Renderer,
+    Scope,
+    response_key,
+    selection_compile,
+)
 from schema.caches import DocumentCache, document_cost, document_key
 from schema.mutations import message_send
 
@@ -40,6 +56,7 @@ _FIELD = "sendMessage"
 
 @dataclass(frozen=True)
 class _Shape:
+    document: DocumentNode
     operation: OperationDefinitionNode
     node: FieldNode
     response_key: str
@@ -79,6 +96,9 @@ class PostPlan:
     shape: _Shape
     room: str
     text: str
+    reply_to: str | None
+    # The operation's coerced variables (for arguments in the selection).
+    variables: Mapping[str, Any]
 
 
 # Failures are cached too: every query and mutation on a websocket asks first.
@@ -103,6 +123,7 @@ def _shape_make(schema: Schema, query: str, operation_name: str | None) -> _Shap
     if render is None:
         return None
     return _Shape(
+        document=document,
         operation=operation,
         node=node,
         response_key=response_key(node),
@@ -121,23 +142,47 @@ def plan_post(
     if shape.variables is not None and variables is not None:
         room, text = variables.get(shape.variables[0]), variables.get(shape.variables[1])
         if isinstance(room, str) and isinstance(text, str):
-            return PostPlan(shape=shape, room=room, text=text)
-    arguments = root_field_arguments(schema, shape.operation, shape.node, variables)
+            # No other variable: none in the selection.
+            return PostPlan(shape=shape, room=room, text=text, reply_to=None, variables={})
+    coerced = variables_coerce(schema, shape.operation, variables)
+    if coerced is None:
+        return None
+    arguments = field_arguments(schema, shape.operation, shape.node, coerced)
     if arguments is None:
         return None
-    room, text = arguments.get("room"), arguments.get("text")
+    room, text, reply_to = arguments.get("room"), arguments.get("text"), arguments.get("replyTo")
     if not isinstance(room, str) or not isinstance(text, str):
         return None
-    return PostPlan(shape=shape, room=room, text=text)
+    if reply_to is not None and not isinstance(reply_to, str):
+        return None
+    return PostPlan(shape=shape, room=room, text=text, reply_to=reply_to, variables=coerced.coerced)
 
 
-async def post_payload(plan: PostPlan, context: ChatContext) -> dict[str, Any]:
+async def post_payload(
+    plan: PostPlan, context: ChatContext, schema: Schema, variables: dict[str, Any] | None
+) -> dict[str, Any]:
     """Post, and return the ``next`` payload the executor would have made."""
     shape = plan.shape
     try:
-        message = await message_send(context, room=plan.room, text=plan.text)
-        return {"data": {shape.response_key: shape.render(message)}}
+        message = await message_send(
+            context, room=plan.room, text=plan.text, reply_to=plan.reply_to
+        )
     except Exception as error:
         # Message is non-null, so an error nulls the whole result, as in the executor.
         located = located_error(error, [shape.node], [shape.response_key])
         return {"data": None, "errors": errors_format([located])}
+    user = context.user
+    scope = Scope(plan.variables, user.pk if user.is_authenticated else None)
+    try:
+        return {"data": {shape.response_key: shape.render(message, scope)}}
+    except NotRenderable:
+        # Something the post did not load (the reactions of the message it replies to):
+        # the selection executes on the message posted, as the executor would complete it.
+        return await operation_execute(
+            schema,
+            shape.document,
+            operation_name=shape.operation.name.value if shape.operation.name else None,
+            variables=variables,
+            context=context,
+            resolved=message,
+        )

@@ -30,7 +30,7 @@ from graphql import DocumentNode, FieldNode, OperationType
 from chat.metrics import FAST_PATH_OPERATIONS
 from internals.fastpaths.execution import document_prepare, operation_get
 from internals.fastpaths.post import plan_post
-from internals.fastpaths.subscription import plan_message_added
+from internals.fastpaths.subscription import plan_message_added, plan_room_events
 from internals.hooks import hook_active
 from internals.strawberry import GRAPHQL_SCHEMA, TRANSPORT_WS
 from schema.caches import ValidationCache
@@ -100,6 +100,14 @@ FAST_PATHS: tuple[FastPath, ...] = (
         _HOOKS,
         "each event executed (or rendered) and encoded once for every subscriber of the "
         "same operation (fastpaths/subscription.py)",
+    ),
+    FastPath(
+        OperationType.SUBSCRIPTION,
+        "roomEvents",
+        plan_room_events,
+        _HOOKS,
+        "as messageAdded's: each event executed (or rendered) and encoded once for every "
+        "subscriber of the same operation (and viewer, if reactedByMe is selected)",
     ),
     FastPath(
         OperationType.MUTATION,
