@@ -20,6 +20,7 @@ import ctypes.util
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -323,32 +324,55 @@ def main() -> None:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--designs", default=",".join(DESIGNS))
     parser.add_argument("--tiny", action="store_true", help="a few sockets each (smoke test)")
+    parser.add_argument(
+        "--rounds", type=int, default=1,
+        help="run the scenarios this many times in turn (rows then carry their round), "
+        "then print the median of each compare ratio",
+    )  # fmt: skip
     args = parser.parse_args()
     designs = args.designs.split(",")
+    scenarios = args.scenarios.split(",")
     servers = Servers()
     failed = False
-    done: dict[tuple[str, str], dict[str, Any]] = {}
+    compared: dict[tuple[str, str, str], list[dict[str, float]]] = {}
     try:
-        for scenario in args.scenarios.split(","):
-            config = {**SCENARIOS[scenario], **(TINY[scenario] if args.tiny else {})}
-            rows = []
-            for design in scenario_designs(config, designs):
-                row = run_one(design, scenario, config, servers)
-                # Ours must make every delivery; a baseline that cannot is a finding.
-                failed |= design == "ours" and (
-                    row.get("failures", 0) != 0 or row.get("all_delivered") is False
-                )
-                print(json.dumps(row), flush=True)
-                rows.append(row)
-                done[scenario, design] = row
-            if "ours" in designs and len(rows) > 1:
-                print(json.dumps(ratios(rows)), flush=True)
-        for scenario in args.scenarios.split(","):
-            if not (other := SCENARIOS[scenario].get("compare")):
-                continue
-            for design in designs:
-                if (scenario, design) in done and (other, design) in done:
-                    print(json.dumps(compare(done[scenario, design], done[other, design])))
+        for round_ in range(1, args.rounds + 1):
+            done: dict[tuple[str, str], dict[str, Any]] = {}
+            for scenario in scenarios:
+                config = {**SCENARIOS[scenario], **(TINY[scenario] if args.tiny else {})}
+                rows = []
+                for design in scenario_designs(config, designs):
+                    row = run_one(design, scenario, config, servers)
+                    # Ours must make every delivery; a baseline that cannot is a finding.
+                    failed |= design == "ours" and (
+                        row.get("failures", 0) != 0 or row.get("all_delivered") is False
+                    )
+                    if args.rounds > 1:
+                        row["round"] = round_
+                    print(json.dumps(row), flush=True)
+                    rows.append(row)
+                    done[scenario, design] = row
+                if "ours" in designs and len(rows) > 1:
+                    print(json.dumps(ratios(rows)), flush=True)
+            for scenario in scenarios:
+                if not (other := SCENARIOS[scenario].get("compare")):
+                    continue
+                for design in designs:
+                    if (scenario, design) in done and (other, design) in done:
+                        line = compare(done[scenario, design], done[other, design])
+                        compared.setdefault((scenario, other, design), []).append(line["ratios"])
+                        if args.rounds > 1:
+                            line["round"] = round_
+                        print(json.dumps(line), flush=True)
+        if args.rounds > 1:
+            for (scenario, other, design), runs in compared.items():
+                medians = {
+                    key: round(statistics.median(r[key] for r in runs if key in r), 2)
+                    for key in COMPARE_KEYS
+                    if any(key in r for r in runs)
+                }
+                print(json.dumps({"scenario": scenario, "compare": other, "design": design,
+                                  "rounds": len(runs), "median_ratios": medians}))  # fmt: skip
     finally:
         servers.stop()
     sys.exit(1 if failed else 0)
