@@ -537,7 +537,7 @@ ROOM_EVENT_SUBSCRIPTIONS: list[tuple[str, dict[str, Any]]] = [
 ]
 # An out-of-range users(first:) executes (the resolver's error, the event's data nulled).
 USERS = 'subscription W{VARS} { roomEvents(room: "r", afterEventSeq: 0) { ... on MessagePosted { message { reactions { FIELD { username } } } } } }'  # noqa: E501
-USERS_CASES = [
+USERS_CASES: list[tuple[str, dict[str, Any]]] = [
     (USERS.replace("FIELD", "users(first: 51)").replace("{VARS}", ""), {}),
     (USERS.replace("FIELD", "users(first: $n)").replace("{VARS}", "($n: Int)"), {"n": -1}),
     (USERS.replace("FIELD", "users(first: $n)").replace("{VARS}", "($n: Int)"), {"n": None}),
