@@ -3,10 +3,13 @@
     .venv/bin/python -m bench                      # every scenario, every design
     .venv/bin/python -m bench --scenarios fanout --designs ours,tutorial-pubsub
     .venv/bin/python -m bench --tiny               # a few sockets each (the smoke test)
+    .venv/bin/python -m bench --scenarios fanout,fanout-events,reactions --designs ours
 
 Starts a private redis-server and PostgreSQL, then for each scenario and design a fresh
 daphne process and a separate client process (bench/client.py). Prints one JSON line per
-scenario and design, then one per scenario with our figures as ratios to each baseline.
+scenario and design, then one per scenario with our figures as ratios to each baseline,
+then one per scenario with a "compare" entry: its figures as ratios to that scenario's
+for the same design (this / that), e.g. roomEvents subscribers against messageAdded ones.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import ctypes.util
 import json
 import os
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,7 +52,17 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "steady": {"mode": "steady", "rooms": 1, "per_room": 100, "messages": 400, "rate": 20},
     "idle": {"mode": "idle", "rooms": 1, "per_room": 2000},
     "storm": {"mode": "storm", "rooms": 1, "per_room": 1000},
-}
+    # fanout with roomEvents subscribers (only ours has them), beside fanout's figures.
+    "fanout-events": {
+        "mode": "burst", "rooms": 1, "per_room": 100, "messages": 200,
+        "subscription": "roomEvents", "designs": ["ours"], "compare": "fanout",
+    },
+    # 100 roomEvents subscribers while 20 users toggle 500 reactions (add, then remove).
+    "reactions": {
+        "mode": "reactions", "rooms": 1, "per_room": 100, "users": 20, "toggles": 500,
+        "subscription": "roomEvents", "designs": ["ours"], "compare": "fanout",
+    },
+}  # fmt: skip
 TINY: dict[str, dict[str, Any]] = {
     "fanout": {"per_room": 3, "messages": 5},
     "fanout-1k": {"per_room": 5, "messages": 3},
@@ -56,6 +70,8 @@ TINY: dict[str, dict[str, Any]] = {
     "steady": {"per_room": 2, "messages": 4, "rate": 20},
     "idle": {"per_room": 5},
     "storm": {"per_room": 5},
+    "fanout-events": {"per_room": 3, "messages": 5},
+    "reactions": {"per_room": 3, "users": 2, "toggles": 6},
 }
 
 
@@ -149,6 +165,8 @@ def start_daphne(app: str, layer: str, servers: Servers) -> tuple[subprocess.Pop
         # Thousands of clients from 127.0.0.1, subscribed to rooms before their first post.
         "CHAT_MAX_SOCKETS_PER_IP": "0",
         "CHAT_MAX_UNKNOWN_ROOM_SUBSCRIPTIONS": "0",
+        # The reactions scenario registers 21 users from 127.0.0.1.
+        "CHAT_REGISTER_RATE_LIMIT_IP": "0",
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app],
@@ -194,6 +212,8 @@ def run_one(design: str, scenario: str, config: dict[str, Any], servers: Servers
         "--base", f"ws://127.0.0.1:{port}", "--mode", config["mode"],
         "--rooms", str(config["rooms"]), "--per-room", str(config["per_room"]),
         "--messages", str(config.get("messages", 0)), "--rate", str(config.get("rate", 20)),
+        "--subscription", config.get("subscription", "messageAdded"),
+        "--users", str(config.get("users", 20)), "--toggles", str(config.get("toggles", 0)),
     ]  # fmt: skip
     client = subprocess.Popen(
         args, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
@@ -215,7 +235,7 @@ def run_one(design: str, scenario: str, config: dict[str, Any], servers: Servers
             marks[line.split()[1]] = {
                 "daphne_cpu": cpu_seconds([server]),
                 "redis_cpu": cpu_seconds(others["redis"]),
-                "postgres_cpu": cpu_seconds(others["postgres"]),
+                **{f"postgres_cpu_{p.pid}": cpu_seconds([p]) for p in others["postgres"]},
                 "rss": server.memory_info().rss,
             }
             client.stdin.write("\n")
@@ -237,9 +257,12 @@ def run_one(design: str, scenario: str, config: dict[str, Any], servers: Servers
             end["redis_cpu"] - start["redis_cpu"]
         )
         figures["server_cpu_us_per_delivery"] = round(server_cpu / deliveries * 1e6, 1)
-        figures["postgres_cpu_us_per_delivery"] = round(
-            (end["postgres_cpu"] - start["postgres_cpu"]) / deliveries * 1e6, 1
+        # Per backend: one that exits before the end mark takes its CPU with it (not
+        # counted, an undercount), one forked after the start mark counts in full.
+        postgres_cpu = sum(
+            cpu - start.get(key, 0.0) for key, cpu in end.items() if key.startswith("postgres_")
         )
+        figures["postgres_cpu_us_per_delivery"] = round(postgres_cpu / deliveries * 1e6, 1)
         figures["all_delivered"] = deliveries == result["expected"]
     if "before" in marks:
         count = config["rooms"] * config["per_room"]
@@ -273,29 +296,83 @@ def ratios(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return summary
 
 
+COMPARE_KEYS = ("deliveries_per_s", "server_cpu_us_per_delivery", "p50_ms", "p99_ms")
+
+
+def compare(row: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    """``row``'s figures over ``other``'s (same design, another scenario): plain ratios,
+    this / that, so deliveries_per_s > 1 and server_cpu_us_per_delivery < 1 are better."""
+    return {
+        "scenario": row["scenario"],
+        "compare": other["scenario"],
+        "design": row["design"],
+        "ratios": {
+            key: round(row[key] / other[key], 2)
+            for key in COMPARE_KEYS
+            if row.get(key) and other.get(key)
+        },
+    }
+
+
+def scenario_designs(config: dict[str, Any], designs: list[str]) -> list[str]:
+    """The requested designs that can run the scenario."""
+    return [d for d in designs if d in config.get("designs", DESIGNS)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scenarios", default=",".join(SCENARIOS))
     parser.add_argument("--designs", default=",".join(DESIGNS))
     parser.add_argument("--tiny", action="store_true", help="a few sockets each (smoke test)")
+    parser.add_argument(
+        "--rounds", type=int, default=1,
+        help="run the scenarios this many times in turn (rows then carry their round), "
+        "then print the median of each compare ratio",
+    )  # fmt: skip
     args = parser.parse_args()
     designs = args.designs.split(",")
+    scenarios = args.scenarios.split(",")
     servers = Servers()
     failed = False
+    compared: dict[tuple[str, str, str], list[dict[str, float]]] = {}
     try:
-        for scenario in args.scenarios.split(","):
-            config = {**SCENARIOS[scenario], **(TINY[scenario] if args.tiny else {})}
-            rows = []
-            for design in designs:
-                row = run_one(design, scenario, config, servers)
-                # Ours must make every delivery; a baseline that cannot is a finding.
-                failed |= design == "ours" and (
-                    row.get("failures", 0) != 0 or row.get("all_delivered") is False
-                )
-                print(json.dumps(row), flush=True)
-                rows.append(row)
-            if "ours" in designs and len(designs) > 1:
-                print(json.dumps(ratios(rows)), flush=True)
+        for round_ in range(1, args.rounds + 1):
+            done: dict[tuple[str, str], dict[str, Any]] = {}
+            for scenario in scenarios:
+                config = {**SCENARIOS[scenario], **(TINY[scenario] if args.tiny else {})}
+                rows = []
+                for design in scenario_designs(config, designs):
+                    row = run_one(design, scenario, config, servers)
+                    # Ours must make every delivery; a baseline that cannot is a finding.
+                    failed |= design == "ours" and (
+                        row.get("failures", 0) != 0 or row.get("all_delivered") is False
+                    )
+                    if args.rounds > 1:
+                        row["round"] = round_
+                    print(json.dumps(row), flush=True)
+                    rows.append(row)
+                    done[scenario, design] = row
+                if "ours" in designs and len(rows) > 1:
+                    print(json.dumps(ratios(rows)), flush=True)
+            for scenario in scenarios:
+                if not (other := SCENARIOS[scenario].get("compare")):
+                    continue
+                for design in designs:
+                    if (scenario, design) in done and (other, design) in done:
+                        line = compare(done[scenario, design], done[other, design])
+                        compared.setdefault((scenario, other, design), []).append(line["ratios"])
+                        if args.rounds > 1:
+                            line["round"] = round_
+                        print(json.dumps(line), flush=True)
+        if args.rounds > 1:
+            for (scenario, other, design), runs in compared.items():
+                medians = {
+                    key: round(statistics.median(r[key] for r in runs if key in r), 2)
+                    for key in COMPARE_KEYS
+                    if any(key in r for r in runs)
+                }
+                print(json.dumps({"scenario": scenario, "compare": other, "design": design,
+                                  "rounds": len(runs), "median_ratios": medians}))  # fmt: skip
     finally:
         servers.stop()
     sys.exit(1 if failed else 0)

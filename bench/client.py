@@ -24,6 +24,29 @@ GTWS = [Subprotocol("graphql-transport-ws")]
 OPEN_TIMEOUT = 120
 
 
+# What a client shows of a room's events (the browser page's and Apollo's selection, less
+# reactedByMe: that one depends on the viewer, and these subscribers are anonymous).
+ROOM_EVENTS = """
+subscription($room: String!) { roomEvents(room: $room) {
+  __typename eventSeq
+  ... on MessagePosted { message { id seq text createdAt author { id username } } }
+  ... on MessageEdited { message { id text editedAt } }
+  ... on MessageDeleted { message { id deleted } }
+  ... on ReactionAdded { emoji user { id username } message { id reactions { emoji count } } }
+  ... on ReactionRemoved { emoji user { id username } message { id reactions { emoji count } } }
+  ... on MemberJoined { user { id username } }
+  ... on MemberLeft { user { id username } removedBy { id username } }
+} }
+"""
+# A client toggling a reaction reads back the message's reactions.
+REACT = """
+mutation($id: ID!, $emoji: String!) { %s(messageId: $id, emoji: $emoji) {
+  id reactions { emoji count reactedByMe } } }
+"""
+EMOJI = ["\N{THUMBS UP SIGN}", "\N{PARTY POPPER}", "\N{FIRE}", "\N{EYES}", "\N{ROCKET}"]
+TARGETS = 4  # messages reacted to
+
+
 @dataclass
 class Stats:
     latencies: list[float] = field(default_factory=list)
@@ -32,22 +55,38 @@ class Stats:
     last_receipt: float = 0.0
     done: asyncio.Event = field(default_factory=asyncio.Event)
     expected: int = 0
+    # reactions mode: when each user sent each of their toggles, in order (each user has
+    # one in flight, so their events arrive in that order).
+    toggles_sent: dict[str, list[float]] = field(default_factory=dict)
 
 
-def extract_text(design: str, frame: str) -> str | None:
+def extract(design: str, frame: str) -> tuple[str, str] | None:
+    """A delivery as (kind, rest): a post's text "kind:sent" split at its colon, or
+    ("reaction", username) for a reaction toggled by that user."""
     data = json.loads(frame)
     if design in ("tutorial", "tutorial-pubsub", "floor"):
-        return str(data["message"])
-    if data.get("type") != "next":
+        text = str(data["message"])
+    elif data.get("type") != "next":
         return None
-    return str(data["payload"]["data"]["messageAdded"]["text"])
+    elif "messageAdded" in (payload := data["payload"]["data"] or {}):
+        text = str(payload["messageAdded"]["text"])
+    else:
+        event = payload["roomEvents"]
+        if event["__typename"] in ("ReactionAdded", "ReactionRemoved"):
+            return "reaction", str(event["user"]["username"])
+        if event["__typename"] != "MessagePosted":
+            return None
+        text = str(event["message"]["text"])
+    kind, _, rest = text.partition(":")
+    return kind, rest
 
 
 class Design:
     """How one server design is spoken to: subscribe, post, and parse a delivery."""
 
-    def __init__(self, name: str, base: str) -> None:
+    def __init__(self, name: str, base: str, subscription: str = "messageAdded") -> None:
         self.name = name
+        self.subscription = subscription
         self.base = base
         self.graphql = name not in ("tutorial", "tutorial-pubsub", "floor")
         self.token: str | None = None
@@ -60,7 +99,9 @@ class Design:
             return f"{self.base}/room/{room}/"
         return f"{self.base}/ws/chat/{room}/"
 
-    async def connect(self, room: str, *, auth: bool = False) -> ClientConnection:
+    async def connect(
+        self, room: str, *, auth: bool = False, token: str | None = None
+    ) -> ClientConnection:
         if not self.graphql:
             return await websockets.connect(
                 self.url(room), open_timeout=OPEN_TIMEOUT, max_queue=None
@@ -68,7 +109,8 @@ class Design:
         ws = await websockets.connect(
             self.url(room), subprotocols=GTWS, open_timeout=OPEN_TIMEOUT, max_queue=None
         )
-        payload = {"authToken": self.token} if auth and self.token else {}
+        token = token or (self.token if auth else None)
+        payload = {"authToken": token} if token else {}
         await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
         ack = json.loads(await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT))
         assert ack["type"] == "connection_ack", ack
@@ -77,7 +119,10 @@ class Design:
     async def subscribe(self, ws: ClientConnection, room: str) -> None:
         if not self.graphql:
             return
-        if self.name == "ours":
+        if self.subscription == "roomEvents":
+            assert self.name == "ours", "only ours has roomEvents"
+            query = ROOM_EVENTS
+        elif self.name == "ours":
             query = (
                 "subscription($room: String!) { messageAdded(room: $room) "
                 "{ id seq text createdAt author { id username } room { id name } } }"
@@ -116,19 +161,72 @@ class Design:
 async def register(design: Design) -> None:
     if design.name != "ours":
         return
+    design.token = await register_user(design, f"bench{time.monotonic_ns()}")
+
+
+async def register_user(design: Design, name: str) -> str:
     ws = await design.connect("x")
-    name = f"bench{time.monotonic_ns()}"
-    await ws.send(
-        json.dumps(
-            {"id": "r", "type": "subscribe",
-             "payload": {"query": "mutation($u: String!) { register(username: $u, "
-                                  "password: \"bench password 1234\") { token } }",
-                         "variables": {"u": name}}}
-        )
+    data = await request(
+        ws, "r",
+        "mutation($u: String!) { register(username: $u, "
+        "password: \"bench password 1234\") { token } }",
+        {"u": name},
     )  # fmt: skip
-    result = json.loads(await ws.recv())
-    design.token = result["payload"]["data"]["register"]["token"]
     await ws.close()
+    return str(data["register"]["token"])
+
+
+async def request(ws: ClientConnection, op: str, query: str, variables: dict[str, Any]) -> Any:
+    """One operation on a socket with nothing else in flight: its data (errors raise)."""
+    await ws.send(
+        json.dumps({"id": op, "type": "subscribe",
+                    "payload": {"query": query, "variables": variables}})
+    )  # fmt: skip
+    while True:
+        frame = json.loads(await ws.recv())
+        if frame.get("id") != op:
+            continue
+        if frame["type"] == "next":
+            if frame["payload"].get("errors"):
+                raise RuntimeError(f"{op}: {frame}")
+            return frame["payload"]["data"]
+        if frame["type"] in ("error", "complete"):
+            raise RuntimeError(f"{op}: {frame}")
+
+
+async def post_targets(design: Design, room: str) -> list[str]:
+    """Post the messages the reactions go to; their ids."""
+    ws = await design.connect(room, auth=True)
+    ids = []
+    for n in range(TARGETS):
+        data = await request(
+            ws, f"t{n}",
+            "mutation($room: String!, $text: String!) "
+            "{ sendMessage(room: $room, text: $text) { id } }",
+            {"room": room, "text": f"target:{n}"},
+        )  # fmt: skip
+        ids.append(data["sendMessage"]["id"])
+    await ws.close()
+    return ids
+
+
+async def reactor(
+    ws: ClientConnection, user: str, index: int, toggles: int, targets: list[str], stats: Stats
+) -> int:
+    """One user toggling reactions, one at a time: add, then remove the same emoji on
+    the same message, then the next message. Returns the number of errors."""
+    sent = stats.toggles_sent.setdefault(user, [])
+    errors = 0
+    for n in range(toggles):
+        target = targets[(index + n // 2) % len(targets)]
+        emoji = EMOJI[index % len(EMOJI)]
+        field_ = "addReaction" if n % 2 == 0 else "removeReaction"
+        sent.append(time.monotonic())
+        try:
+            await request(ws, f"x{n}", REACT % field_, {"id": target, "emoji": emoji})
+        except RuntimeError:
+            errors += 1
+    return errors
 
 
 class Publisher:
@@ -184,17 +282,26 @@ class Publisher:
 
 
 async def subscriber_loop(design: Design, ws: ClientConnection, index: int, stats: Stats) -> None:
+    seen: dict[str, int] = {}  # reactions mode: toggles seen from each user
     try:
         async for frame in ws:
             now = time.monotonic()
-            text = extract_text(design.name, frame)  # type: ignore[arg-type]
-            if text is None:
+            delivery = extract(design.name, frame)  # type: ignore[arg-type]
+            if delivery is None:
                 continue
-            kind, _, sent = text.partition(":")
+            kind, rest = delivery
             if kind == "warm":
                 stats.warm.add(index)
                 continue
-            stats.latencies.append(now - float(sent))
+            if kind == "target":
+                continue
+            if kind == "reaction":
+                count = seen.get(rest, 0)
+                seen[rest] = count + 1
+                sent = stats.toggles_sent[rest][count]
+            else:
+                sent = float(rest)
+            stats.latencies.append(now - sent)
             stats.received += 1
             stats.last_receipt = now
             if stats.received >= stats.expected:
@@ -252,12 +359,22 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
-    design = Design(args.design, args.base)
+    design = Design(args.design, args.base, args.subscription)
     await register(design)
     rooms = [f"r{n}" for n in range(args.rooms)]
     stats = Stats()
     publisher = Publisher(design)
     await publisher.open(rooms)
+    reactors: list[tuple[str, ClientConnection]] = []
+    targets: list[str] = []
+    if args.mode == "reactions":
+        assert design.name == "ours" and args.rooms == 1
+        # Before the subscribers: they see the reactions only, not these posts.
+        targets = await post_targets(design, rooms[0])
+        for n in range(args.users):
+            user = f"reactor{n}x{time.monotonic_ns()}"
+            token = await register_user(design, user)
+            reactors.append((user, await design.connect(rooms[0], token=token)))
     count = args.rooms * args.per_room
     result: dict[str, Any] = {}
 
@@ -271,11 +388,21 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
     if args.mode == "idle":
         mark("after")
-    elif args.mode in ("burst", "steady"):
-        stats.expected = args.messages * args.per_room
+    elif args.mode in ("burst", "steady", "reactions"):
+        posts = args.toggles if args.mode == "reactions" else args.messages
+        toggle_errors = 0
+        stats.expected = posts * args.per_room
         mark("start")
         first_post = time.monotonic()
-        for n in range(args.messages):
+        if args.mode == "reactions":
+            shares = [args.toggles // args.users + (n < args.toggles % args.users)
+                      for n in range(args.users)]  # fmt: skip
+            errors = await asyncio.gather(
+                *(reactor(ws, user, n, shares[n], targets, stats)
+                  for n, (user, ws) in enumerate(reactors))
+            )  # fmt: skip
+            toggle_errors = sum(errors)
+        for n in range(args.messages if args.mode != "reactions" else 0):
             if args.mode == "steady":
                 await asyncio.sleep(max(0.0, first_post + n / args.rate - time.monotonic()))
             await publisher.post(rooms[n % len(rooms)], f"m:{time.monotonic()}")
@@ -293,9 +420,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             p50_ms=round(percentile(stats.latencies, 0.50) * 1000, 2),
             p99_ms=round(percentile(stats.latencies, 0.99) * 1000, 2),
             max_ms=round(max(stats.latencies, default=float("nan")) * 1000, 2),
-            post_errors=len(publisher.errors),
+            post_errors=len(publisher.errors) + toggle_errors,
         )
     await publisher.close()
+    for _, ws in reactors:
+        await ws.close()
     for ws in sockets:
         await ws.close()
     for task in tasks:
@@ -307,7 +436,13 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--design", required=True)
     parser.add_argument("--base", required=True, help="ws://host:port")
-    parser.add_argument("--mode", choices=["burst", "steady", "idle", "storm"], required=True)
+    parser.add_argument(
+        "--mode", choices=["burst", "steady", "idle", "storm", "reactions"], required=True
+    )
+    parser.add_argument("--subscription", choices=["messageAdded", "roomEvents"],
+                        default="messageAdded")  # fmt: skip
+    parser.add_argument("--users", type=int, default=20, help="reactions: users toggling")
+    parser.add_argument("--toggles", type=int, default=500, help="reactions: in all")
     parser.add_argument("--rooms", type=int, default=1)
     parser.add_argument("--per-room", type=int, default=100)
     parser.add_argument("--messages", type=int, default=200)
