@@ -15,9 +15,10 @@ from bench.__main__ import DESIGNS, SCENARIOS
 ROOT = Path(__file__).resolve().parent.parent
 
 
-# 38 daphne processes: ~115 s on an idle 2-core machine, more when it is shared, so the
-# suite's 120 s default would cut it off (and orphan the bench's servers); the run's own
-# subprocess timeout below is the real bound.
+# 38 daphne processes: ~110 s on an idle 2-core machine before the two roomEvents
+# scenarios, 131-341 s with them on a shared one, so the suite's 120 s default would cut
+# it off (and orphan the bench's servers); the run's own subprocess timeout below is the
+# real bound.
 @pytest.mark.slow
 @pytest.mark.timeout(660)
 def test_every_scenario_runs_tiny_against_every_design() -> None:
