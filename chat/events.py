@@ -406,7 +406,9 @@ def _reactions_restore(payloads: list[ReactionPayload]) -> list[ReactionSummary]
     ]
 
 
-def _room_restore(payload: MessagePayload | RoomEventPayload, last_seq: int) -> Room:
+def _room_restore(
+    payload: MessagePayload | RoomEventPayload, last_seq: int, last_event_seq: int
+) -> Room:
     return model_restore(
         Room,
         Message.objects.db,
@@ -415,6 +417,7 @@ def _room_restore(payload: MessagePayload | RoomEventPayload, last_seq: int) -> 
             "name": payload["room_name"],
             "created_at": datetime.fromisoformat(payload["room_created_at"]),
             "last_seq": last_seq,
+            "last_event_seq": last_event_seq,
             # .get: events from a process still on the previous version lack these.
             "is_private": payload.get("room_private", False),
             "created_by_id": payload.get("room_created_by_id"),
@@ -433,7 +436,9 @@ def message_from_payload(payload: MessagePayload, *, room: Room | None = None) -
     db = Message.objects.db
     author = _user(payload["author_id"], payload["author_username"])
     if room is None:
-        room = _room_restore(payload, payload["seq"])
+        # As of this message: its seq, and its post's eventSeq (0 from a process of the
+        # version before room events, which logs none).
+        room = _room_restore(payload, payload["seq"], payload.get("event_seq", 0))
     reply = payload.get("reply_to")
     message = model_restore(
         Message,
@@ -476,8 +481,7 @@ def message_from_payload(payload: MessagePayload, *, room: Room | None = None) -
 
 def room_event_from_payload(payload: RoomEventPayload) -> RoomEventValue:
     """The value of a room event, once per event per process (as message_from_payload)."""
-    room = _room_restore(payload, payload["room_last_seq"])
-    room.last_event_seq = payload["event_seq"]
+    room = _room_restore(payload, payload["room_last_seq"], payload["event_seq"])
     message_payload_ = payload.get("message")
     return room_event_value(
         kind=payload["kind"],

@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.conf import settings
 
 from chat.models import Message, Reaction, RoomEvent
 from realtime.hub import get_hub
 from tests import factories
-from tests.conftest import GraphQLHttp, GraphQLSocket, wait_for
+from tests.conftest import GraphQLHttp, GraphQLSocket, fast_path_results, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded, pytest.mark.contract]
 
@@ -296,3 +297,34 @@ async def test_refusals_store_and_publish_nothing(
     refused("BAD_USER_INPUT", "addReaction")(await gql(ADD, {"id": other, "emoji": ":e20:"}))
     # The delete, the post and its twenty reactions: nothing else was logged.
     assert await sync_to_async(RoomEvent.objects.count)() == before + 22
+
+
+async def test_message_added_payloads_carry_the_rooms_last_event_seq_as_of_the_post(
+    sockets: list[GraphQLSocket], alice: factories.Member
+) -> None:
+    gql = GraphQLHttp(alice.token)
+    await gql('mutation { createRoom(name: "lobby") { name } }')
+    socket = GraphQLSocket()
+    sockets.append(socket)
+    assert await socket.connect() == {"type": "connection_ack"}
+    query = 'subscription { messageAdded(room: "lobby") { seq room { lastSeq lastEventSeq } } }'
+    await socket.subscribe("1", query)
+    await wait_for(lambda: get_hub().rooms == {"lobby": 1})
+    before = fast_path_results()
+    await gql(SEND, {"room": "lobby", "text": "hello"})
+    # createRoom logged event 1 (alice joined): the post is event 2.
+    assert await socket.receive() == {
+        "id": "1",
+        "type": "next",
+        "payload": {
+            "data": {"messageAdded": {"seq": 1, "room": {"lastSeq": 1, "lastEventSeq": 2}}}
+        },
+    }
+    if settings.CHAT["FAST_PATHS"]:
+        # Carried by the event: rendered, with no database read.
+        delta = {
+            key: value - before.get(key, 0)
+            for key, value in fast_path_results().items()
+            if key[0] == "messageAdded" and value != before.get(key, 0)
+        }
+        assert delta == {("messageAdded", "rendered"): 1}
