@@ -509,6 +509,8 @@ def message_history(
     return page
 
 
+_MEMBER_LEFT = RoomEvent.Kind.MEMBER_LEFT.value
+
 # roomEvents' kind: durable, positioned by the room's gapless eventSeq. A post's
 # MessagePosted travels in its message event (MESSAGE_KIND's ``also``).
 ROOM_EVENT_KIND: EventKind[RoomEventValue] = kind_register(
@@ -527,10 +529,8 @@ ROOM_EVENT_KIND: EventKind[RoomEventValue] = kind_register(
         access_version=lambda payload: payload["room_access_version"],
         # A member who left or was removed gets their own MemberLeft, then their
         # roomEvents subscriptions to the room complete.
-        ends_after=lambda payload, user_id: (
-            payload["kind"] == RoomEvent.Kind.MEMBER_LEFT
-            and user_id is not None
-            and payload.get("user_id") == user_id
+        ends_after=lambda payload: (
+            payload.get("user_id") if payload["kind"] == _MEMBER_LEFT else None
         ),
         published=ROOM_EVENTS_PUBLISHED,
     )

@@ -64,10 +64,10 @@ class EventKind(Generic[V]):
     # A control kind ends the subscriptions it names (any kind's, in its room): given
     # the payload and a subscriber's user id, True to end that subscription.
     ends_subscription: Callable[[Any, int | None], bool] | None = None
-    # A subscription of this kind ends once it has delivered an event for which this is
-    # True (given the payload and the subscriber's user id): after it, unlike
-    # ``ends_subscription`` (a member's own MemberLeft).
-    ends_after: Callable[[Any, int | None], bool] | None = None
+    # The user (id) whose subscriptions of this kind end once they have delivered this
+    # payload, or None: after it, unlike ``ends_subscription`` (a member's own
+    # MemberLeft). Asked once per event, not per subscriber.
+    ends_after: Callable[[Any], int | None] | None = None
     # A payload of this kind also stands for an event of other kinds: (kind, the payload
     # of that kind, or None if it stands for none), delivered right after it (a post's
     # message event is also its MessagePosted room event: one publish for both).

@@ -238,7 +238,8 @@ class RoomHub:
         position = kind.position(payload) if kind.position is not None else None
         if position is not None:
             self.note_seen(kind, room, position)
-        ends_after = kind.ends_after
+        # Whose subscriptions end after this event (a member's own MemberLeft), if anyone's.
+        ender = kind.ends_after(payload) if kind.ends_after is not None else None
         # Restored once, and only if a subscriber of this kind is here.
         envelope: Envelope | None = None
         delivered = 0
@@ -253,11 +254,7 @@ class RoomHub:
                 continue
             if envelope is None:
                 envelope = Envelope(kind, room, position, kind.restore(payload))
-            ending = (
-                ends_after is not None
-                and position is not None
-                and ends_after(payload, subscriber.user_id)
-            )
+            ending = ender is not None and position is not None and subscriber.user_id == ender
             if ending:
                 subscriber.end_after = position
             if await deliver(subscriber, envelope):
