@@ -407,22 +407,21 @@ def _reactions_restore(payloads: list[ReactionPayload]) -> list[ReactionSummary]
 
 
 def _room_restore(
-    payload: MessagePayload | RoomEventPayload, last_seq: int, last_event_seq: int
+    payload: MessagePayload | RoomEventPayload, last_seq: int, last_event_seq: int | None
 ) -> Room:
-    return model_restore(
-        Room,
-        Message.objects.db,
-        {
-            "id": payload["room_id"],
-            "name": payload["room_name"],
-            "created_at": datetime.fromisoformat(payload["room_created_at"]),
-            "last_seq": last_seq,
-            "last_event_seq": last_event_seq,
-            # .get: events from a process still on the previous version lack these.
-            "is_private": payload.get("room_private", False),
-            "created_by_id": payload.get("room_created_by_id"),
-        },
-    )
+    values: dict[str, Any] = {
+        "id": payload["room_id"],
+        "name": payload["room_name"],
+        "created_at": datetime.fromisoformat(payload["room_created_at"]),
+        "last_seq": last_seq,
+        # .get: events from a process still on the previous version lack these.
+        "is_private": payload.get("room_private", False),
+        "created_by_id": payload.get("room_created_by_id"),
+    }
+    if last_event_seq is not None:
+        # Else deferred: read from the database if asked for.
+        values["last_event_seq"] = last_event_seq
+    return model_restore(Room, Message.objects.db, values)
 
 
 def message_from_payload(payload: MessagePayload, *, room: Room | None = None) -> Message:
@@ -436,9 +435,9 @@ def message_from_payload(payload: MessagePayload, *, room: Room | None = None) -
     db = Message.objects.db
     author = _user(payload["author_id"], payload["author_username"])
     if room is None:
-        # As of this message: its seq, and its post's eventSeq (0 from a process of the
-        # version before room events, which logs none).
-        room = _room_restore(payload, payload["seq"], payload.get("event_seq", 0))
+        # As of this message: its seq, and its post's eventSeq (absent from a process of
+        # the version before room events).
+        room = _room_restore(payload, payload["seq"], payload.get("event_seq"))
     reply = payload.get("reply_to")
     message = model_restore(
         Message,

@@ -174,8 +174,13 @@ async def test_what_the_message_does_not_carry_is_executed(messages: list[Messag
     # No reply at all: null, without the database.
     assert render_reply(created, Scope()) == {"replyTo": None}
     assert render_reply(reply, Scope()) == {"replyTo": {"id": str(created.pk)}}
-    # The post knows its room's lastEventSeq; a message event does not carry it.
+    # The post knows its room's lastEventSeq, and so does its event; an event without it
+    # (from a process of the version before room events) leaves it to the executor.
     assert render_room(created, Scope()) == {"room": {"lastEventSeq": 3}}
+    posted = events.message_event_build(created, event_seq=3)["message"]
+    assert render_room(events.message_from_payload(posted), Scope()) == {
+        "room": {"lastEventSeq": 3}
+    }
     with pytest.raises(NotRenderable):
         render_room(received, Scope())
 
