@@ -20,7 +20,7 @@ from django.utils import timezone
 from chat.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from chat.eventlog import room_event_record, room_lock
 from chat.models import Message, Reaction, RoomEvent
-from chat.ratelimit import send_rate_check_many
+from chat.ratelimit import send_rate_check
 from chat.roomevents import reactions_attach
 from chat.selectors import message_visible_get
 from chat.services import message_text_check
@@ -62,9 +62,7 @@ def _signed_in(user: User | AnonymousUser) -> User:
 def _rate_check(user: User) -> None:
     # Every attempt counts, as for posts (chat.posting), and before the room's lock: a
     # Redis round trip is not held under it.
-    refusal = send_rate_check_many([user.pk])[0]
-    if refusal is not None:
-        raise refusal
+    send_rate_check(user.pk)
 
 
 def _locked(message_id: int, user: User, change: Callable[[Message], T]) -> T:

@@ -15,7 +15,12 @@ from django.conf import settings
 
 from chat.errors import RateLimited
 
-__all__ = ["login_attempt_check", "register_attempt_check", "send_rate_check_many"]
+__all__ = [
+    "login_attempt_check",
+    "register_attempt_check",
+    "send_rate_check",
+    "send_rate_check_many",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +96,14 @@ def send_rate_check_many(user_ids: Sequence[int]) -> list[RateLimited | None]:
         else None
         for count in counts
     ]
+
+
+def send_rate_check(user_id: int) -> None:
+    """Count one write by ``user_id`` against the posts' limit (edits, reactions and
+    membership changes share it); raise RATE_LIMITED past it."""
+    refusal = send_rate_check_many([user_id])[0]
+    if refusal is not None:
+        raise refusal
 
 
 def _attempts_check(action: str, limits: list[tuple[str, tuple[int, int]]]) -> None:

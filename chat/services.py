@@ -19,7 +19,7 @@ from chat.models import (
     Room,
     RoomEvent,
 )
-from chat.ratelimit import send_rate_check_many
+from chat.ratelimit import send_rate_check
 from chat.selectors import room_access_members, room_get, room_is_visible
 from chat.usernames import (
     text_storable,
@@ -125,9 +125,7 @@ def _membership_rate_check(user: User) -> None:
     limit on posts: joining and leaving in a loop would otherwise make an event for
     every subscriber of the room each time. Before the room's lock, as for posts: a Redis
     round trip is not held under it."""
-    refusal = send_rate_check_many([user.pk])[0]
-    if refusal is not None:
-        raise refusal
+    send_rate_check(user.pk)
 
 
 def _is_member(room: Room, user: User) -> bool:
