@@ -189,20 +189,15 @@ def message_visible_get(*, message_id: int, user: User | AnonymousUser) -> Messa
     """The message with its room, author and the message it replies to (with its author);
     NOT_FOUND if there is none or its room is private and ``user`` not a member: the two
     look the same."""
+    visible = Room.objects.filter(room_visible_q(user=user))
     message = (
-        Message.objects.filter(pk=message_id)
+        Message.objects.filter(pk=message_id, room__in=visible)
         .select_related("room", "author", "reply_to__author")
         .first()
     )
-    if message is None or not _room_visible(message.room, user):
+    if message is None:
         raise NotFound("No such message.")
     return message
-
-
-def _room_visible(room: Room, user: User | AnonymousUser) -> bool:
-    if not room.is_private:
-        return True
-    return user.is_authenticated and room.members.filter(pk=user.pk).exists()
 
 
 def room_last_event_seq(*, name: str) -> int:
