@@ -408,12 +408,18 @@ class PresenceWatch:
     seen: dict[str, list[bool]] = field(default_factory=dict)
     online: int = 0
     offline: int = 0
-    frames: int = 0
+    frames: int = 0  # PresenceChanged (and anything unexpected)
+    typing: int = 0  # TypingChanged (the warm-up's)
     bad: int = 0
     gate: Gate | None = None
 
     def on(self, data: dict[str, Any], now: float) -> None:
         event = data["roomSignals"]
+        if event["__typename"] == "TypingChanged":
+            self.typing += 1
+            if self.gate is not None:
+                self.gate.check(self.index, self)
+            return
         self.frames += 1
         if event["__typename"] != "PresenceChanged" or not isinstance(event.get("user"), dict):
             self.bad += 1
@@ -438,11 +444,6 @@ async def presence(config: dict[str, Any], bases: list[str], users: list[User]) 
     members, observers, warm = users[:count], users[count : count + observed], users[-1]
     https = [HttpGraphQL(base, connections=4) for base in bases]
     watches = [PresenceWatch(n) for n in range(observed)]
-    obs_sockets = []
-    for watch, user in zip(watches, observers, strict=True):
-        socket = await Socket.open(bases[watch.index % len(bases)], user.token)
-        await socket.subscribe("s", SIGNALS, {"room": ROOM}, watch.on)
-        obs_sockets.append(socket)
 
     async def all_pass(test: Callable[[PresenceWatch], bool], timeout: float) -> bool:
         gate = Gate(len(watches), test)
@@ -456,16 +457,20 @@ async def presence(config: dict[str, Any], bases: list[str], users: list[User]) 
         await socket.subscribe("m", MESSAGE_ADDED, {"room": ROOM}, lambda data, now: None)
         return socket
 
-    # Live: every observer sees a user come and go.
-    coming = asyncio.create_task(all_pass(lambda w: warm.username in w.seen, 60))
-    warm_socket = await member(warm, 0)
-    if not await coming:
+    # Live: a subscription's first event is the current typing state when someone types,
+    # so the observers subscribe while the warm-up user types.
+    await https[0](SET_TYPING, {"room": ROOM, "typing": True}, token=warm.token)
+    live = asyncio.create_task(all_pass(lambda w: w.typing > 0, 60))
+    obs_sockets = []
+    for watch, user in zip(watches, observers, strict=True):
+        socket = await Socket.open(bases[watch.index % len(bases)], user.token)
+        await socket.subscribe("s", SIGNALS, {"room": ROOM}, watch.on)
+        obs_sockets.append(socket)
+    if not await live:
         raise RuntimeError("observers did not go live")
-    going = asyncio.create_task(all_pass(lambda w: False in w.seen[warm.username], 60))
-    await warm_socket.close()
-    if not await going:
-        raise RuntimeError("the warm-up user did not go offline")
+    await https[0](SET_TYPING, {"room": ROOM, "typing": False}, token=warm.token)
     names = {u.username for u in members}
+    observer_names = {u.username for u in observers}
     for watch in watches:
         watch.frames = watch.online = watch.offline = 0
 
@@ -491,6 +496,7 @@ async def presence(config: dict[str, Any], bases: list[str], users: list[User]) 
     await asyncio.gather(*(s.close() for s in sockets))
     all_offline = await everyone_offline
     offline_at = time.monotonic()
+    mark("offline")
     # Duplicates would come now if at all: the grace period once more, quiet.
     frames_before = sum(w.frames for w in watches)
     await asyncio.sleep(config.get("settle", 2.0))
@@ -502,7 +508,8 @@ async def presence(config: dict[str, Any], bases: list[str], users: list[User]) 
     for watch in watches:
         for name in names:
             wrong += watch.seen.get(name) != [True, False]
-        wrong += sum(1 for name in watch.seen if name not in names and name != warm.username)
+        # Anyone else seen: the observers themselves only.
+        wrong += sum(1 for name in watch.seen if name not in names | observer_names)
     for socket in obs_sockets:
         await socket.close()
     for h in https:
