@@ -357,6 +357,10 @@ def run_one(design: str, scenario: str, config: dict[str, Any], servers: Servers
         figures["all_delivered"] = deliveries == result["expected"]
     if config["mode"] in SIGNAL_MODES and "start" in marks:
         whole = phase_cpu([("start", marks["start"]), ("end", marks["end"])])["start-end"]
+        if result.get("frames"):
+            # Signal frames (typing, presence) are deliveries too: their server CPU each.
+            cores = whole["server_cpu_per_s"] * whole["seconds"]
+            figures["server_cpu_us_per_frame"] = round(cores / result["frames"] * 1e6, 1)
         figures["server_cpu_per_s"] = whole["server_cpu_per_s"]
         figures["postgres_cpu_per_s"] = whole["postgres_cpu_per_s"]
         if len(in_order) > 2:

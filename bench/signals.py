@@ -97,11 +97,15 @@ def inbox_rooms(users: int, rooms: int, per_user: int) -> list[list[int]]:
     return members
 
 
-def zipf_sizes(rooms: int, users: int, low: int = 2, high: int = 200) -> list[int]:
-    """Room sizes from ``low`` to ``high``, Zipf-like (size ~ 1/rank), scaled so the rooms
-    hold about ``users`` memberships... at least one room per user on average."""
-    raw = [high / (rank + 1) for rank in range(rooms)]
-    return [max(low, min(high, round(size))) for size in raw]
+def zipf_sizes(rooms: int, low: int = 2, high: int = 200) -> list[int]:
+    """Room sizes from ``high`` down to ``low``, Zipf-like: the room of rank k holds
+    high / k members."""
+    return [max(low, min(high, round(high / (rank + 1)))) for rank in range(rooms)]
+
+
+def direct_rooms(config: dict[str, Any]) -> int:
+    """How many of chat-day's rooms are direct ones (one user in 40 opens one)."""
+    return int(config.get("direct", max(1, config["users"] // 40)))
 
 
 def chat_day_rooms(users: int, rooms: int, seed: int = 14) -> list[list[int]]:
@@ -109,7 +113,7 @@ def chat_day_rooms(users: int, rooms: int, seed: int = 14) -> list[list[int]]:
     Direct rooms are opened by the client with ``directRoom`` (the server names them)."""
     rng = random.Random(seed)
     members: list[list[int]] = []
-    for size in zipf_sizes(rooms, users):
+    for size in zipf_sizes(rooms):
         members.append(sorted(rng.sample(range(users), min(size, users))))
     placed = {u for room in members for u in room}
     for user in range(users):
@@ -131,7 +135,7 @@ def seed_spec(config: dict[str, Any]) -> dict[str, Any]:
     if mode == "inbox":
         layout = inbox_rooms(config["users"], config["rooms"], config["per_user"])
     else:
-        layout = chat_day_rooms(config["users"], config["rooms"])
+        layout = chat_day_rooms(config["users"], config["rooms"] - direct_rooms(config))
     return {
         "prefix": prefix,
         "users": config["users"],
@@ -330,15 +334,16 @@ async def typing(config: dict[str, Any], bases: list[str], users: list[User]) ->
         latencies.append(time.monotonic() - sent)
 
     async def typer(n: int, user: User) -> int:
-        calls = 0
-        # Spread over the period, as 100 people typing at their own pace would be.
+        # Spread over the period, as 100 people typing at their own pace would be; a
+        # client sends on its timer, whether or not the previous call was answered.
+        calls = []
         due = started + n * period / len(typers)
         while due < started + seconds:
             await asyncio.sleep(max(0.0, due - time.monotonic()))
-            await set_typing(user, True)
-            calls += 1
+            calls.append(asyncio.create_task(set_typing(user, True)))
             due += period
-        return calls
+        await asyncio.gather(*calls)
+        return len(calls)
 
     mark("start")
     started = time.monotonic()
@@ -354,6 +359,11 @@ async def typing(config: dict[str, Any], bases: list[str], users: list[User]) ->
     mark("end")
     await http.close()
 
+    # What one subscriber showed, second by second: the count at the end of each.
+    timeline = [
+        next((f[1] for f in reversed(watches[0].frames) if f[0] <= started + second), 0)
+        for second in range(1, int(ended - started) + 2)
+    ]
     typer_names = {u.username for u in typers}
     bad = 0
     rates, windows, counts = [], [], Counter[int]()
@@ -387,6 +397,7 @@ async def typing(config: dict[str, Any], bases: list[str], users: list[User]) ->
         "max_frames_in_1s": max(windows, default=0),
         "other_signals": sum(w.others for w in watches),
         "full_at_stop": full_at_stop,
+        "count_by_second": timeline,
         "seconds_to_zero": round(ended - stopped, 2),
         "bad_frames": bad,
         "check_failures": failures
