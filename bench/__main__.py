@@ -435,6 +435,11 @@ def main() -> None:
         "then print the median of each compare ratio",
     )  # fmt: skip
     parser.add_argument(
+        "--side", default="",
+        help="label every row with this (and the 1-minute load average before and after "
+        "it: the machine may be shared), for a results file",
+    )  # fmt: skip
+    parser.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE",
         help="override a scenario setting (a JSON value, e.g. seconds=60), in every scenario run",
     )  # fmt: skip
@@ -456,7 +461,11 @@ def main() -> None:
                 }
                 rows = []
                 for design in scenario_designs(config, designs):
+                    load_before = os.getloadavg()[0]
                     row = run_one(design, scenario, config, servers)
+                    if args.side:
+                        load = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+                        row = {"side": args.side, "loadavg_1m": load, **row}
                     # Ours must make every delivery; a baseline that cannot is a finding.
                     failed |= design == "ours" and (
                         row.get("failures", 0) != 0
