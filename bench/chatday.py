@@ -33,6 +33,7 @@ from bench.signals import (
     direct_rooms,
     ms,
     open_all,
+    refused,
 )
 
 __all__ = ["chat_day"]
@@ -152,6 +153,7 @@ async def chat_day(config: dict[str, Any], bases: list[str], users: list[User],
     gate.parties -= failures
     deadline = time.monotonic() + 120
     while not gate.event.is_set():
+        refused(sockets)
         if time.monotonic() > deadline:
             raise RuntimeError(f"only {len(gate.passed)} of {gate.parties} users went live")
         await asyncio.gather(*(

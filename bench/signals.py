@@ -243,6 +243,14 @@ class Gate:
         return True
 
 
+def refused(sockets: list[Socket]) -> None:
+    """Raise at once on the first error frame a subscription got (an operation the
+    server does not know, a refusal): waiting for it to go live would be in vain."""
+    for socket in sockets:
+        if socket.errors:
+            raise RuntimeError(f"a subscription failed: {socket.errors[0]}")
+
+
 def ms(values: list[float], q: float) -> float:
     return round(percentile(values, q) * 1000, 2) if values else 0.0
 
@@ -310,6 +318,7 @@ async def typing(config: dict[str, Any], bases: list[str], users: list[User]) ->
         all_pass(lambda w: any(warm.username in f[2] for f in w.frames), 120)
     )
     while not live.done():
+        refused(sockets)
         await http(SET_TYPING, {"room": ROOM, "typing": True}, token=warm.token)
         await asyncio.wait([live], timeout=1.0)
     if not live.result():
@@ -680,6 +689,7 @@ async def inbox(config: dict[str, Any], bases: list[str], users: list[User],
     stats.gate = gate
     deadline = time.monotonic() + 120
     while not gate.event.is_set():
+        refused(sockets)
         if time.monotonic() > deadline:
             raise RuntimeError(f"only {len(gate.passed)} of {gate.parties} users went live")
         await asyncio.gather(
