@@ -148,6 +148,25 @@ class GraphQLSocket:
 
 
 @pytest.fixture
+def notices(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """What chat.notify publishes after commit (user notices and room signals), in
+    order; every other event goes on to the sink as usual."""
+    from chat import events, notify
+
+    seen: list[dict[str, Any]] = []
+    forward = events._event_send
+
+    def spy(event: Any) -> None:
+        if event["type"] in (notify.USER_EVENT_TYPE, notify.SIGNAL_EVENT_TYPE):
+            seen.append(event)
+        else:
+            forward(event)
+
+    monkeypatch.setattr(events, "_event_send", spy)
+    return seen
+
+
+@pytest.fixture
 def gql() -> GraphQLHttp:
     return GraphQLHttp()
 
