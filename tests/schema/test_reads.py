@@ -9,7 +9,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from chat import messaging, posting, services
-from chat.models import ReadMarker
+from chat.models import ReadMarker, Room
 from tests import factories
 from tests.conftest import GraphQLHttp
 from tests.schema.test_errors import error, errors_of
@@ -34,14 +34,14 @@ def _room_with_posts(alice: factories.Member, bob: factories.Member, count: int)
         posting.message_create(room_name="lobby", author=alice.user, text=f"m{n}")
 
 
-def unread(user: factories.Member, seq: int, count: int, room: str = "lobby") -> dict[str, Any]:
+def unread(user: factories.Member, room: Room, seq: int, count: int) -> dict[str, Any]:
     return {
         "type": "chat.user",
         "room": f"user.{user.user.pk}",
         "notice": {
             "kind": "unread_changed",
-            "room_id": ROOM_IDS[room],
-            "room_name": room,
+            "room_id": room.pk,
+            "room_name": room.name,
             "unread_count": count,
             "last_read_seq": seq,
         },
@@ -56,21 +56,11 @@ def read_signal(user: factories.Member, seq: int, room: str = "lobby") -> dict[s
     }
 
 
-ROOM_IDS: dict[str, int] = {}
-
-
-async def _remember_rooms() -> None:
-    from chat.models import Room
-
-    ROOM_IDS.clear()
-    ROOM_IDS.update(await sync_to_async(lambda: dict(Room.objects.values_list("name", "pk")))())
-
-
 async def test_mark_read_only_rises_and_tells_the_readers_devices_and_the_room(
     alice: factories.Member, bob: factories.Member, notices: list[dict[str, Any]]
 ) -> None:
     await sync_to_async(_room_with_posts)(alice, bob, 3)
-    await _remember_rooms()
+    lobby = await sync_to_async(Room.objects.get)(name="lobby")
     notices.clear()
     bobs = GraphQLHttp(bob.token)
     answer = {"name": "lobby", "lastReadSeq": 2, "unreadCount": 1}
@@ -84,9 +74,9 @@ async def test_mark_read_only_rises_and_tells_the_readers_devices_and_the_room(
     rows = await sync_to_async(lambda: list(ReadMarker.objects.values_list("user_id", "seq")))()
     assert rows == [(bob.user.pk, 3)]
     assert notices == [
-        unread(bob, 2, 1),
+        unread(bob, lobby, 2, 1),
         read_signal(bob, 2),
-        unread(bob, 3, 0),
+        unread(bob, lobby, 3, 0),
         read_signal(bob, 3),
     ]
 
