@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import connection
 from django.test import override_settings
 
-from chat import messaging, posting, services
+from chat import events, messaging, posting, services
 from chat.mentions import MAX_MENTIONS
 from chat.models import Message
 from chat.posting import Post
@@ -152,3 +152,27 @@ async def test_my_rooms_costs_the_same_queries_for_2_rooms_as_for_20(
         }
         for n in reversed(range(rooms))
     ]
+
+
+def test_events_carry_mentions_and_restore_them_without_a_query(
+    django_assert_num_queries: Any,
+) -> None:
+    alice, bob = factories.member("alice").user, factories.member("bob").user
+    services.room_create(name="lobby", private=False, creator=alice)
+    services.room_join(name="lobby", user=bob)
+    sent = posting.message_create(room_name="lobby", author=alice, text="@bob @alice")
+    payload = events.message_event_build(sent)["message"]
+    assert (payload["room_direct"], payload["mentions"]) == (
+        False,
+        [{"id": bob.pk, "username": "bob"}, {"id": alice.pk, "username": "alice"}],
+    )
+    with django_assert_num_queries(0):
+        restored = events.message_from_payload(payload)
+        assert restored.room.direct is False
+        assert [(user.pk, user.username) for user in restored.mention_list or ()] == [
+            (bob.pk, "bob"),
+            (alice.pk, "alice"),
+        ]
+    # From a process of the previous version: not known, so read when asked for.
+    del payload["mentions"]
+    assert events.message_from_payload(payload).mention_list is None

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.test import override_settings
 
 from chat import messaging, posting, services
 from chat.models import ReadMarker, Room
@@ -103,6 +105,20 @@ async def test_mark_read_refusals_store_and_publish_nothing(
     ]
     assert await sync_to_async(ReadMarker.objects.count)() == 0
     assert notices == []
+
+
+async def test_marking_counts_towards_the_writes_rate_limit(
+    alice: factories.Member, bob: factories.Member
+) -> None:
+    await sync_to_async(_room_with_posts)(alice, bob, 2)
+    bobs = GraphQLHttp(bob.token)
+    with override_settings(CHAT={**settings.CHAT, "RATE_LIMIT": (2, 3600)}):
+        for seq in (1, 2):
+            assert "errors" not in await bobs(MARK, {"room": "lobby", "seq": seq})
+        result = await bobs(MARK, {"room": "lobby", "seq": 2})
+    assert errors_of(result) == [
+        error("Too many messages: at most 2 every 3600 seconds.", "RATE_LIMITED", "markRead")
+    ]
 
 
 async def test_unread_count_is_others_live_messages_after_the_marker(
