@@ -17,7 +17,13 @@ from chat.models import Message, ReadMarker, Room
 from chat.ratelimit import send_rate_check
 from chat.services import room_name_check
 
-__all__ = ["READ_BROADCAST_MAX_MEMBERS", "read_mark", "read_markers", "unread_counts"]
+__all__ = [
+    "READ_BROADCAST_MAX_MEMBERS",
+    "read_mark",
+    "read_markers",
+    "room_unread_counts",
+    "unread_counts",
+]
 
 # Rooms of at most this many members tell their signal subscribers who read how far
 # (ReadUpTo); in bigger rooms that would be one frame per reader for every member.
@@ -105,3 +111,25 @@ def unread_counts(*, user_id: int, room_ids: list[int]) -> dict[int, int]:
     counts = dict.fromkeys(room_ids, 0)
     counts.update(rows)
     return counts
+
+
+def room_unread_counts(*, room_id: int, user_ids: list[int]) -> dict[int, int]:
+    """unread_counts the other way round: for each of ``user_ids`` that is a member of
+    the room, its unread count there (what a new message's RoomActivity tells every
+    member), in one query."""
+    marker = ReadMarker.objects.filter(room_id=room_id, user_id=OuterRef("user_id")).values("seq")
+    unread = (
+        Message.objects.filter(room_id=room_id, seq__gt=OuterRef("marker"), deleted=False)
+        .exclude(author_id=OuterRef("user_id"))
+        .order_by()
+        .values("room_id")
+        .annotate(count=Count("*"))
+        .values("count")
+    )
+    rows = (
+        Room.members.through.objects.filter(room_id=room_id, user_id__in=user_ids)  # type: ignore[misc]
+        .annotate(marker=Coalesce(Subquery(marker[:1]), Value(0)))
+        .annotate(unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)))
+        .values_list("user_id", "unread")
+    )
+    return dict(rows)
