@@ -129,8 +129,8 @@ async def test_my_rooms_costs_the_same_queries_for_2_rooms_as_for_20(
       lastMessage { text author { username } mentions { username } }
     } } } }"""
     orm, sync, loop = await orm_connections(monkeypatch)
-    # The page; then one query each for markers, unread counts, members, last messages
-    # and their mentions.
+    # The token's user, the page; then one query each for markers, unread counts,
+    # members, last messages (with authors) and their mentions.
     with (
         django_assert_num_queries(7, connection=orm),
         django_assert_num_queries(0, connection=sync),
