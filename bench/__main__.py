@@ -357,18 +357,29 @@ def run_one(design: str, scenario: str, config: dict[str, Any], servers: Servers
         figures["all_delivered"] = deliveries == result["expected"]
     if config["mode"] in SIGNAL_MODES and "start" in marks:
         whole = phase_cpu([("start", marks["start"]), ("end", marks["end"])])["start-end"]
-        if result.get("frames"):
-            # Signal frames (typing, presence) are deliveries too: their server CPU each.
+        if len(in_order) > 2:
+            # PostgreSQL's backends that come and go between the marks count in the
+            # phases they were seen at the end of: the sum of the phases, not end - start.
+            phases = phase_cpu(in_order)
+            figures["phases"] = phases
+            postgres = sum(p["postgres_cpu_per_s"] * p["seconds"] for p in phases.values())
+            whole["postgres_cpu_per_s"] = round(postgres / whole["seconds"], 3)
+        if config["mode"] == "typing" and result.get("frames"):
+            # TypingChanged frames are the deliveries here: the server's CPU per frame.
             cores = whole["server_cpu_per_s"] * whole["seconds"]
             figures["server_cpu_us_per_frame"] = round(cores / result["frames"] * 1e6, 1)
         figures["server_cpu_per_s"] = whole["server_cpu_per_s"]
         figures["postgres_cpu_per_s"] = whole["postgres_cpu_per_s"]
-        if len(in_order) > 2:
-            figures["phases"] = phase_cpu(in_order)
         if config["mode"] == "chat-day":
             # % of one core (daphne, Redis and PostgreSQL) per 1,000 connected users.
             cores = whole["server_cpu_per_s"] + whole["postgres_cpu_per_s"]
             figures["cpu_pct_per_1k_users"] = round(cores * 100 / (config["users"] / 1000), 2)
+            # A server that fell behind did the day's work in more time than the day:
+            # the CPU it took over the day's length is what keeping up would need.
+            needed = cores * whole["seconds"] / config["seconds"]
+            figures["cpu_pct_per_1k_users_to_keep_up"] = round(
+                needed * 100 / (config["users"] / 1000), 2
+            )
     if "before" in marks:
         count = config["rooms"] * config["per_room"]
         growth = marks["after"]["rss"] - marks["before"]["rss"]
