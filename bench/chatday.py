@@ -88,6 +88,8 @@ async def chat_day(config: dict[str, Any], bases: list[str], users: list[User],
 
     timed = False
     started = 0.0
+    # Off (mark_read=false): what the read markers' traffic costs, by difference.
+    mark_reads = bool(config.get("mark_read", True))
 
     def on_inbox(person: Person) -> Any:
         def on(data: dict[str, Any], now: float) -> None:
@@ -114,7 +116,8 @@ async def chat_day(config: dict[str, Any], bases: list[str], users: list[User],
             message = event["message"]
             if message["text"].startswith("m:") and timed:
                 person.open_latency.append(now - float(message["text"][2:].split()[0]))
-            read_soon(person, message["seq"])
+            if mark_reads:
+                read_soon(person, message["seq"])
 
         return on
 
