@@ -196,3 +196,31 @@ async def test_deleting_an_unread_message_lowers_the_count(
         assert (await GraphQLHttp(bob.token)('{ room(name: "lobby") { unreadCount } }')) == {
             "data": {"room": {"unreadCount": 1}}
         }
+
+
+async def test_one_inbox_per_connection(
+    sockets: list[GraphQLSocket], alice: factories.Member
+) -> None:
+    with fast():
+        live = await inbox(sockets, alice.token)
+        await live.subscribe("j", INBOX)
+        assert await live.receive() == {
+            "id": "j",
+            "type": "next",
+            "payload": {
+                "data": None,
+                "errors": [
+                    {
+                        "message": "An inbox is already open on this connection.",
+                        "extensions": {"code": "TOO_MANY_INBOXES"},
+                    }
+                ],
+            },
+        }
+        assert await live.receive() == {"id": "j", "type": "complete"}
+        # Once the first one ends, another may start.
+        await live.send({"id": "i", "type": "complete"})
+        await live.subscribe("k", INBOX)
+        await GraphQLHttp(alice.token)(SEND, {"room": "lobby", "text": "hello"})
+        frame = await live.receive()
+        assert frame["id"] == "k", frame
