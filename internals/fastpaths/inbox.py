@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from graphql import DocumentNode, OperationType
 
 from chat.metrics import FAST_PATH_RESULTS
-from internals.fastpaths.execution import operation_execute, root_field, variables_coerce
+from internals.fastpaths.execution import event_execute, root_field, variables_coerce
 from internals.fastpaths.render import (
     NotRenderable,
     Renderer,
@@ -96,12 +96,11 @@ async def inbox_payload(plan: InboxPlan, schema: Schema, value: Any, context: An
             _RENDERED.inc()
             return rendered
     _EXECUTED.inc()
-    payload = await operation_execute(
+    return await event_execute(
         schema,
         plan.document,
         operation_name=plan.operation_name,
         variables=plan.variables,
         context=context,
-        root_value=value,
+        value=value,
     )
-    return json.dumps(payload)
