@@ -34,7 +34,7 @@ from chat.events import SIGNAL_KIND
 from chat.models import model_restore
 from chat.signalling import SIGNAL_EVENT_TYPE, TYPING_SHOWN, RoomSignalPayload, TypingChanged
 from realtime.ephemeral import get_store
-from realtime.publisher import event_publish
+from realtime.publisher import event_publish, events_publish
 from realtime.subscriber import Envelope, Subscriber, deliver
 
 __all__ = ["Signals", "presence_event", "presence_reap", "typing_set", "user_restore"]
@@ -182,8 +182,8 @@ class Signals:
         deadline = now + settings.CHAT["PRESENCE_TTL_SECONDS"]
         came = await get_store().presence_hold(room, members, deadline=deadline, now=now)
         names = dict(members)
-        for uid in came:
-            await event_publish(presence_event(room, uid, names[uid], online=True))
+        # One round trip for a burst of arrivals (where the layer allows it).
+        await events_publish([presence_event(room, uid, names[uid], online=True) for uid in came])
 
     async def _renew(self) -> None:
         """Renew this process's holds; reap lapsed ones in the rooms it serves signals."""
@@ -306,8 +306,7 @@ class Signals:
 async def presence_reap(room: str) -> int:
     """Reap the room's lapsed holds, announce who went offline; the online count."""
     count, gone = await get_store().presence_reap(room, now=time.time())
-    for user_id, username in gone:
-        await event_publish(presence_event(room, user_id, username, online=False))
+    await events_publish([presence_event(room, uid, name, online=False) for uid, name in gone])
     return count
 
 
@@ -326,7 +325,12 @@ async def typing_set(*, room: str, user_id: int, username: str, typing: bool) ->
     """Record that the user types in ``room`` (for CHAT_TYPING_SECONDS) or stopped, and
     tell every process serving the room's signals."""
     until = time.time() + settings.CHAT["TYPING_SECONDS"] if typing else 0.0
-    await get_store().typing_set(room, (user_id, username), until)
+    try:
+        await get_store().typing_set(room, (user_id, username), until)
+    except Exception:
+        # Only what a process starting to serve the room reads first; the publish below
+        # (which fails alone too, logged) is what subscribers see.
+        logger.warning("could not store typing in room %s", room, exc_info=True)
     signal: RoomSignalPayload = {
         "kind": "typing",
         "user_id": user_id,

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.conf import settings
 
 from tests import factories
-from tests.conftest import GraphQLHttp, GraphQLSocket
+from tests.conftest import GraphQLHttp, GraphQLSocket, fast_path_results, fast_paths_taken
 from tests.schema.test_signals import fast
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded, pytest.mark.contract]
@@ -78,7 +79,8 @@ async def test_activity_mentions_and_reads_across_rooms(
     alices, bobs = GraphQLHttp(alice.token), GraphQLHttp(bob.token)
     await rooms_joined(alice, bob, rooms=("lobby", "hall"))
     await alices(SEND, {"room": "lobby", "text": "before"})
-    with fast():
+    results = fast_path_results()
+    with fast(), fast_paths_taken({"inbox": 1}):
         live = await inbox(sockets, bob.token)
         # Subscribed before the post below: a post is certain to be delivered once a
         # message on the stream shows it is live.
@@ -108,6 +110,10 @@ async def test_activity_mentions_and_reads_across_rooms(
         await alices(SEND, {"room": "lobby", "text": "after"})
         assert await next_event(live) == activity("lobby", 5, "after", 2, read=2)
         await live.assert_silent()
+    # On the fast path, each of the seven events rendered for this subscriber, none executed.
+    made = {key: n - results.get(key, 0) for key, n in fast_path_results().items()}
+    rendered = 7 if settings.CHAT["FAST_PATHS"] else 0
+    assert (made[("inbox", "rendered")], made[("inbox", "executed")]) == (rendered, 0)
 
 
 async def test_private_rooms_joined_and_left_and_nothing_after(
@@ -171,3 +177,56 @@ async def test_the_inbox_needs_a_signed_in_user(sockets: list[GraphQLSocket]) ->
         },
     }
     assert await live.receive() == {"id": "i", "type": "complete"}
+
+
+async def test_deleting_an_unread_message_lowers_the_count(
+    sockets: list[GraphQLSocket], alice: factories.Member, bob: factories.Member
+) -> None:
+    alices = GraphQLHttp(alice.token)
+    await rooms_joined(alice, bob, rooms=("lobby",))
+    with fast():
+        live = await inbox(sockets, bob.token)
+        sent = []
+        for n, text in enumerate(("one", "two"), start=1):
+            body = await alices(
+                'mutation($t: String!) { sendMessage(room: "lobby", text: $t) { id } }', {"t": text}
+            )
+            sent.append(body["data"]["sendMessage"]["id"])
+            assert await next_event(live) == activity("lobby", n, text, n)
+        await alices("mutation($id: ID!) { deleteMessage(id: $id) { id } }", {"id": sent[0]})
+        assert await next_event(live) == {
+            "__typename": "UnreadChanged",
+            "room": {"name": "lobby", "lastReadSeq": None},
+            "unreadCount": 1,
+        }
+        assert (await GraphQLHttp(bob.token)('{ room(name: "lobby") { unreadCount } }')) == {
+            "data": {"room": {"unreadCount": 1}}
+        }
+
+
+async def test_one_inbox_per_connection(
+    sockets: list[GraphQLSocket], alice: factories.Member
+) -> None:
+    with fast():
+        live = await inbox(sockets, alice.token)
+        await live.subscribe("j", INBOX)
+        assert await live.receive() == {
+            "id": "j",
+            "type": "next",
+            "payload": {
+                "data": None,
+                "errors": [
+                    {
+                        "message": "An inbox is already open on this connection.",
+                        "extensions": {"code": "TOO_MANY_INBOXES"},
+                    }
+                ],
+            },
+        }
+        assert await live.receive() == {"id": "j", "type": "complete"}
+        # Once the first one ends, another may start.
+        await live.send({"id": "i", "type": "complete"})
+        await live.subscribe("k", INBOX)
+        await GraphQLHttp(alice.token)(SEND, {"room": "lobby", "text": "hello"})
+        frame = await live.receive()
+        assert frame["id"] == "k", frame
