@@ -506,7 +506,7 @@ async def presence(config: dict[str, Any], bases: list[str], users: list[User]) 
     all_online = await everyone_online
     online_at = time.monotonic()
     mark("online")
-    middle = await online_counts(https, observers[0].token)
+    middle = first_middle = await online_counts(https, observers[0].token)
     expected_middle = len(sockets) + observed
     # Eventually consistent across processes? Then how long until it is right.
     settle_middle = 0.0
@@ -551,6 +551,8 @@ async def presence(config: dict[str, Any], bases: list[str], users: list[User]) 
         "late_frames": late_frames,
         "bad_frames": sum(w.bad for w in watches),
         "wrong_users": wrong,
+        # Read once every observer had seen every user online; then until right.
+        "online_count_middle_first": first_middle,
         "online_count_middle": middle,
         "online_count_middle_expected": expected_middle,
         "online_count_middle_settle_s": round(settle_middle, 2),
