@@ -378,10 +378,12 @@ async def typing(config: dict[str, Any], bases: list[str], users: list[User]) ->
     typer_names = {u.username for u in typers}
     bad = 0
     rates, windows, counts = [], [], Counter[int]()
+    gaps: list[float] = []  # between a subscriber's consecutive frames, as received
     for watch in watches:
         timed = [f[0] for f in watch.frames if f[0] <= stopped]
         rates.append(len(timed) / (stopped - started))
         windows.append(max_in_window(timed))
+        gaps.extend(b[0] - a[0] for a, b in itertools.pairwise(watch.frames))
         for _, count, names in watch.frames:
             counts[count] += 1
             bad += not (
@@ -408,6 +410,9 @@ async def typing(config: dict[str, Any], bases: list[str], users: list[User]) ->
         "frames_per_s_mean": round(sum(rates) / len(rates), 2) if rates else 0.0,
         "frames_per_s_max": round(max(rates, default=0.0), 2),
         "max_frames_in_1s": max(windows, default=0),
+        "subscribers_over_3_in_1s": sum(1 for w in windows if w > 3),
+        "min_gap_ms": round(min(gaps, default=0.0) * 1000, 1),
+        "gap_p1_ms": ms(gaps, 0.01),
         "other_signals": sum(w.others for w in watches),
         "full_at_stop": full_at_stop,
         "count_by_second": timeline,
