@@ -496,6 +496,8 @@ def main() -> None:
                 for design in designs:
                     if (scenario, design) in done and (other, design) in done:
                         line = compare(done[scenario, design], done[other, design])
+                        if args.side:
+                            line = {"side": args.side, **line}
                         compared.setdefault((scenario, other, design), []).append(line["ratios"])
                         if args.rounds > 1:
                             line["round"] = round_
