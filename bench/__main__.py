@@ -5,10 +5,12 @@
     .venv/bin/python -m bench --tiny               # a few sockets each (the smoke test)
     .venv/bin/python -m bench --scenarios fanout,fanout-events,reactions --designs ours
     .venv/bin/python -m bench --scenarios typing,presence,inbox-roomevents,inbox --designs ours
-    .venv/bin/python -m bench --scenarios chat-day --designs ours --set seconds=60
+    .venv/bin/python -m bench --scenarios chat-day --designs ours --set mark_read=false
 
 Starts a private redis-server and PostgreSQL, then for each scenario and design a fresh
-daphne process and a separate client process (bench/client.py). Prints one JSON line per
+daphne process and a separate client process (bench/client.py; bench/signals.py for the
+signal scenarios, whose users, tokens and rooms bench/seed.py bulk-creates first, and
+which may start two daphne processes). Prints one JSON line per
 scenario and design, then one per scenario with our figures as ratios to each baseline,
 then one per scenario with a "compare" entry: its figures as ratios to that scenario's
 for the same design (this / that), e.g. roomEvents subscribers against messageAdded ones.
