@@ -139,10 +139,11 @@ function escapeRegExp(text: string): string {
 /** ``text`` with each ``@name`` of a mentioned user marked (case as typed). */
 export function mentionedText(text: string, mentions: readonly { username: string }[], viewer: string | null): Node[] {
   if (mentions.length === 0) return [document.createTextNode(text)];
-  // Longest first, so "@ann" does not claim the start of "@anna"; a trailing full stop
-  // ends a sentence, not the name.
+  // As the server reads them (chat/mentions.py): "@" not after a name character, then a
+  // name, then the end of the name or only full stops ("thanks @bob."). Longest first,
+  // so "@ann" does not claim the start of "@anna".
   const names = mentions.map((user) => escapeRegExp(user.username)).sort((a, b) => b.length - a.length);
-  const pattern = new RegExp(`(?<![\\p{L}\\p{N}_])@(${names.join("|")})(?![\\p{L}\\p{N}_+@-]|\\.[\\p{L}\\p{N}_])`, "giu");
+  const pattern = new RegExp(`(?<![\\p{L}\\p{N}_.@+-])@(${names.join("|")})(?=\\.*(?![\\p{L}\\p{N}_.+-]))`, "giu");
   const nodes: Node[] = [];
   let at = 0;
   for (const match of text.matchAll(pattern)) {
