@@ -256,7 +256,13 @@ export function bindRoom(endpoint: string, index: string, room: string, rooms: R
     const current = subscriptionClient(websocketUrl(endpoint));
     client = current;
     // A replaced client's late "closed" must not overwrite the new one's state.
-    current.on("connected", () => client === current && setStatus("live", "live"));
+    current.on("connected", () => {
+      if (client !== current) return;
+      setStatus("live", "live");
+      // Who is here now, read on every (re)connect: signals missed while away are not
+      // replayed. Asked as the subscriptions are (the viewer is counted among them).
+      signals.open();
+    });
     current.on("closed", () => client === current && setStatus("reconnecting", "reconnecting…"));
     // graphql-ws sends this payload again after every reconnect; the getter makes each
     // resend resume after the last eventSeq seen, so nothing is missed or applied twice.
@@ -297,8 +303,6 @@ export function bindRoom(endpoint: string, index: string, room: string, rooms: R
       stopEvents();
       stopSignals();
     };
-    // Who is here now, read once the subscriptions are asked for (the viewer among them).
-    signals.open();
   };
 
   /** Show the room afresh for the current viewer: history, then its events. */

@@ -147,6 +147,9 @@ export function bindSignals(endpoint: string, room: string, hooks: SignalHooks) 
     /** Read who is here and the viewer's read marker; then mark what is shown. */
     open(): void {
       const started = generation;
+      pending = [];
+      // The current typing arrives first on the new subscription, if anyone types.
+      typing.textContent = "";
       request(endpoint, RoomPresence, { room })
         .then((data) => {
           if (started !== generation || !data.room) return;
@@ -165,7 +168,11 @@ export function bindSignals(endpoint: string, room: string, hooks: SignalHooks) 
           hooks.opened(state);
           markShown();
         })
-        .catch(hooks.fail);
+        .catch((error: unknown) => {
+          if (started !== generation) return;
+          pending = null;
+          hooks.fail(error);
+        });
     },
 
     apply(signal: Signal): void {
