@@ -31,10 +31,20 @@ from chat.selectors import (
     room_last_seqs_and_access,
     room_message_list,
 )
+from chat.signalling import (
+    SIGNAL_EVENT_TYPE,
+    USER_EVENT_TYPE,
+    PresenceChanged,
+    ReadUpTo,
+    RoomSignalPayload,
+    RoomSignalValue,
+    UserNoticePayload,
+)
 
 __all__ = [
     "ACCESS_CHANGED_EVENT_TYPE",
     "ACCESS_GROUP",
+    "INBOX_MESSAGE_KIND",
     "MEMBER_REMOVED_EVENT_TYPE",
     "MEMBER_REMOVED_KIND",
     "MESSAGES_EVENT_TYPE",
@@ -43,6 +53,8 @@ __all__ = [
     "ROOM_EVENTS_EVENT_TYPE",
     "ROOM_EVENT_EVENT_TYPE",
     "ROOM_EVENT_KIND",
+    "SIGNAL_KIND",
+    "USER_NOTICE_KIND",
     "AccessChangedEvent",
     "Event",
     "MemberRemovedEvent",
@@ -532,6 +544,56 @@ ROOM_EVENT_KIND: EventKind[RoomEventValue] = kind_register(
             payload.get("user_id") if payload["kind"] == _MEMBER_LEFT else None
         ),
         published=ROOM_EVENTS_PUBLISHED,
+        presence=True,
+    )
+)
+
+
+def signal_from_payload(payload: RoomSignalPayload) -> RoomSignalValue:
+    """The value of a presence or read signal (typing is coalesced: realtime.signals)."""
+    user = _user(payload["user_id"], payload["username"])
+    if payload["kind"] == "presence":
+        return PresenceChanged(user=user, online=payload.get("online", False))
+    return ReadUpTo(user=user, seq=payload.get("seq", 0))
+
+
+def _typing_stop_of(payload: MessagePayload) -> RoomSignalPayload:
+    """A post ends its author's typing."""
+    return {
+        "kind": "typing",
+        "user_id": payload["author_id"],
+        "username": payload["author_username"],
+        "until": 0,
+    }
+
+
+# roomSignals' kind: ephemeral; typing payloads are coalesced per process.
+SIGNAL_KIND: EventKind[RoomSignalValue] = kind_register(
+    EventKind(
+        name="signal",
+        type=SIGNAL_EVENT_TYPE,
+        field="signal",
+        restore=signal_from_payload,
+        presence=True,
+        absorb=lambda payload: payload["kind"] == "typing",
+    )
+)
+
+# One user's notices (the inbox's RoomJoined, RoomLeft, UnreadChanged), keyed by
+# chat.signalling.user_key instead of a room.
+USER_NOTICE_KIND: EventKind[UserNoticePayload] = kind_register(
+    EventKind(
+        name="user_notice", type=USER_EVENT_TYPE, field="notice", restore=lambda payload: payload
+    )
+)
+
+# The inbox's view of a post (MESSAGE_KIND's ``also``): never published on its own.
+INBOX_MESSAGE_KIND: EventKind[Message] = kind_register(
+    EventKind(
+        name="inbox_message",
+        type="chat.inbox_message",
+        field="message",
+        restore=message_from_payload,
     )
 )
 
@@ -552,7 +614,12 @@ MESSAGE_KIND: EventKind[Message] = kind_register(
         # .get: 0 from a process still on a version before access versions.
         access_version=lambda payload: payload.get("room_access_version", 0),
         published=MESSAGES_PUBLISHED,
-        also=((ROOM_EVENT_KIND, _posted_of),),
+        presence=True,
+        also=(
+            (ROOM_EVENT_KIND, _posted_of),
+            (INBOX_MESSAGE_KIND, lambda payload: payload),
+            (SIGNAL_KIND, _typing_stop_of),
+        ),
     )
 )
 

@@ -77,6 +77,11 @@ class EventKind(Generic[V]):
     # The payload of a single (not batch) layer event, when not just ``event[field]``: a
     # kind whose shape changed reads both, for a rolling upgrade.
     payload_of: Callable[[dict[str, Any]], Any] | None = None
+    # A subscription of this kind makes its user present in the room (realtime.signals).
+    presence: bool = False
+    # Payloads for which this is True are state changes that each process coalesces
+    # before delivering (typing: realtime.signals), not events delivered one by one.
+    absorb: Callable[[Any], bool] | None = None
 
     @property
     def durable(self) -> bool:

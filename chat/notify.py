@@ -4,50 +4,21 @@ device that was not connected reads the state (myRooms, unreadCount) instead."""
 
 from __future__ import annotations
 
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 
 from chat import events
 from chat.models import Room
+from chat.signalling import (
+    SIGNAL_EVENT_TYPE,
+    USER_EVENT_TYPE,
+    RoomSignalPayload,
+    UserNoticePayload,
+    user_key,
+)
 
-__all__ = [
-    "SIGNAL_EVENT_TYPE",
-    "USER_EVENT_TYPE",
-    "RoomSignalPayload",
-    "UserNoticePayload",
-    "read_marked",
-    "room_joined",
-    "room_left",
-    "user_key",
-]
-
-USER_EVENT_TYPE: Literal["chat.user"] = "chat.user"
-SIGNAL_EVENT_TYPE: Literal["chat.signal"] = "chat.signal"
-
-
-def user_key(user_id: int) -> str:
-    """The hub key (and group, see chat.events.room_group_name) of one user's notices: a
-    '.' is never part of a room name, so it names no room."""
-    return f"user.{user_id}"
-
-
-class UserNoticePayload(TypedDict):
-    kind: Literal["room_joined", "room_left", "unread_changed"]
-    room_id: int
-    room_name: str
-    unread_count: NotRequired[int]
-    last_read_seq: NotRequired[int]
-
-
-class RoomSignalPayload(TypedDict):
-    # "read": a member's read marker moved; "typing"/"presence": see chat.ephemeral.
-    kind: Literal["read", "typing", "presence"]
-    user_id: int
-    username: str
-    seq: NotRequired[int]
-    until: NotRequired[float]
-    online: NotRequired[bool]
+__all__ = ["read_marked", "room_joined", "room_left"]
 
 
 def _user_notice(user_id: int, payload: UserNoticePayload) -> None:

@@ -20,6 +20,7 @@ __all__ = [
     "register_attempt_check",
     "send_rate_check",
     "send_rate_check_many",
+    "typing_rate_check",
 ]
 
 logger = logging.getLogger(__name__)
@@ -157,3 +158,9 @@ def register_attempt_check(*, client_ip: str) -> None:
     """Count a registration attempt per client IP; raise RATE_LIMITED past
     CHAT_REGISTER_RATE_LIMIT_IP."""
     _attempts_check("register", [(f"ip:{client_ip}", settings.CHAT["REGISTER_RATE_LIMIT_IP"])])
+
+
+def typing_rate_check(user_id: int) -> None:
+    """Count a setTyping by ``user_id``; raise RATE_LIMITED past CHAT_TYPING_RATE_LIMIT
+    (clients send one every few seconds while typing; each one reaches every process)."""
+    _attempts_check("typing", [(f"user:{user_id}", settings.CHAT["TYPING_RATE_LIMIT"])])

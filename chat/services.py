@@ -19,7 +19,7 @@ from chat.models import (
     Room,
     RoomEvent,
 )
-from chat.ratelimit import send_rate_check
+from chat.ratelimit import send_rate_check, typing_rate_check
 from chat.selectors import room_access_members, room_get, room_is_visible
 from chat.usernames import (
     text_storable,
@@ -40,6 +40,7 @@ __all__ = [
     "room_members_staff_changed",
     "room_name_check",
     "room_subscribe_check",
+    "typing_check",
 ]
 
 logger = logging.getLogger(__name__)
@@ -117,6 +118,14 @@ def _visible_room(*, name: str, user: User) -> Room:
     room = room_get(name=room_name_check(name), user=user)
     if room is None:
         raise NotFound("No such room.")
+    return room
+
+
+def typing_check(*, name: str, user: User) -> Room:
+    """The room ``user`` says they type in: one they can see (a member, for private
+    rooms) that exists; counted against their typing limit."""
+    room = _visible_room(name=name, user=user)
+    typing_rate_check(user.pk)
     return room
 
 

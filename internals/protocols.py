@@ -249,6 +249,7 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
                 user_id=user_id,
                 access_version=version,
                 direct=send_now,
+                username=user.get_username() if user_id is not None else None,
             )
             try:
                 async with aclosing(stream) as envelopes:

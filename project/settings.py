@@ -237,6 +237,22 @@ CHAT: dict[str, Any] = {
     "PASSWORD_HASH_THREADS": _env_int("CHAT_PASSWORD_HASH_THREADS", 1),
     "PASSWORD_HASH_QUEUE": _env_int("CHAT_PASSWORD_HASH_QUEUE", 8),
     "REDIS_PREFIX": CHAT_REDIS_PREFIX,
+    # setTyping per user: "COUNT/SECONDS", counted in Redis across processes.
+    "TYPING_RATE_LIMIT": _env_rate("CHAT_TYPING_RATE_LIMIT", "20/10"),
+    # Typing ends this long after a user's last setTyping(true) (issue 14).
+    "TYPING_SECONDS": _env_float("CHAT_TYPING_SECONDS", 6),
+    # Each process sends a room's roomSignals subscribers at most one TypingChanged per
+    # this many milliseconds (the state then, not each change).
+    "SIGNAL_COALESCE_MS": _env_int("CHAT_SIGNAL_COALESCE_MS", 333),
+    # A user's last subscription to a room ending makes them offline after this long
+    # (a reconnect within it, to any process, changes nothing).
+    "PRESENCE_GRACE_SECONDS": _env_float("CHAT_PRESENCE_GRACE_SECONDS", 5),
+    # A process renews its presence holds every third of this; a killed process's users
+    # go offline at most this long plus that third after its last renewal.
+    "PRESENCE_TTL_SECONDS": _env_float("CHAT_PRESENCE_TTL_SECONDS", 18),
+    # Rooms one inbox subscription follows live (the most recently active); beyond, its
+    # user reads myRooms.
+    "MAX_INBOX_ROOMS": _env_int("CHAT_MAX_INBOX_ROOMS", 500),
     # Largest accepted GraphQL document: nesting depth and lexical tokens.
     "MAX_QUERY_DEPTH": _env_int("CHAT_MAX_QUERY_DEPTH", 10),
     "MAX_QUERY_TOKENS": _env_int("CHAT_MAX_QUERY_TOKENS", 2000),

@@ -36,7 +36,9 @@ from chat.metrics import (
 )
 from realtime.access import RoomAccess
 from realtime.loops import cancel_requested, loop_local, to_the_end
+from realtime.mailbox import Mailbox
 from realtime.resync import Resync
+from realtime.signals import Signals
 from realtime.subscriber import Envelope, Subscriber, deliver
 
 __all__ = ["RoomHub", "get_hub"]
@@ -53,6 +55,7 @@ class RoomHub:
         self._resync: asyncio.Task[None] | None = None
         self.access = RoomAccess(self._rooms)
         self.resync = Resync(self._rooms, self.access)
+        self.signals = Signals(self._rooms)
         # Called with every access notice that names no room (credentials, users).
         self.access_listeners: list[Callable[[AccessChangedEvent], None]] = []
         self._access_joined = False
@@ -66,12 +69,26 @@ class RoomHub:
 
     @contextlib.asynccontextmanager
     async def subscribe(
-        self, kind: EventKind[Any], room: str, user_id: int | None, access_version: int = 0
+        self,
+        kind: EventKind[Any],
+        room: str,
+        user_id: int | None,
+        access_version: int = 0,
+        *,
+        username: str | None = None,
+        queue: Mailbox[Envelope | None] | None = None,
     ) -> AsyncIterator[Subscriber]:
         """Register a subscriber to ``kind`` whose access was checked at
-        ``access_version``; the room's group is joined before this returns."""
+        ``access_version``; the room's group is joined before this returns. ``queue``:
+        a buffer shared with other subscribers of the same reader."""
         subscriber = Subscriber(
-            kind, room, user_id, settings.CHAT["SUBSCRIBER_BUFFER"], access_version
+            kind,
+            room,
+            user_id,
+            settings.CHAT["SUBSCRIBER_BUFFER"],
+            access_version,
+            username=username,
+            queue=queue,
         )
         try:
             # The join runs to its end even if this task is cancelled meanwhile: a
@@ -123,6 +140,7 @@ class RoomHub:
                 subscribers = self._rooms[subscriber.room] = set()
             subscribers.add(subscriber)
             self.access.note(subscriber)
+            self.signals.joined(subscriber)
             SUBSCRIPTIONS_ACTIVE.inc()
 
     async def _leave(self, subscriber: Subscriber) -> None:
@@ -132,6 +150,7 @@ class RoomHub:
             if subscribers is None or subscriber not in subscribers:
                 return
             subscribers.discard(subscriber)
+            self.signals.left(subscriber)
             SUBSCRIPTIONS_ACTIVE.dec()
             if not subscribers:
                 del self._rooms[room]
@@ -218,6 +237,10 @@ class RoomHub:
     async def _dispatch_one(self, kind: EventKind[Any], room: str, payload: Any) -> None:
         subscribers = self._rooms.get(room)
         if not subscribers:
+            return
+        if kind.absorb is not None and kind.absorb(payload):
+            # A state change (a post ending its author's typing), coalesced.
+            self.signals.absorb(room, payload)
             return
         # The only access cost of an event: a room whose access narrowed since its
         # subscribers were checked is re-checked (once per process) before delivery.

@@ -56,6 +56,7 @@ async def event_stream(
     user_id: int | None = None,
     access_version: int = 0,
     direct: Deliver | None = None,
+    username: str | None = None,
 ) -> AsyncGenerator[Envelope, None]:
     """Yield the room's events of ``kind`` in order: for a durable kind, every one with a
     position after ``after`` (default: from now).
@@ -82,7 +83,9 @@ async def event_stream(
         assert kind.last_position is not None
         after = await in_thread(kind.last_position)(room_name=room_name)
     hub = get_hub()
-    async with hub.subscribe(kind, room_name, user_id, access_version) as subscriber:
+    async with hub.subscribe(
+        kind, room_name, user_id, access_version, username=username
+    ) as subscriber:
         stream: AsyncGenerator[Envelope, None]
         if durable:
             assert after is not None

@@ -79,6 +79,7 @@ class Subscriber:
         "revoked",
         "room",
         "user_id",
+        "username",
     )
 
     def __init__(
@@ -88,10 +89,14 @@ class Subscriber:
         user_id: int | None,
         capacity: int,
         access_version: int = 0,
+        *,
+        username: str | None = None,
+        queue: Mailbox[Envelope | None] | None = None,
     ) -> None:
         self.kind = kind
         self.room = room
         self.user_id = user_id
+        self.username = username
         self.registered_at = time.monotonic()
         # The room's access version at which this user's access was last checked.
         self.access_version = access_version
@@ -104,8 +109,9 @@ class Subscriber:
         # say for the same removal, does not turn its end into an error).
         self.end_after: int | None = None
         self.finished = False
-        # None in the queue only wakes the reader up (see nudge).
-        self.queue: Mailbox[Envelope | None] = Mailbox(maxsize=capacity)
+        # None in the queue only wakes the reader up (see nudge). Subscribers of one
+        # reader over several rooms (the inbox) share one.
+        self.queue: Mailbox[Envelope | None] = Mailbox(maxsize=capacity) if queue is None else queue
         self.overflowed = False
         self.direct: Deliver | None = None
         # Durable kinds: the last position delivered.

@@ -12,6 +12,7 @@ from schema.introspection import introspection_switch
 from schema.limits import depth_limiter, max_tokens_limiter
 from schema.mutations import Mutation
 from schema.queries import Query
+from schema.signaltypes import SIGNAL_TYPES
 from schema.subscriptions import Subscription
 from schema.types import ROOM_EVENT_TYPES
 
@@ -21,7 +22,7 @@ schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
-    types=ROOM_EVENT_TYPES,
+    types=ROOM_EVENT_TYPES + SIGNAL_TYPES,
     # Clients send the same few documents over and over: validate each once (a cache
     # bounded in bytes, see schema/caches.py). (Strawberry's ParserCache would also help,
     # but its parse errors skip ErrorCodes' code.)

@@ -14,6 +14,7 @@ from chat.errors import InvalidInput, Unauthenticated
 from chat.models import Message
 from chat.signin import user_sign_in, user_sign_up
 from realtime.batcher import batched
+from realtime.signals import typing_set
 from schema.context import ChatContext, ChatInfo
 from schema.types import AuthPayload, MessageType, RoomType
 
@@ -109,6 +110,20 @@ class Mutation:
         user = _signed_in_user(info.context, "Sign in to leave rooms.")
         await in_thread(services.room_leave)(name=room, user=user)
         return True
+
+    @strawberry.mutation(
+        description="Say you are typing in a room (a member, for private rooms), or "
+        "stopped: roomSignals subscribers see TypingChanged. Typing ends "
+        "CHAT_TYPING_SECONDS (6) after your last `true`, and when you post; send `true` "
+        "every few seconds while typing. Returns `typing`."
+    )
+    async def set_typing(self, info: ChatInfo, room: str, typing: bool) -> bool:
+        user = _signed_in_user(info.context, "Sign in to say you are typing.")
+        checked = await in_thread(services.typing_check)(name=room, user=user)
+        await typing_set(
+            room=checked.name, user_id=user.pk, username=user.get_username(), typing=typing
+        )
+        return typing
 
     @strawberry.mutation(
         description="Post a message; public rooms are created on first use. "

@@ -9,11 +9,12 @@ from django.conf import settings
 
 from chat.db import in_thread
 from chat.errors import InvalidInput, TooManyUnknownRooms
-from chat.events import MESSAGE_KIND, ROOM_EVENT_KIND
+from chat.events import MESSAGE_KIND, ROOM_EVENT_KIND, SIGNAL_KIND
 from chat.kinds import EventKind
 from chat.services import room_name_check, room_subscribe_check
 from realtime.streams import event_stream
 from schema.context import ChatContext, ChatInfo
+from schema.signaltypes import RoomSignal
 from schema.types import MessageType, RoomEventInterface
 
 __all__ = ["Subscription", "unknown_room_release", "unknown_room_take"]
@@ -74,11 +75,23 @@ class Subscription:
         ):
             yield event
 
+    @strawberry.subscription(
+        description="The room's ephemeral state as it changes: who is typing "
+        "(TypingChanged, coalesced: at most a few a second, each the whole state; the "
+        "first event is the current one if anyone is typing), who comes online or goes "
+        "offline (PresenceChanged; Room.onlineCount and Room.online give the state), and "
+        "members' read markers (ReadUpTo, in rooms of at most 100 members). Not "
+        "resumable: nothing is stored. Holding it makes you online in the room."
+    )
+    async def room_signals(self, info: ChatInfo, room: str) -> AsyncGenerator[RoomSignal, None]:
+        async for signal in _room_stream(info, SIGNAL_KIND, room, None, ""):
+            yield signal
+
 
 async def _room_stream(
     info: ChatInfo, kind: EventKind[Any], room: str, after: int | None, after_name: str
 ) -> AsyncGenerator[Any, None]:
-    """A room's durable stream of ``kind`` for the resolver's viewer, checked first."""
+    """A room's stream of ``kind`` for the resolver's viewer, checked first."""
     room_name_check(room)
     if after is not None and after < 0:
         raise InvalidInput(f"`{after_name}` must be 0 or more.")
@@ -88,7 +101,12 @@ async def _room_stream(
     counted = unknown_room_take(info.context, exists=exists)
     try:
         stream = event_stream(
-            kind=kind, room_name=room, after=after, user_id=user_id, access_version=version
+            kind=kind,
+            room_name=room,
+            after=after,
+            user_id=user_id,
+            access_version=version,
+            username=user.get_username() if user_id is not None else None,
         )
         # Closed here, not by the garbage collector: leaving the room's group waits
         # for the stream's end.

@@ -13,6 +13,8 @@ from strawberry import relay
 
 from chat import models, roomevents
 from chat.errors import InvalidInput
+from realtime.ephemeral import get_store
+from realtime.signals import presence_reap, user_restore
 from schema.context import ChatInfo
 from schema.loaders import loaders
 
@@ -39,6 +41,10 @@ __all__ = [
 class UserType:
     id: strawberry.ID
     username: str
+
+
+# Room.online lists at most this many users.
+MAX_ONLINE_LISTED = 100
 
 
 @strawberry_django.type(models.Room, name="Room")
@@ -75,6 +81,27 @@ class RoomType:
     async def members(self) -> list[UserType]:
         room: models.Room = self  # type: ignore[assignment]
         return await loaders().room_members.load(room.pk)  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="How many users are online in the room: those holding a live "
+        "messageAdded, roomEvents or roomSignals subscription to it, on any server."
+    )
+    async def online_count(self) -> int:
+        room: models.Room = self  # type: ignore[assignment]
+        return await presence_reap(room.name)
+
+    @strawberry.field(
+        description=f"Some of the users online in the room, longest online first: the "
+        f"first `first` (0 to {MAX_ONLINE_LISTED})."
+    )
+    async def online(self, first: int = 50) -> list[UserType]:
+        if not 0 <= first <= MAX_ONLINE_LISTED:
+            raise InvalidInput(f"`first` must be between 0 and {MAX_ONLINE_LISTED}.")
+        room: models.Room = self  # type: ignore[assignment]
+        if first == 0:
+            return []
+        members = await get_store().presence_list(room.name, first)
+        return [user_restore(uid, name) for uid, name in members]
 
 
 @strawberry.type(name="Reaction", description="One emoji's reactions to a message.")

@@ -27,7 +27,8 @@ def _fresh_rate_limits() -> None:
         from django.conf import settings
 
         prefix = settings.CHAT["REDIS_PREFIX"]
-        for pattern in (f"{prefix}:rate:login:*", f"{prefix}:rate:register:*"):
+        patterns = ("rate:login", "rate:register", "rate:typing", "presence", "typing")
+        for pattern in (f"{prefix}:{name}:*" for name in patterns):
             keys = list(client.scan_iter(pattern))
             if keys:
                 client.delete(*keys)

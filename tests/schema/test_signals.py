@@ -1,0 +1,121 @@
+"""roomSignals: typing (coalesced, ended by a post), presence and who may send and see
+them; over the real transport with the real store (Redis in the suite)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+
+from tests import factories
+from tests.conftest import GraphQLHttp, GraphQLSocket
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded, pytest.mark.contract]
+
+SIGNALS = """subscription($room: String!) { roomSignals(room: $room) {
+  __typename
+  ... on TypingChanged { users { username } count }
+  ... on PresenceChanged { user { username } online }
+  ... on ReadUpTo { user { username } seq }
+} }"""
+TYPING = "mutation($room: String!, $t: Boolean!) { setTyping(room: $room, typing: $t) }"
+SEND = "mutation($room: String!, $text: String!) { sendMessage(room: $room, text: $text) { seq } }"
+ONLINE = """query($room: String!) { room(name: $room) { onlineCount online { username } } }"""
+
+
+def fast(**overrides: Any) -> Any:
+    return override_settings(CHAT={**settings.CHAT, "KEEPALIVE_SECONDS": 0, **overrides})
+
+
+async def signals(sockets: list[GraphQLSocket], token: str, room: str = "lobby") -> GraphQLSocket:
+    socket = GraphQLSocket()
+    sockets.append(socket)
+    assert await socket.connect({"authToken": token}) == {"type": "connection_ack"}
+    await socket.subscribe("s", SIGNALS, {"room": room})
+    return socket
+
+
+async def signal(socket: GraphQLSocket) -> dict[str, Any]:
+    frame = await socket.receive()
+    assert frame["type"] == "next", frame
+    assert "errors" not in frame["payload"], frame
+    return frame["payload"]["data"]["roomSignals"]  # type: ignore[no-any-return]
+
+
+def typing(*users: str, count: int | None = None) -> dict[str, Any]:
+    return {
+        "__typename": "TypingChanged",
+        "users": [{"username": u} for u in users],
+        "count": len(users) if count is None else count,
+    }
+
+
+def presence(user: str, online: bool) -> dict[str, Any]:
+    return {"__typename": "PresenceChanged", "user": {"username": user}, "online": online}
+
+
+async def test_typing_is_seen_by_others_and_a_post_ends_it(
+    sockets: list[GraphQLSocket], alice: factories.Member, bob: factories.Member
+) -> None:
+    gql = GraphQLHttp(alice.token)
+    await gql(SEND, {"room": "lobby", "text": "first"})
+    with fast():
+        watcher = await signals(sockets, bob.token)
+        assert await signal(watcher) == presence("bob", True)
+        assert await gql(TYPING, {"room": "lobby", "t": True}) == {"data": {"setTyping": True}}
+        assert await signal(watcher) == typing("alice")
+        await gql(SEND, {"room": "lobby", "text": "done"})
+        assert await signal(watcher) == typing()
+        # Stopping when already stopped changes nothing.
+        assert await gql(TYPING, {"room": "lobby", "t": False}) == {"data": {"setTyping": False}}
+        await watcher.assert_silent()
+
+
+async def test_typing_ends_by_itself_after_the_typing_period(
+    sockets: list[GraphQLSocket], alice: factories.Member, bob: factories.Member
+) -> None:
+    gql = GraphQLHttp(alice.token)
+    await gql(SEND, {"room": "lobby", "text": "first"})
+    with fast(TYPING_SECONDS=0.5):
+        watcher = await signals(sockets, bob.token)
+        assert await signal(watcher) == presence("bob", True)
+        await gql(TYPING, {"room": "lobby", "t": True})
+        assert await signal(watcher) == typing("alice")
+        assert await signal(watcher) == typing()
+
+
+async def test_a_subscriber_gets_who_is_typing_first(
+    sockets: list[GraphQLSocket], alice: factories.Member, bob: factories.Member
+) -> None:
+    gql = GraphQLHttp(alice.token)
+    await gql(SEND, {"room": "lobby", "text": "first"})
+    with fast():
+        await gql(TYPING, {"room": "lobby", "t": True})
+        watcher = await signals(sockets, bob.token)
+        first = [await signal(watcher), await signal(watcher)]
+        assert sorted(first, key=lambda s: s["__typename"]) == [
+            presence("bob", True),
+            typing("alice"),
+        ]
+
+
+async def test_presence_online_then_offline_after_the_grace_period(
+    sockets: list[GraphQLSocket], alice: factories.Member, bob: factories.Member
+) -> None:
+    gql = GraphQLHttp(alice.token)
+    await gql(SEND, {"room": "lobby", "text": "first"})
+    with fast(PRESENCE_GRACE_SECONDS=0.2):
+        watcher = await signals(sockets, bob.token)
+        assert await signal(watcher) == presence("bob", True)
+        other = await signals(sockets, alice.token)
+        assert await signal(watcher) == presence("alice", True)
+        assert await gql(ONLINE, {"room": "lobby"}) == {
+            "data": {
+                "room": {"onlineCount": 2, "online": [{"username": "bob"}, {"username": "alice"}]}
+            }
+        }
+        await other.close()
+        assert await signal(watcher) == presence("alice", False)
+        assert (await gql(ONLINE, {"room": "lobby"}))["data"]["room"]["onlineCount"] == 1
