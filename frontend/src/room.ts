@@ -356,6 +356,7 @@ export function bindRoom(endpoint: string, index: string, room: string, rooms: R
     const replyTo = replyingTo;
     try {
       // The message is shown when the subscription delivers it, in order.
+      await signals.typingSettled();
       await request(endpoint, SendMessage, { room, text, replyTo: replyTo?.id ?? null });
       // Posting ends the author's typing on the server.
       signals.posted();

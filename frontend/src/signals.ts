@@ -57,6 +57,9 @@ export function bindSignals(endpoint: string, room: string, hooks: SignalHooks) 
   let opened = false;
   let typingSentAt = 0;
   let typingOn = false;
+  // setTyping requests in order, one at a time: a `true` overtaking the `false` after it
+  // (or landing after the post that ended it) would show typing for another 6 s.
+  let typingSent: Promise<unknown> = Promise.resolve();
 
   const me = (): string | null => authGet()?.username ?? null;
 
@@ -117,9 +120,11 @@ export function bindSignals(endpoint: string, room: string, hooks: SignalHooks) 
 
   const sendTyping = (on: boolean): void => {
     typingOn = on;
-    request(endpoint, SetTyping, { room, typing: on }).catch(() => {
-      // Typing is a hint: a lost one expires on the server by itself.
-    });
+    typingSent = typingSent
+      .then(() => request(endpoint, SetTyping, { room, typing: on }))
+      .catch(() => {
+        // Typing is a hint: a lost one expires on the server by itself.
+      });
   };
 
   document.addEventListener("visibilitychange", markShown);
@@ -200,6 +205,9 @@ export function bindSignals(endpoint: string, room: string, hooks: SignalHooks) 
 
     /** A message was shown: mark it read, and say who has seen it. */
     shown: markShown,
+
+    /** Wait for the setTyping requests sent so far (a post after them ends the typing). */
+    typingSettled: (): Promise<unknown> => typingSent,
 
     /** The viewer posted: the server ended their typing. */
     posted(): void {
