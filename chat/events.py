@@ -59,6 +59,7 @@ __all__ = [
     "Event",
     "MemberRemovedEvent",
     "MemberRemovedPayload",
+    "MentionPayload",
     "MessageEvent",
     "MessagePayload",
     "access_changed_event_build",
@@ -103,6 +104,11 @@ class ReplyPayload(TypedDict):
     reply_to_id: int | None
 
 
+class MentionPayload(TypedDict):
+    id: int
+    username: str
+
+
 class MessagePayload(TypedDict):
     id: int
     seq: int
@@ -124,6 +130,9 @@ class MessagePayload(TypedDict):
     room_created_by_id: NotRequired[int | None]
     # Room.access_version as of this message (absent: 0, from a previous version).
     room_access_version: NotRequired[int]
+    # Absent from a previous version: not known (read when asked for).
+    room_direct: NotRequired[bool]
+    mentions: NotRequired[list[MentionPayload]]
 
 
 class MessageEvent(TypedDict):
@@ -149,6 +158,7 @@ class RoomEventPayload(TypedDict):
     room_created_by_id: int | None
     room_last_seq: int
     room_access_version: int
+    room_direct: NotRequired[bool]
     message: NotRequired[MessagePayload]
     user_id: NotRequired[int | None]
     username: NotRequired[str | None]
@@ -311,9 +321,23 @@ def message_payload(message: Message, *, event_seq: int | None = None) -> Messag
         "room_created_by_id": room.created_by_id,
         "room_access_version": room.access_version,
     }
+    direct = _direct(room)
+    if direct is not None:
+        payload["room_direct"] = direct
+    if message.mention_list is not None:
+        payload["mentions"] = [
+            {"id": user.pk, "username": user.get_username()} for user in message.mention_list
+        ]
     if event_seq is not None:
         payload["event_seq"] = event_seq
     return payload
+
+
+def _direct(room: Room) -> bool | None:
+    # Only as loaded: a room restored from an event of a previous version lacks it, and
+    # reading it would query.
+    value = vars(room).get("direct")
+    return None if value is None else bool(value)
 
 
 def message_event_build(message: Message, *, event_seq: int | None = None) -> MessageEvent:
@@ -353,6 +377,9 @@ def room_event_build(
         "room_last_seq": room.last_seq,
         "room_access_version": room.access_version,
     }
+    direct = _direct(room)
+    if direct is not None:
+        payload["room_direct"] = direct
     if message is not None:
         payload["message"] = message_payload(message)
     if user is not None:
@@ -372,7 +399,7 @@ def _posted_of(payload: MessagePayload) -> RoomEventPayload | None:
     event_seq = payload.get("event_seq")
     if event_seq is None:
         return None
-    return {
+    posted: RoomEventPayload = {
         "event_seq": event_seq,
         "kind": RoomEvent.Kind.MESSAGE_POSTED,
         "at": payload["created_at"],
@@ -387,6 +414,9 @@ def _posted_of(payload: MessagePayload) -> RoomEventPayload | None:
         "room_access_version": payload.get("room_access_version", 0),
         "message": payload,
     }
+    if "room_direct" in payload:
+        posted["room_direct"] = payload["room_direct"]
+    return posted
 
 
 def _user(user_id: int | None, username: str | None) -> Any:
@@ -433,6 +463,8 @@ def _room_restore(
     if last_event_seq is not None:
         # Else deferred: read from the database if asked for.
         values["last_event_seq"] = last_event_seq
+    if "room_direct" in payload:
+        values["direct"] = payload["room_direct"]
     return model_restore(Room, Message.objects.db, values)
 
 
@@ -467,6 +499,9 @@ def message_from_payload(payload: MessagePayload, *, room: Room | None = None) -
         },
     )
     message.reaction_summary = _reactions_restore(payload.get("reactions", []))
+    mentions = payload.get("mentions")
+    if mentions is not None:
+        message.mention_list = [_user(user["id"], user["username"]) for user in mentions]
     if reply is not None:
         replied = model_restore(
             Message,

@@ -21,7 +21,7 @@ from chat.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from chat.eventlog import room_event_record, room_lock
 from chat.models import Message, Reaction, RoomEvent
 from chat.ratelimit import send_rate_check
-from chat.roomevents import reactions_attach
+from chat.roomevents import mentions_attach, reactions_attach
 from chat.selectors import message_visible_get
 from chat.services import message_text_check
 
@@ -96,7 +96,9 @@ def _live(message: Message, action: str) -> None:
 
 
 def _with_reactions(message: Message) -> Message:
+    """Read its reactions and mentions, which its event and answer carry."""
     reactions_attach([message])
+    mentions_attach([message])
     return message
 
 
@@ -173,10 +175,13 @@ def message_staff_delete(*, message_id: int, deleter: User) -> Message:
 def message_tombstone(message: Message) -> None:
     """Empty the message in place (in the caller's transaction, under the room's lock)."""
     Reaction.objects.filter(message=message).delete()
+    # Who the text named goes with it.
+    Message.mentions.through.objects.filter(message_id=message.pk).delete()
     message.text = ""
     message.deleted = True
     message.save(update_fields=["text", "deleted"])
     message.reaction_summary = []
+    message.mention_list = []
 
 
 def _reaction_logged(message: Message, kind: RoomEvent.Kind, reactor: User, emoji: str) -> Message:

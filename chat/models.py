@@ -32,6 +32,11 @@ class Room(models.Model):
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, related_name="chat_rooms", blank=True
     )
+    # A two-member private room made by directRoom (chat.direct), found by its
+    # ``direct_key`` "<lower user id>:<higher user id>": unique, so two concurrent opens
+    # of the same pair end with one room. (db_default: see last_event_seq.)
+    direct = models.BooleanField(default=False, db_default=False)
+    direct_key = models.CharField(max_length=41, null=True, blank=True, unique=True)
     # Set by createRoom (rooms made by a first post have none); may remove members.
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -43,6 +48,12 @@ class Room(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["-last_activity_at", "-id"], name="room_activity_idx")]
+
+    # Per viewer, set by whoever already knows them (markRead's answer, the inbox): the
+    # Room.lastReadSeq and Room.unreadCount resolvers return an instance attribute set
+    # here without a query. Annotations only: unset, the resolvers load them.
+    last_read_seq: int | None
+    unread_count: int
 
     def __str__(self) -> str:
         return self.name
@@ -75,9 +86,16 @@ class Message(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
+    # Members of the room named as @username in the text at post time (chat.mentions),
+    # in order of first appearance: the through table's ids keep the order.
+    mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", blank=True)
+
     # The message's reactions in order of first use, when read with it (from an event's
     # payload, or chat.roomevents.reactions_attach); None: not read (load them).
     reaction_summary: list[ReactionSummary] | None = None
+    # Its mentioned users (id and username), when read with it (the post itself, an
+    # event's payload, chat.roomevents.mentions_attach); None: not read (load them).
+    mention_list: list[Any] | None = None
 
     class Meta:
         constraints = [
@@ -175,6 +193,23 @@ class RoomEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.room_id}@{self.seq} {self.kind}"
+
+
+class ReadMarker(models.Model):
+    """How far one user has read one room: every message with ``seq`` up to here.
+    Only ever raised (chat.reads.read_mark)."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    seq = models.PositiveBigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["room", "user"], name="readmarker_room_user_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read {self.room_id} to {self.seq}"
 
 
 class AuthToken(models.Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import connections, transaction
@@ -14,6 +15,7 @@ from django.utils import timezone
 from chat import events
 from chat.db import statement_cursor
 from chat.errors import Forbidden, InvalidInput
+from chat.mentions import mentions_resolve
 from chat.models import (
     Message,
     Room,
@@ -55,6 +57,8 @@ class Post:
     reply_to_id: int | None = None
     # That message, as _post_check read it.
     reply_to: Message | None = None
+    # The members of the room its text mentions (chat.mentions), in order.
+    mentions: tuple[Any, ...] = ()
 
 
 # PostgreSQL: check access, bump the seqs and eventSeqs, insert a batch of posts and their
@@ -63,7 +67,9 @@ class Post:
 # deadlock with this one) until the statement commits, so concurrent posters, in any
 # process, get consecutive seqs and eventSeqs; within the batch, a room's seqs follow the
 # posts' order. A post to a missing room, or to a private one its author is
-# not a member of, gets no row (see messages_create).
+# not a member of, gets no row (see messages_create). A post's mentions (the users of
+# ``mention_users``, for the post of the same index in ``mention_posts``) are inserted
+# with it, in order (their ids keep it), so that a message and its mentions commit together.
 _INSERT_BATCH = """
 WITH post AS (
     SELECT * FROM unnest(
@@ -88,7 +94,7 @@ bumped AS (
     FROM (SELECT room_id, max(n) AS n FROM allowed GROUP BY room_id) AS c
     WHERE r.id = c.room_id
     RETURNING r.id, r.last_seq - c.n AS base, r.last_event_seq - c.n AS event_base,
-        r.created_at, r.is_private, r.created_by_id, r.access_version
+        r.created_at, r.is_private, r.created_by_id, r.access_version, r.direct
 ),
 inserted AS (
     INSERT INTO chat_message (room_id, seq, author_id, text, created_at, deleted, reply_to_id)
@@ -101,9 +107,19 @@ logged AS (
     SELECT i.room_id, b.event_base + (i.seq - b.base), 'message_posted', i.created_at,
         i.author_id, i.id, ''
     FROM inserted AS i JOIN bumped AS b ON b.id = i.room_id
+),
+mentioned AS (
+    INSERT INTO chat_message_mentions (message_id, user_id)
+    SELECT i.id, x.user_id
+    FROM unnest(%(mention_posts)s::bigint[], %(mention_users)s::bigint[])
+            WITH ORDINALITY AS x(ord, user_id, position)
+        JOIN allowed AS a ON a.ord = x.ord
+        JOIN bumped AS b ON b.id = a.room_id
+        JOIN inserted AS i ON i.room_id = a.room_id AND i.seq = b.base + a.n
+    ORDER BY x.position
 )
 SELECT a.ord, i.id, i.room_id, i.seq, i.created_at, b.created_at, b.is_private, b.created_by_id,
-    b.access_version, b.event_base + a.n
+    b.access_version, b.event_base + a.n, b.direct
 FROM inserted AS i
     JOIN bumped AS b ON b.id = i.room_id
     JOIN allowed AS a ON a.room_id = i.room_id AND b.base + a.n = i.seq
@@ -122,12 +138,17 @@ def _messages_insert(posts: Sequence[Post]) -> list[Message | None]:
                 "authors": [post.author.pk for post in posts],
                 "texts": [post.text for post in posts],
                 "replies": [post.reply_to_id for post in posts],
+                "mention_posts": [
+                    index for index, post in enumerate(posts, 1) for _ in post.mentions
+                ],
+                "mention_users": [user.pk for post in posts for user in post.mentions],
             },
         )
         rows = cursor.fetchall()
     messages: list[Message | None] = [None] * len(posts)
     for row in rows:
         ord_, message_id, room_id, seq, created_at, room_created, private, creator, access = row[:9]
+        direct = row[10]
         post = posts[ord_ - 1]
         room = model_restore(
             Room,
@@ -141,6 +162,7 @@ def _messages_insert(posts: Sequence[Post]) -> list[Message | None]:
                 "is_private": private,
                 "created_by_id": creator,
                 "access_version": access,
+                "direct": direct,
             },
         )
         message = model_restore(
@@ -164,8 +186,9 @@ def _messages_insert(posts: Sequence[Post]) -> list[Message | None]:
 
 def _posted(message: Message, post: Post, room: Room) -> Message:
     """Cache what a post's event and answer carry: room, author, the message replied to,
-    and its reactions (none yet)."""
+    its reactions (none yet) and mentions."""
     message.reaction_summary = []
+    message.mention_list = list(post.mentions)
     if post.reply_to is not None:
         Message.reply_to.field.set_cached_value(message, post.reply_to)
     return message_with_relations(message, room=room, author=post.author)
@@ -198,6 +221,12 @@ def _message_insert(post: Post) -> Message | None:
             at=message.created_at,
             actor=post.author,
             message=message,
+        )
+        Message.mentions.through.objects.bulk_create(
+            [
+                Message.mentions.through(message_id=message.pk, user_id=user.pk)
+                for user in post.mentions
+            ]
         )
         return _posted(message, post, room)
 
@@ -249,6 +278,10 @@ def messages_create(posts: Sequence[Post]) -> list[Message | Exception]:
         if refusal is not None:
             results[index] = refusal
             del checked[index]
+    # Who each post mentions, one query for the batch (none without an @name).
+    mentions = mentions_resolve([(post.room_name, post.text) for post in checked.values()])
+    for index, mentioned in zip(list(checked), mentions, strict=True):
+        checked[index] = replace(checked[index], mentions=mentioned)
     batch: list[Message | None] | None = None
     if len(checked) > 1 and connections[Message.objects.db].vendor == "postgresql":
         # On any failure (a DatabaseError, or one psycopg raises adapting a parameter

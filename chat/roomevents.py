@@ -32,6 +32,8 @@ __all__ = [
     "ReactionRemoved",
     "RoomEventPage",
     "RoomEventValue",
+    "mention_lists",
+    "mentions_attach",
     "reaction_summaries",
     "reactions_attach",
     "room_event_history",
@@ -171,6 +173,33 @@ def reactions_attach(messages: list[Message]) -> None:
         message.reaction_summary = summaries.get(message.pk, [])
 
 
+def mention_lists(message_ids: list[int]) -> dict[int, list[Any]]:
+    """The users each message mentions (id and username), in order, in one query."""
+    through = Message.mentions.through
+    rows = (
+        through.objects.filter(message_id__in=message_ids)
+        .order_by("message_id", "id")
+        .values_list("message_id", "user_id", "user__username")
+    )
+    user_model = get_user_model()
+    db = through.objects.db
+    mentions: dict[int, list[Any]] = defaultdict(list)
+    for message_id, user_id, username in rows:
+        mentions[message_id].append(
+            model_restore(user_model, db, {"id": user_id, "username": username})
+        )
+    return mentions
+
+
+def mentions_attach(messages: list[Message]) -> None:
+    """Read the mentions of ``messages`` into their ``mention_list``, in one query."""
+    if not messages:
+        return
+    mentions = mention_lists(sorted({message.pk for message in messages}))
+    for message in messages:
+        message.mention_list = mentions.get(message.pk, [])
+
+
 def _reply_cached(message: Message) -> bool:
     return message.reply_to_id is not None and Message.reply_to.is_cached(message)
 
@@ -187,6 +216,7 @@ _EVENT_RELATIONS = (
 
 def _values(rows: list[RoomEvent]) -> list[RoomEventValue]:
     reactions_attach([row.message for row in rows if row.message is not None])
+    mentions_attach([row.message for row in rows if row.message is not None])
     values = []
     for row in rows:
         room = row.room

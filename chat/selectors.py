@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.sessions.models import Session
 from django.db import models
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Window
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -27,10 +27,12 @@ __all__ = [
     "room_access_versions",
     "room_get",
     "room_is_visible",
+    "room_last_messages",
     "room_last_seq",
     "room_last_seqs",
     "room_last_seqs_and_access",
     "room_list",
+    "room_list_mine",
     "room_member_lists",
     "room_message_list",
     "room_message_page",
@@ -326,6 +328,36 @@ def room_list(
         )
     page = list(rooms[: first + 1])
     return RoomPage(rooms=page[:first], has_next=len(page) > first)
+
+
+def room_list_mine(
+    *, user: User | AnonymousUser, after: tuple[datetime, int] | None, first: int
+) -> RoomPage:
+    """Return the rooms ``user`` is a member of (none when anonymous) by most recent
+    activity, as room_list pages them."""
+    if not user.is_authenticated:
+        return RoomPage(rooms=[], has_next=False)
+    rooms = Room.objects.filter(members=user).order_by("-last_activity_at", "-id")
+    if after is not None:
+        activity, room_id = after
+        rooms = rooms.filter(
+            Q(last_activity_at__lt=activity) | Q(last_activity_at=activity, id__lt=room_id)
+        )
+    page = list(rooms[: first + 1])
+    return RoomPage(rooms=page[:first], has_next=len(page) > first)
+
+
+def room_last_messages(*, room_ids: list[int]) -> dict[int, Message]:
+    """Return each room's latest message that is not deleted (with room and author), in
+    one query: each room's found by the (room, seq) index from its end."""
+    latest = (
+        Message.objects.filter(room_id=OuterRef("pk"), deleted=False)
+        .order_by("-seq")
+        .values("pk")[:1]
+    )
+    ids = Room.objects.filter(pk__in=room_ids).annotate(latest=Subquery(latest)).values("latest")
+    messages = Message.objects.filter(pk__in=ids).select_related("room", "author")
+    return {message.room_id: message for message in messages}
 
 
 def message_list(*, ids: list[int]) -> dict[int, Message]:

@@ -11,7 +11,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from chat import events
+from chat import events, notify
 from chat.accounts import user_by_name, username_text_check
 from chat.errors import Forbidden, InvalidInput, NotFound
 from chat.eventlog import room_event_record, room_lock
@@ -39,6 +39,7 @@ __all__ = [
     "room_member_remove",
     "room_members_staff_changed",
     "room_name_check",
+    "room_name_creatable_check",
     "room_subscribe_check",
     "typing_check",
 ]
@@ -46,12 +47,23 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 ROOM_NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# The names of direct rooms (chat.direct): no other room may take one.
+DIRECT_NAME_RE = re.compile(r"dm-[0-9]+-[0-9]+")
 MAX_TEXT_LENGTH = 4000
 
 
 def room_name_check(name: str) -> str:
     if not ROOM_NAME_RE.fullmatch(name):
         raise InvalidInput("Room name must be 1 to 64 characters of A-Z, a-z, 0-9, '_' or '-'.")
+    return name
+
+
+def room_name_creatable_check(name: str) -> str:
+    """As room_name_check, for a name a new room would take: direct rooms' names
+    (``dm-<id>-<id>``) are reserved for chat.direct."""
+    room_name_check(name)
+    if DIRECT_NAME_RE.fullmatch(name):
+        raise InvalidInput("Room names of the form dm-<number>-<number> are kept for direct rooms.")
     return name
 
 
@@ -95,7 +107,7 @@ def room_subscribe_check(*, name: str, user: User | AnonymousUser) -> tuple[int,
 
 def room_create(*, name: str, private: bool, creator: User) -> Room:
     """Create a room with ``creator`` as its first member."""
-    room_name_check(name)
+    room_name_creatable_check(name)
     try:
         with transaction.atomic():
             # Private: version 1, so that every process re-checks the subscribers it had
@@ -109,6 +121,7 @@ def room_create(*, name: str, private: bool, creator: User) -> Room:
             room_event_record(
                 room=room, kind=RoomEvent.Kind.MEMBER_JOINED, actor=creator, user=creator
             )
+            notify.room_joined(room=room, user_id=creator.pk)
     except IntegrityError as error:
         raise InvalidInput("That room name is taken.") from error
     return room
@@ -145,6 +158,8 @@ def room_invite(*, name: str, username: str, inviter: User) -> Room:
     """Add ``username`` to a room ``inviter`` can see (a member, for private rooms)."""
     username_text_check(username)
     room = _visible_room(name=name, user=inviter)
+    if room.direct:
+        raise InvalidInput("A direct room has its two members only: open another direct room.")
     invitee = user_by_name(username)
     if invitee is None:
         raise NotFound("No such user.")
@@ -155,13 +170,15 @@ def room_invite(*, name: str, username: str, inviter: User) -> Room:
 
 
 def _member_add(room: Room, user: User, *, actor: User) -> None:
-    """Add a member, logging MemberJoined; someone already a member: nothing happens."""
+    """Add a member, logging MemberJoined and telling their devices (RoomJoined);
+    someone already a member: nothing happens."""
     with transaction.atomic():
         locked = room_lock(room.pk)
         if locked.members.filter(pk=user.pk).exists():
             return
         locked.members.add(user)
         room_event_record(room=locked, kind=RoomEvent.Kind.MEMBER_JOINED, actor=actor, user=user)
+        notify.room_joined(room=locked, user_id=user.pk)
 
 
 def room_member_remove(*, name: str, username: str, remover: User) -> Room:
@@ -194,6 +211,7 @@ def room_member_remove(*, name: str, username: str, remover: User) -> Room:
             removed_by=remover,
         )
         room_access_narrowed(room=locked)
+        notify.room_left(room=locked, user_id=member.pk)
     return locked
 
 
@@ -209,10 +227,12 @@ def room_members_staff_changed(
     removed = User.objects.filter(pk__in=before - after).order_by("pk")
     for user in added:
         room_event_record(room=locked, kind=RoomEvent.Kind.MEMBER_JOINED, actor=staff, user=user)
+        notify.room_joined(room=locked, user_id=user.pk)
     for user in removed:
         room_event_record(
             room=locked, kind=RoomEvent.Kind.MEMBER_LEFT, actor=staff, user=user, removed_by=staff
         )
+        notify.room_left(room=locked, user_id=user.pk)
 
 
 def room_join(*, name: str, user: User) -> Room:
@@ -241,6 +261,7 @@ def room_leave(*, name: str, user: User) -> None:
             # At the access version they still had: they receive it, then their
             # subscriptions end.
             room_event_record(room=locked, kind=RoomEvent.Kind.MEMBER_LEFT, actor=user, user=user)
+            notify.room_left(room=locked, user_id=user.pk)
         if locked.is_private:
             _access_version_bump(locked)
         _member_removed_publish(room=locked, user=user)
@@ -278,6 +299,12 @@ def _access_changed_publish(*, room: Room) -> None:
 
 
 def room_get_or_create(*, name: str) -> Room:
-    """Return the public room called ``name``, creating it on first use."""
-    room, _ = Room.objects.get_or_create(name=room_name_check(name))
+    """Return the room called ``name``, creating it (public) on first use; a direct
+    room's name is never created here (BAD_USER_INPUT)."""
+    if DIRECT_NAME_RE.fullmatch(room_name_check(name)):
+        existing = Room.objects.filter(name=name).first()
+        if existing is not None:
+            return existing
+        room_name_creatable_check(name)
+    room, _ = Room.objects.get_or_create(name=name)
     return room

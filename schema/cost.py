@@ -58,6 +58,7 @@ from graphql.language import VisitorAction
 from graphql.language.visitor import SKIP
 from strawberry.extensions import AddValidationRules
 
+from chat.mentions import MAX_MENTIONS
 from chat.messaging import MAX_DISTINCT_REACTIONS
 from chat.roomevents import MAX_REACTION_USERS
 
@@ -76,14 +77,17 @@ ROOT_DATABASE_WEIGHT = 100
 DATABASE_WEIGHT = 10
 
 # Fields whose resolver reads the database, besides every mutation.
-_ROOT_DATABASE_FIELDS = frozenset({"rooms", "room", "messages", "roomEvents"})
+_ROOT_DATABASE_FIELDS = frozenset({"rooms", "myRooms", "room", "messages", "roomEvents"})
 _DATABASE_FIELDS: dict[str, frozenset[str]] = {
-    "Room": frozenset({"members", "createdBy"}),
+    "Room": frozenset({"members", "createdBy", "lastReadSeq", "unreadCount", "lastMessage"}),
     # Read with the message in events, batched otherwise.
-    "Message": frozenset({"replyTo", "reactions"}),
+    "Message": frozenset({"replyTo", "reactions", "mentions"}),
 }
-# Lists shorter than a page by construction: a message's distinct reactions.
-_LIST_LENGTHS: dict[tuple[str, str], int] = {("Message", "reactions"): MAX_DISTINCT_REACTIONS}
+# Lists shorter than a page by construction: a message's distinct reactions, mentions.
+_LIST_LENGTHS: dict[tuple[str, str], int] = {
+    ("Message", "reactions"): MAX_DISTINCT_REACTIONS,
+    ("Message", "mentions"): MAX_MENTIONS,
+}
 # Lists with a page argument of their own: (its default, its largest).
 _OWN_PAGES: dict[tuple[str, str], tuple[int, int]] = {
     ("Reaction", "users"): (10, MAX_REACTION_USERS),

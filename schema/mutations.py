@@ -8,7 +8,7 @@ import strawberry
 from django.contrib.auth import alogin, alogout
 from django.contrib.auth.models import User
 
-from chat import accounts, messaging, posting, services
+from chat import accounts, direct, messaging, posting, reads, services
 from chat.db import in_thread
 from chat.errors import InvalidInput, Unauthenticated
 from chat.models import Message
@@ -124,6 +124,22 @@ class Mutation:
             room=checked.name, user_id=user.pk, username=user.get_username(), typing=typing
         )
         return typing
+
+    @strawberry.mutation(
+        description="Mark the room read up to `seq` (its lastSeq at most): your marker only "
+        "rises, a lower seq changes nothing. Your devices get the new unreadCount (inbox)."
+    )
+    async def mark_read(self, info: ChatInfo, room: str, seq: int) -> RoomType:
+        user = _signed_in_user(info.context, "Sign in to mark rooms read.")
+        return await in_thread(reads.read_mark)(room_name=room, user=user, seq=seq)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Your direct room with `username` (private, the two of you), made on "
+        'first use: the same room whoever asks, named "dm-<lowerUserId>-<higherUserId>".'
+    )
+    async def direct_room(self, info: ChatInfo, username: str) -> RoomType:
+        user = _signed_in_user(info.context, "Sign in to open direct rooms.")
+        return await in_thread(direct.direct_room_open)(user=user, username=username)  # type: ignore[return-value]
 
     @strawberry.mutation(
         description="Post a message; public rooms are created on first use. "

@@ -80,6 +80,13 @@ def _page_info(edges: list[Any], has_next: bool, has_previous: bool) -> relay.Pa
     )
 
 
+def _room_connection(page: selectors.RoomPage, after: str | None) -> RoomConnection:
+    edges = [RoomEdge(cursor=_room_cursor_encode(room), node=room) for room in page.rooms]  # type: ignore[arg-type]
+    return RoomConnection(
+        edges=edges, page_info=_page_info(edges, page.has_next, has_previous=after is not None)
+    )
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="Rooms you can see, most recent activity first.")
@@ -92,16 +99,22 @@ class Query:
             after=_room_cursor_decode(after),
             first=settings.CHAT["MAX_PAGE_SIZE"] if size is None else size,
         )
-        edges = [RoomEdge(cursor=_room_cursor_encode(room), node=room) for room in page.rooms]  # type: ignore[arg-type]
-        return RoomConnection(
-            edges=edges,
-            page_info=relay.PageInfo(
-                has_next_page=page.has_next,
-                has_previous_page=after is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+        return _room_connection(page, after)
+
+    @strawberry.field(
+        description="Rooms you are a member of (direct rooms included), most recent "
+        "activity first; none when anonymous."
+    )
+    async def my_rooms(
+        self, info: ChatInfo, first: int | None = None, after: str | None = None
+    ) -> RoomConnection:
+        size = _page_size("first", first)
+        page = await in_thread(selectors.room_list_mine)(
+            user=info.context.user,
+            after=_room_cursor_decode(after),
+            first=settings.CHAT["MAX_PAGE_SIZE"] if size is None else size,
         )
+        return _room_connection(page, after)
 
     @strawberry.field(description="The room called `name`, or null when there is none.")
     async def room(self, info: ChatInfo, name: str) -> RoomType | None:

@@ -8,13 +8,14 @@ import strawberry
 from django.conf import settings
 
 from chat.db import in_thread
-from chat.errors import InvalidInput, TooManyUnknownRooms
+from chat.errors import InvalidInput, TooManyUnknownRooms, Unauthenticated
 from chat.events import MESSAGE_KIND, ROOM_EVENT_KIND, SIGNAL_KIND
 from chat.kinds import EventKind
 from chat.services import room_name_check, room_subscribe_check
+from realtime.inbox import inbox_stream
 from realtime.streams import event_stream
 from schema.context import ChatContext, ChatInfo
-from schema.signaltypes import RoomSignal
+from schema.signaltypes import InboxEvent, RoomSignal
 from schema.types import MessageType, RoomEventInterface
 
 __all__ = ["Subscription", "unknown_room_release", "unknown_room_take"]
@@ -86,6 +87,22 @@ class Subscription:
     async def room_signals(self, info: ChatInfo, room: str) -> AsyncGenerator[RoomSignal, None]:
         async for signal in _room_stream(info, SIGNAL_KIND, room, None, ""):
             yield signal
+
+    @strawberry.subscription(
+        description="Everything in all of your rooms, on one stream: each new message "
+        "(RoomActivity, with your unread count in its room), mentions of you, markRead on "
+        "any of your devices (UnreadChanged), rooms you join and leave. Follows your "
+        "CHAT_MAX_INBOX_ROOMS (500) most recently active rooms. Not resumable: read "
+        "myRooms when you (re)connect, then apply these. Requires a signed-in user."
+    )
+    async def inbox(self, info: ChatInfo) -> AsyncGenerator[InboxEvent, None]:
+        user = info.context.user
+        if not user.is_authenticated:
+            raise Unauthenticated("Sign in to follow your inbox.")
+        stream = inbox_stream(user_id=user.pk, username=user.get_username())
+        async with aclosing(stream) as values:
+            async for value in values:
+                yield value  # type: ignore[misc]
 
 
 async def _room_stream(

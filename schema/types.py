@@ -59,6 +59,10 @@ class RoomType:
     private: bool = strawberry_django.field(
         field_name="is_private", description="Visible to its members only."
     )
+    direct: bool = strawberry_django.field(
+        description="A direct room of two members, made by directRoom (private, and no "
+        "one can be invited to it)."
+    )
 
     # Both relations are batched (schema/loaders.py): a page of rooms, or of messages
     # with their rooms, costs one query for all their creators and one for all members.
@@ -102,6 +106,40 @@ class RoomType:
             return []
         members = await get_store().presence_list(room.name, first)
         return [user_restore(uid, name) for uid, name in members]
+
+    # The viewer's marker and unread count: taken as given when whoever made the Room
+    # instance set them on it (markRead's answer, the inbox's events: see
+    # chat.models.Room), else loaded per viewer in one query for the whole page.
+    @strawberry.field(
+        description="How far you have read: your read marker's seq (markRead); null if "
+        "you never marked the room, or are anonymous."
+    )
+    async def last_read_seq(self, info: ChatInfo) -> int | None:
+        room: models.Room = self  # type: ignore[assignment]
+        if "last_read_seq" in vars(room):
+            return room.last_read_seq
+        user = info.context.user
+        if not user.is_authenticated:
+            return None
+        return await loaders().read_markers.load((user.pk, room.pk))
+
+    @strawberry.field(
+        description="Messages after lastReadSeq (all, if null) that are neither yours nor "
+        "deleted; 0 if you are anonymous or not a member."
+    )
+    async def unread_count(self, info: ChatInfo) -> int:
+        room: models.Room = self  # type: ignore[assignment]
+        if "unread_count" in vars(room):
+            return room.unread_count
+        user = info.context.user
+        if not user.is_authenticated:
+            return 0
+        return await loaders().unread_counts.load((user.pk, room.pk)) or 0
+
+    @strawberry.field(description="The room's latest message that is not deleted.")
+    async def last_message(self) -> MessageType | None:
+        room: models.Room = self  # type: ignore[assignment]
+        return await loaders().last_messages.load(room.pk)  # type: ignore[return-value]
 
 
 @strawberry.type(name="Reaction", description="One emoji's reactions to a message.")
@@ -149,6 +187,16 @@ class MessageType:
         if models.Message.reply_to.is_cached(message):
             return message.reply_to  # type: ignore[return-value]
         return await loaders().messages.load(message.reply_to_id)  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="The room's members named as @username in the text when it was posted, "
+        "in order of first appearance (at most 20); an edit does not change them."
+    )
+    async def mentions(self) -> list[UserType]:
+        message: models.Message = self  # type: ignore[assignment]
+        if message.mention_list is not None:
+            return message.mention_list
+        return await loaders().mentions.load(message.pk)  # type: ignore[return-value]
 
     @strawberry.field(description="Reactions by emoji, in order of first use.")
     async def reactions(self) -> list[ReactionType]:

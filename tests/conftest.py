@@ -149,6 +149,25 @@ class GraphQLSocket:
 
 
 @pytest.fixture
+def notices(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """What chat.notify publishes after commit (user notices and room signals), in
+    order; every other event goes on to the sink as usual."""
+    from chat import events, signalling
+
+    seen: list[dict[str, Any]] = []
+    forward = events._event_send
+
+    def spy(event: Any) -> None:
+        if event["type"] in (signalling.USER_EVENT_TYPE, signalling.SIGNAL_EVENT_TYPE):
+            seen.append(event)
+        else:
+            forward(event)
+
+    monkeypatch.setattr(events, "_event_send", spy)
+    return seen
+
+
+@pytest.fixture
 def gql() -> GraphQLHttp:
     return GraphQLHttp()
 

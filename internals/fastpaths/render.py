@@ -94,6 +94,7 @@ RENDERABLE: dict[str, dict[str, str]] = {
         "replyTo": "reply_to",
         # None when not read with the message (the resolver loads them then).
         "reactions": "reaction_summary",
+        "mentions": "mention_list",
     },
     "User": {"id": "pk", "username": "username"},
     "Room": {
@@ -103,6 +104,7 @@ RENDERABLE: dict[str, dict[str, str]] = {
         "lastSeq": "last_seq",
         "lastEventSeq": "last_event_seq",
         "private": "is_private",
+        "direct": "direct",
     },
     "Reaction": {
         "emoji": "emoji",

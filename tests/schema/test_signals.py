@@ -61,7 +61,8 @@ async def test_typing_is_seen_by_others_and_a_post_ends_it(
 ) -> None:
     gql = GraphQLHttp(alice.token)
     await gql(SEND, {"room": "lobby", "text": "first"})
-    with fast():
+    # Typing would last a minute: what ends it below is the post.
+    with fast(TYPING_SECONDS=60):
         watcher = await signals(sockets, bob.token)
         assert await signal(watcher) == presence("bob", True)
         assert await gql(TYPING, {"room": "lobby", "t": True}) == {"data": {"setTyping": True}}

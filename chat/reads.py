@@ -1,0 +1,135 @@
+"""Read markers: how far each user has read each room, and what is left unread.
+
+A marker only rises: ``read_mark`` is one upsert that moves it up or changes nothing,
+so two devices marking at once (in any order, in any process) end at the higher seq.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.db import connections, transaction
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from chat import notify
+from chat.errors import Forbidden, InvalidInput, NotFound
+from chat.models import Message, ReadMarker, Room
+from chat.ratelimit import send_rate_check
+from chat.services import room_name_check
+
+__all__ = [
+    "READ_BROADCAST_MAX_MEMBERS",
+    "read_mark",
+    "read_markers",
+    "room_unread_counts",
+    "unread_counts",
+]
+
+# Rooms of at most this many members tell their signal subscribers who read how far
+# (ReadUpTo); in bigger rooms that would be one frame per reader for every member.
+READ_BROADCAST_MAX_MEMBERS = 100
+
+# Inserts a marker or raises it; returns a row only if it did either. (PostgreSQL and
+# SQLite >= 3.35 both take ON CONFLICT ... DO UPDATE ... WHERE and RETURNING.)
+_UPSERT = """
+INSERT INTO {table} (room_id, user_id, seq) VALUES (%s, %s, %s)
+ON CONFLICT (room_id, user_id) DO UPDATE SET seq = excluded.seq
+WHERE {table}.seq < excluded.seq
+RETURNING seq
+"""
+
+
+def read_mark(*, room_name: str, user: User, seq: int) -> Room:
+    """Raise ``user``'s read marker in the room to ``seq`` (a lower one changes nothing)
+    and, if it moved, tell their devices the new unread count after commit.
+
+    Anyone who may read the room may mark it (any signed-in user for a public room, its
+    members for a private one); only members' markers count towards unreadCount.
+    The room is returned with the viewer's ``last_read_seq`` and ``unread_count`` set.
+    """
+    room_name_check(room_name)
+    if seq < 0:
+        raise InvalidInput("`seq` must not be negative.")
+    room = Room.objects.filter(name=room_name).first()
+    if room is None:
+        raise NotFound("No such room.")
+    if room.is_private and not room.members.filter(pk=user.pk).exists():
+        raise Forbidden("You are not a member of this room.")
+    if seq > room.last_seq:
+        raise InvalidInput(f"`seq` must be at most the room's lastSeq ({room.last_seq}).")
+    # Every attempt counts, as for other writes: marking is a write and a notice.
+    send_rate_check(user.pk)
+    connection = connections[ReadMarker.objects.db]
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _UPSERT.format(table=connection.ops.quote_name(ReadMarker._meta.db_table)),
+                [room.pk, user.pk, seq],
+            )
+            moved = cursor.fetchone() is not None
+        marker = seq if moved else read_markers(user_id=user.pk, room_ids=[room.pk])[room.pk]
+        unread = unread_counts(user_id=user.pk, room_ids=[room.pk])[room.pk]
+        if moved:
+            members = Room.members.through.objects.filter(room_id=room.pk).count()
+            notify.read_marked(
+                room=room,
+                user=user,
+                seq=seq,
+                unread_count=unread,
+                broadcast=members <= READ_BROADCAST_MAX_MEMBERS,
+            )
+    room.last_read_seq = marker
+    room.unread_count = unread
+    return room
+
+
+def read_markers(*, user_id: int, room_ids: list[int]) -> dict[int, int]:
+    """The marker of ``user_id`` in each of these rooms that has one, in one query."""
+    rows = ReadMarker.objects.filter(user_id=user_id, room_id__in=room_ids)
+    return dict(rows.values_list("room_id", "seq"))
+
+
+def unread_counts(*, user_id: int, room_ids: list[int]) -> dict[int, int]:
+    """For each of these rooms: its messages after ``user_id``'s marker (all, without
+    one) that are neither theirs nor deleted; 0 in rooms they are not a member of. One
+    query, each room's count read by the (room, seq) index from the marker on."""
+    marker = ReadMarker.objects.filter(room_id=OuterRef("pk"), user_id=user_id).values("seq")[:1]
+    unread = (
+        Message.objects.filter(room_id=OuterRef("pk"), seq__gt=OuterRef("marker"), deleted=False)
+        .exclude(author_id=user_id)
+        .order_by()
+        .values("room_id")
+        .annotate(count=Count("*"))
+        .values("count")
+    )
+    rows = (
+        Room.objects.filter(pk__in=room_ids, members=user_id)
+        .annotate(marker=Coalesce(Subquery(marker), Value(0)))
+        .annotate(unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)))
+        .values_list("pk", "unread")
+    )
+    counts = dict.fromkeys(room_ids, 0)
+    counts.update(rows)
+    return counts
+
+
+def room_unread_counts(*, room_id: int, user_ids: list[int]) -> dict[int, int]:
+    """unread_counts the other way round: for each of ``user_ids`` that is a member of
+    the room, its unread count there (what a new message's RoomActivity tells every
+    member), in one query."""
+    marker = ReadMarker.objects.filter(room_id=room_id, user_id=OuterRef("user_id")).values("seq")
+    unread = (
+        Message.objects.filter(room_id=room_id, seq__gt=OuterRef("marker"), deleted=False)
+        .exclude(author_id=OuterRef("user_id"))
+        .order_by()
+        .values("room_id")
+        .annotate(count=Count("*"))
+        .values("count")
+    )
+    rows = (
+        Room.members.through.objects.filter(room_id=room_id, user_id__in=user_ids)  # type: ignore[misc]
+        .annotate(marker=Coalesce(Subquery(marker[:1]), Value(0)))
+        .annotate(unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)))
+        .values_list("user_id", "unread")
+    )
+    return dict(rows)
