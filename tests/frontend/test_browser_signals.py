@@ -115,6 +115,9 @@ def test_typing_presence_badges_and_direct_messages_between_two_users(
     posted(daphne, alice, SEND, room="news", text="more news")
     expect_rooms(theirs, [["news", "2", "mentioned"], ["lobby", "", "current"]])
     expect_rooms(ours, [["news", "", ""], ["lobby", "", "current"]])
+    artifacts = ROOT / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    theirs.screenshot(path=str(artifacts / "room-list.png"))
 
     # Opening it reads it: the badge is gone, here and on the server.
     theirs.locator('#room-list li[data-room="news"] a').click()
@@ -145,8 +148,6 @@ def test_typing_presence_badges_and_direct_messages_between_two_users(
     expect_rooms(theirs, [["alice", "", "current direct"], ["news", "", ""], ["lobby", "", ""]])
     expect(ours.locator("#seen-by")).to_have_text("Seen by bob")
 
-    artifacts = ROOT / "artifacts"
-    artifacts.mkdir(exist_ok=True)
     theirs.locator("#message-input").press_sequentially("hey")
     expect(ours.locator("#typing")).to_have_text("bob is typing…")
     ours.screenshot(path=str(artifacts / "room-signals.png"))
