@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.test import override_settings
 
@@ -120,3 +121,63 @@ async def test_presence_online_then_offline_after_the_grace_period(
         await other.close()
         assert await signal(watcher) == presence("alice", False)
         assert (await gql(ONLINE, {"room": "lobby"}))["data"]["room"]["onlineCount"] == 1
+
+
+async def test_typing_changes_are_coalesced_into_the_state_at_each_flush(
+    sockets: list[GraphQLSocket], alice: factories.Member, bob: factories.Member
+) -> None:
+    typers = [await sync_to_async(factories.member)(f"typer{n}") for n in range(10)]
+    await GraphQLHttp(alice.token)(SEND, {"room": "lobby", "text": "first"})
+    with fast(SIGNAL_COALESCE_MS=2000):
+        watcher = await signals(sockets, bob.token)
+        assert await signal(watcher) == presence("bob", True)
+        for typer in typers:
+            await GraphQLHttp(typer.token)(TYPING, {"room": "lobby", "t": True})
+        # The first change goes out at once; the nine that follow within the period,
+        # as one state at its end: ten users shown, in order of starting.
+        assert await signal(watcher) == typing("typer0")
+        assert await signal(watcher) == typing(*(f"typer{n}" for n in range(10)))
+        await watcher.assert_silent()
+
+
+async def test_typing_needs_a_signed_in_user_who_can_see_the_room(
+    alice: factories.Member, bob: factories.Member
+) -> None:
+    await GraphQLHttp(alice.token)(
+        'mutation { createRoom(name: "secret", private: true) { name } }'
+    )
+    refused = [
+        (None, "secret", "UNAUTHENTICATED", "Sign in to say you are typing."),
+        (bob.token, "secret", "NOT_FOUND", "No such room."),
+        (bob.token, "nowhere", "NOT_FOUND", "No such room."),
+        (bob.token, "bad name!", "BAD_USER_INPUT", None),
+    ]
+    for token, room, code, text in refused:
+        body = await GraphQLHttp(token)(TYPING, {"room": room, "t": True})
+        assert body["data"] is None, body
+        (error,) = body["errors"]
+        assert error["extensions"]["code"] == code, body
+        if text is not None:
+            assert error["message"] == text
+
+
+async def test_read_markers_are_seen_in_the_room(
+    sockets: list[GraphQLSocket], alice: factories.Member, bob: factories.Member
+) -> None:
+    gql = GraphQLHttp(alice.token)
+    await gql('mutation { joinRoom(room: "lobby") { name } }')
+    for text in ("one", "two"):
+        await gql(SEND, {"room": "lobby", "text": text})
+    read = 'mutation($s: Int!) { markRead(room: "lobby", seq: $s) { lastReadSeq } }'
+    with fast():
+        watcher = await signals(sockets, bob.token)
+        assert await signal(watcher) == presence("bob", True)
+        assert await gql(read, {"s": 2}) == {"data": {"markRead": {"lastReadSeq": 2}}}
+        assert await signal(watcher) == {
+            "__typename": "ReadUpTo",
+            "user": {"username": "alice"},
+            "seq": 2,
+        }
+        # Lower: nothing moved, nothing sent.
+        assert await gql(read, {"s": 1}) == {"data": {"markRead": {"lastReadSeq": 2}}}
+        await watcher.assert_silent()
