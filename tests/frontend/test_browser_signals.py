@@ -155,3 +155,45 @@ def test_typing_presence_badges_and_direct_messages_between_two_users(
         page.context.close()
     assert errors == []
     assert csp == [[], []]
+
+
+def test_a_private_room_created_invited_to_and_left_through_the_page(
+    browser: Browser, daphne: Daphne
+) -> None:
+    alice, bob = members("alice", "bob")
+    base = f"http://127.0.0.1:{daphne.port}"
+    errors: list[str] = []
+    ours = new_page(browser, alice, errors)
+    theirs = new_page(browser, bob, errors)
+    theirs.goto(f"{base}/chat/")
+    expect(theirs.locator("#room-list")).to_have_attribute("data-state", "loaded")
+    expect_rooms(theirs, [])
+
+    # Alice creates a private room from the list; the page takes her there.
+    ours.goto(f"{base}/chat/")
+    ours.fill("#create-name", "plans")
+    ours.click("#create")
+    expect(ours).to_have_url(f"{base}/chat/plans/")
+    expect(ours.locator("#status")).to_have_attribute("data-state", "live")
+    expect_rooms(ours, [["plans", "", "current private"]])
+
+    # She invites Bob: the room is in his list at once, and he can open it.
+    ours.fill("#invite-name", "bob")
+    ours.click("#invite")
+    expect(ours.locator("#invite-name")).to_have_value("")
+    expect(ours.locator("#log li.member .text")).to_have_text(["bob joined"])
+    expect_rooms(theirs, [["plans", "", "private"]])
+    theirs.locator('#room-list li[data-room="plans"] a').click()
+    expect(theirs).to_have_url(f"{base}/chat/plans/")
+    expect(theirs.locator("#status")).to_have_attribute("data-state", "live")
+    expect(theirs.locator("#presence")).to_have_text("2 online: alice, bob")
+
+    # Bob leaves: back to the index, the room gone from his list; Alice sees him go.
+    theirs.click("#leave")
+    expect(theirs).to_have_url(f"{base}/chat/")
+    expect(theirs.locator("#room-list")).to_have_attribute("data-state", "loaded")
+    expect_rooms(theirs, [])
+    expect(ours.locator("#log li.member .text")).to_have_text(["bob joined", "bob left"])
+    for page in (ours, theirs):
+        page.context.close()
+    assert errors == []
