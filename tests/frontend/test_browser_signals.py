@@ -20,6 +20,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 CREATE = "mutation($room: String!) { createRoom(name: $room) { name } }"
 JOIN = "mutation($room: String!) { joinRoom(room: $room) { name } }"
 SEND = "mutation($room: String!, $text: String!) { sendMessage(room: $room, text: $text) { seq } }"
+TYPING = "mutation($room: String!, $t: Boolean!) { setTyping(room: $room, typing: $t) }"
 MY_ROOMS = "{ myRooms { edges { node { name direct unreadCount lastReadSeq } } } }"
 
 # The room list as the viewer sees it: [label, badge ("" when hidden), classes].
@@ -62,7 +63,7 @@ def my_rooms(daphne: Daphne, token: str) -> Any:
 def test_typing_presence_badges_and_direct_messages_between_two_users(
     browser: Browser, daphne: Daphne
 ) -> None:
-    alice, bob = members("alice", "bob")
+    alice, bob, carol = members("alice", "bob", "carol")
     for room in ("lobby", "news"):
         posted(daphne, alice, CREATE, room=room)
         posted(daphne, bob, JOIN, room=room)
@@ -93,6 +94,13 @@ def test_typing_presence_badges_and_direct_messages_between_two_users(
 
     # Bob types: Alice sees it, Bob does not see himself; clearing the box ends it.
     theirs.locator("#message-input").press_sequentially("hi al")
+    expect(ours.locator("#typing")).to_have_text("bob is typing…")
+    expect(theirs.locator("#typing")).to_have_text("")
+    # Carol types too (through the API, in order of starting); each sees the others.
+    posted(daphne, carol, TYPING, room="lobby", t=True)
+    expect(ours.locator("#typing")).to_have_text("bob and carol are typing…")
+    expect(theirs.locator("#typing")).to_have_text("carol is typing…")
+    posted(daphne, carol, TYPING, room="lobby", t=False)
     expect(ours.locator("#typing")).to_have_text("bob is typing…")
     expect(theirs.locator("#typing")).to_have_text("")
     theirs.fill("#message-input", "")
