@@ -53,3 +53,9 @@ class RateLimited(ChatError):
 
 class TooManyUnknownRooms(ChatError):
     code = "TOO_MANY_UNKNOWN_ROOMS"
+
+
+class TooManyInboxes(ChatError):
+    """A second ``inbox`` on one socket: one follows all of a user's rooms already."""
+
+    code = "TOO_MANY_INBOXES"

@@ -555,6 +555,27 @@ def message_history(
     return page
 
 
+_MESSAGE_DELETED = RoomEvent.Kind.MESSAGE_DELETED.value
+
+
+def _inbox_restore(payload: MessagePayload | RoomEventPayload) -> Message | RoomEventValue:
+    # A post's message, or a MessageDeleted room event (see INBOX_MESSAGE_KIND).
+    if "event_seq" in payload and payload.get("kind") == _MESSAGE_DELETED:
+        return room_event_from_payload(payload)  # type: ignore[arg-type]
+    return message_from_payload(payload)  # type: ignore[arg-type]
+
+
+# The inbox's view of a room (the ``also`` of MESSAGE_KIND and ROOM_EVENT_KIND): posts,
+# and deletions (which lower unread counts). Never published on its own.
+INBOX_MESSAGE_KIND: EventKind[Message | RoomEventValue] = kind_register(
+    EventKind(
+        name="inbox_message",
+        type="chat.inbox_message",
+        field="message",
+        restore=_inbox_restore,
+    )
+)
+
 _MEMBER_LEFT = RoomEvent.Kind.MEMBER_LEFT.value
 
 # roomEvents' kind: durable, positioned by the room's gapless eventSeq. A post's
@@ -580,6 +601,12 @@ ROOM_EVENT_KIND: EventKind[RoomEventValue] = kind_register(
         ),
         published=ROOM_EVENTS_PUBLISHED,
         presence=True,
+        also=(
+            (
+                INBOX_MESSAGE_KIND,
+                lambda payload: payload if payload["kind"] == _MESSAGE_DELETED else None,
+            ),
+        ),
     )
 )
 
@@ -619,16 +646,6 @@ SIGNAL_KIND: EventKind[RoomSignalValue] = kind_register(
 USER_NOTICE_KIND: EventKind[UserNoticePayload] = kind_register(
     EventKind(
         name="user_notice", type=USER_EVENT_TYPE, field="notice", restore=lambda payload: payload
-    )
-)
-
-# The inbox's view of a post (MESSAGE_KIND's ``also``): never published on its own.
-INBOX_MESSAGE_KIND: EventKind[Message] = kind_register(
-    EventKind(
-        name="inbox_message",
-        type="chat.inbox_message",
-        field="message",
-        restore=message_from_payload,
     )
 )
 

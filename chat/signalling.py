@@ -12,6 +12,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 from chat.models import Message, Room
 
 __all__ = [
+    "MAX_ONLINE_LISTED",
     "SIGNAL_EVENT_TYPE",
     "TYPING_SHOWN",
     "USER_EVENT_TYPE",
@@ -34,6 +35,8 @@ USER_EVENT_TYPE: Literal["chat.user"] = "chat.user"
 SIGNAL_EVENT_TYPE: Literal["chat.signal"] = "chat.signal"
 # TypingChanged names at most this many users (``count`` has them all).
 TYPING_SHOWN = 10
+# Room.online lists at most this many users.
+MAX_ONLINE_LISTED = 100
 
 
 def user_key(user_id: int) -> str:

@@ -9,10 +9,10 @@ order of arrival.
 
 Unread counts are read once per room (chat.inbox, with the room's lastSeq as of the
 count), then kept here: a post by someone else after the marker and after that lastSeq
-adds one. A markRead on any device re-reads that room's count. Like other signals the
-inbox is not resumable; a client that reconnects reads ``myRooms`` again. A buffer that
-overflows (a client not reading) drops events, then re-reads every count and reports
-those that changed.
+adds one; its deletion takes it away again (UnreadChanged). A markRead on any device
+re-reads that room's count. Like other signals the inbox is not resumable; a client that
+reconnects reads ``myRooms`` again. A buffer that overflows (a client not reading) drops
+events, then re-reads every count and reports those that changed.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from chat.db import in_thread
 from chat.events import INBOX_MESSAGE_KIND, USER_NOTICE_KIND
 from chat.inbox import InboxRoom, inbox_rooms
 from chat.models import Message, Room
+from chat.roomevents import MessageDeleted
 from chat.signalling import (
     InboxEventValue,
     Mentioned,
@@ -137,6 +138,20 @@ class _Inbox:
             values.append(Mentioned(message=message))
         return values
 
+    def deleted(self, event: MessageDeleted) -> list[InboxEventValue]:
+        """A deletion: one fewer unread if it was counted."""
+        message = event.message
+        followed = self.rooms.get(event.room.name)
+        if (
+            followed is None
+            or message.author_id == self.user_id
+            or not followed.last_read < message.seq <= followed.counted
+        ):
+            return []
+        followed.unread = max(followed.unread - 1, 0)
+        room = _with_unread(event.room, followed)
+        return [UnreadChanged(room=room, unread_count=followed.unread)]
+
     async def noticed(self, notice: UserNoticePayload) -> list[InboxEventValue]:
         name = notice["room_name"]
         if notice["kind"] == "room_left":
@@ -206,7 +221,11 @@ async def inbox_stream(*, user_id: int, username: str) -> AsyncGenerator[InboxEv
                 if envelope is None:
                     values = await inbox.woken()
                 elif envelope.kind is INBOX_MESSAGE_KIND:
-                    values = inbox.posted(envelope.value)
+                    value = envelope.value
+                    if isinstance(value, MessageDeleted):
+                        values = inbox.deleted(value)
+                    else:
+                        values = inbox.posted(value)
                 else:
                     values = await inbox.noticed(envelope.value)
                 for value in values:

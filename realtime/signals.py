@@ -326,7 +326,12 @@ async def typing_set(*, room: str, user_id: int, username: str, typing: bool) ->
     """Record that the user types in ``room`` (for CHAT_TYPING_SECONDS) or stopped, and
     tell every process serving the room's signals."""
     until = time.time() + settings.CHAT["TYPING_SECONDS"] if typing else 0.0
-    await get_store().typing_set(room, (user_id, username), until)
+    try:
+        await get_store().typing_set(room, (user_id, username), until)
+    except Exception:
+        # Only what a process starting to serve the room reads first; the publish below
+        # (which fails alone too, logged) is what subscribers see.
+        logger.warning("could not store typing in room %s", room, exc_info=True)
     signal: RoomSignalPayload = {
         "kind": "typing",
         "user_id": user_id,

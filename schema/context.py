@@ -35,6 +35,8 @@ class ChatContext:
     logout_task: asyncio.Task[Any] | None = None
     # Websocket only: live subscriptions to rooms that did not exist when they started.
     unknown_room_subscriptions: int = 0
+    # Websocket only: whether an inbox subscription is live (one per socket).
+    inbox_open: bool = False
     # For per-client limits (project/clientip.py).
     client_ip: str = "unknown"
     # Websocket only: makes a token issued on this socket (login, register) the credential

@@ -61,6 +61,7 @@ from strawberry.extensions import AddValidationRules
 from chat.mentions import MAX_MENTIONS
 from chat.messaging import MAX_DISTINCT_REACTIONS
 from chat.roomevents import MAX_REACTION_USERS
+from chat.signalling import MAX_ONLINE_LISTED, TYPING_SHOWN
 
 __all__ = [
     "DATABASE_WEIGHT",
@@ -79,7 +80,18 @@ DATABASE_WEIGHT = 10
 # Fields whose resolver reads the database, besides every mutation.
 _ROOT_DATABASE_FIELDS = frozenset({"rooms", "myRooms", "room", "messages", "roomEvents"})
 _DATABASE_FIELDS: dict[str, frozenset[str]] = {
-    "Room": frozenset({"members", "createdBy", "lastReadSeq", "unreadCount", "lastMessage"}),
+    "Room": frozenset(
+        # onlineCount and online: a Redis round trip per room (realtime.ephemeral).
+        {
+            "members",
+            "createdBy",
+            "lastReadSeq",
+            "unreadCount",
+            "lastMessage",
+            "onlineCount",
+            "online",
+        }
+    ),
     # Read with the message in events, batched otherwise.
     "Message": frozenset({"replyTo", "reactions", "mentions"}),
 }
@@ -87,10 +99,12 @@ _DATABASE_FIELDS: dict[str, frozenset[str]] = {
 _LIST_LENGTHS: dict[tuple[str, str], int] = {
     ("Message", "reactions"): MAX_DISTINCT_REACTIONS,
     ("Message", "mentions"): MAX_MENTIONS,
+    ("TypingChanged", "users"): TYPING_SHOWN,
 }
 # Lists with a page argument of their own: (its default, its largest).
 _OWN_PAGES: dict[tuple[str, str], tuple[int, int]] = {
     ("Reaction", "users"): (10, MAX_REACTION_USERS),
+    ("Room", "online"): (50, MAX_ONLINE_LISTED),
 }
 
 _PAGE_ARGUMENTS = ("first", "last")

@@ -63,8 +63,8 @@ class RoomActivityType:
 
 @strawberry.type(
     name="UnreadChanged",
-    description="Your unread count in a room changed without a new message (markRead, on "
-    "any of your devices).",
+    description="Your unread count in a room changed without a new message: markRead on "
+    "any of your devices, or an unread message deleted.",
 )
 class UnreadChangedType:
     room: RoomType

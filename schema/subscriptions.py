@@ -8,7 +8,7 @@ import strawberry
 from django.conf import settings
 
 from chat.db import in_thread
-from chat.errors import InvalidInput, TooManyUnknownRooms, Unauthenticated
+from chat.errors import InvalidInput, TooManyInboxes, TooManyUnknownRooms, Unauthenticated
 from chat.events import MESSAGE_KIND, ROOM_EVENT_KIND, SIGNAL_KIND
 from chat.kinds import EventKind
 from chat.services import room_name_check, room_subscribe_check
@@ -96,13 +96,22 @@ class Subscription:
         "myRooms when you (re)connect, then apply these. Requires a signed-in user."
     )
     async def inbox(self, info: ChatInfo) -> AsyncGenerator[InboxEvent, None]:
-        user = info.context.user
+        context = info.context
+        user = context.user
         if not user.is_authenticated:
             raise Unauthenticated("Sign in to follow your inbox.")
-        stream = inbox_stream(user_id=user.pk, username=user.get_username())
-        async with aclosing(stream) as values:
-            async for value in values:
-                yield value  # type: ignore[misc]
+        # Each follows every room of its user (up to CHAT_MAX_INBOX_ROOMS): one is all a
+        # client needs, and a hundred on one socket would be a hundred times the cost.
+        if context.inbox_open:
+            raise TooManyInboxes("An inbox is already open on this connection.")
+        context.inbox_open = True
+        try:
+            stream = inbox_stream(user_id=user.pk, username=user.get_username())
+            async with aclosing(stream) as values:
+                async for value in values:
+                    yield value  # type: ignore[misc]
+        finally:
+            context.inbox_open = False
 
 
 async def _room_stream(

@@ -13,6 +13,7 @@ from strawberry import relay
 
 from chat import models, roomevents
 from chat.errors import InvalidInput
+from chat.signalling import MAX_ONLINE_LISTED
 from realtime.ephemeral import get_store
 from realtime.signals import presence_reap, user_restore
 from schema.context import ChatInfo
@@ -41,10 +42,6 @@ __all__ = [
 class UserType:
     id: strawberry.ID
     username: str
-
-
-# Room.online lists at most this many users.
-MAX_ONLINE_LISTED = 100
 
 
 @strawberry_django.type(models.Room, name="Room")

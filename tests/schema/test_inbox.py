@@ -171,3 +171,56 @@ async def test_the_inbox_needs_a_signed_in_user(sockets: list[GraphQLSocket]) ->
         },
     }
     assert await live.receive() == {"id": "i", "type": "complete"}
+
+
+async def test_deleting_an_unread_message_lowers_the_count(
+    sockets: list[GraphQLSocket], alice: factories.Member, bob: factories.Member
+) -> None:
+    alices = GraphQLHttp(alice.token)
+    await rooms_joined(alice, bob, rooms=("lobby",))
+    with fast():
+        live = await inbox(sockets, bob.token)
+        sent = []
+        for n, text in enumerate(("one", "two"), start=1):
+            body = await alices(
+                'mutation($t: String!) { sendMessage(room: "lobby", text: $t) { id } }', {"t": text}
+            )
+            sent.append(body["data"]["sendMessage"]["id"])
+            assert await next_event(live) == activity("lobby", n, text, n)
+        await alices("mutation($id: ID!) { deleteMessage(id: $id) { id } }", {"id": sent[0]})
+        assert await next_event(live) == {
+            "__typename": "UnreadChanged",
+            "room": {"name": "lobby", "lastReadSeq": None},
+            "unreadCount": 1,
+        }
+        assert (await GraphQLHttp(bob.token)('{ room(name: "lobby") { unreadCount } }')) == {
+            "data": {"room": {"unreadCount": 1}}
+        }
+
+
+async def test_one_inbox_per_connection(
+    sockets: list[GraphQLSocket], alice: factories.Member
+) -> None:
+    with fast():
+        live = await inbox(sockets, alice.token)
+        await live.subscribe("j", INBOX)
+        assert await live.receive() == {
+            "id": "j",
+            "type": "next",
+            "payload": {
+                "data": None,
+                "errors": [
+                    {
+                        "message": "An inbox is already open on this connection.",
+                        "extensions": {"code": "TOO_MANY_INBOXES"},
+                    }
+                ],
+            },
+        }
+        assert await live.receive() == {"id": "j", "type": "complete"}
+        # Once the first one ends, another may start.
+        await live.send({"id": "i", "type": "complete"})
+        await live.subscribe("k", INBOX)
+        await GraphQLHttp(alice.token)(SEND, {"room": "lobby", "text": "hello"})
+        frame = await live.receive()
+        assert frame["id"] == "k", frame

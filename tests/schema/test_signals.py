@@ -181,3 +181,36 @@ async def test_read_markers_are_seen_in_the_room(
         # Lower: nothing moved, nothing sent.
         assert await gql(read, {"s": 1}) == {"data": {"markRead": {"lastReadSeq": 2}}}
         await watcher.assert_silent()
+
+
+async def test_a_removed_member_loses_the_signals_and_goes_offline(
+    sockets: list[GraphQLSocket], alice: factories.Member, bob: factories.Member
+) -> None:
+    gql = GraphQLHttp(alice.token)
+    await gql('mutation { createRoom(name: "secret", private: true) { name } }')
+    await gql('mutation { inviteToRoom(room: "secret", username: "bob") { name } }')
+    with fast(PRESENCE_GRACE_SECONDS=0.2):
+        watcher = await signals(sockets, alice.token, "secret")
+        assert await signal(watcher) == presence("alice", True)
+        removed = await signals(sockets, bob.token, "secret")
+        assert await signal(watcher) == presence("bob", True)
+        assert await signal(removed) == presence("bob", True)
+        await gql('mutation { removeFromRoom(room: "secret", username: "bob") { name } }')
+        assert await removed.receive() == {
+            "id": "s",
+            "type": "next",
+            "payload": {
+                "data": None,
+                "errors": [
+                    {
+                        "message": "You are not a member of this room.",
+                        "extensions": {"code": "FORBIDDEN"},
+                    }
+                ],
+            },
+        }
+        assert await removed.receive() == {"id": "s", "type": "complete"}
+        assert await signal(watcher) == presence("bob", False)
+        bobs = GraphQLHttp(bob.token)
+        body = await bobs(TYPING, {"room": "secret", "t": True})
+        assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
