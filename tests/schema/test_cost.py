@@ -169,10 +169,10 @@ def test_costs_of_the_attacks_and_of_what_clients_send() -> None:
         "CreateRoom": 11,
         "InviteToRoom": 11,
         "LeaveRoom": 10,
-        "RoomPresence": 323,
+        "RoomPresence": 291,
         "SetTyping": 10,
         "MarkRead": 21,
-        "RoomSignals": 104,
+        "RoomSignals": 14,
         # The client tests'.
         "SignUp": 13,
         "Post": 19,
