@@ -30,7 +30,11 @@ from graphql import DocumentNode, FieldNode, OperationType
 from chat.metrics import FAST_PATH_OPERATIONS
 from internals.fastpaths.execution import document_prepare, operation_get
 from internals.fastpaths.post import plan_post
-from internals.fastpaths.subscription import plan_message_added, plan_room_events
+from internals.fastpaths.subscription import (
+    plan_message_added,
+    plan_room_events,
+    plan_room_signals,
+)
 from internals.hooks import hook_active
 from internals.strawberry import GRAPHQL_SCHEMA, TRANSPORT_WS
 from schema.caches import ValidationCache
@@ -108,6 +112,14 @@ FAST_PATHS: tuple[FastPath, ...] = (
         _HOOKS,
         "as messageAdded's: each event executed (or rendered) and encoded once for every "
         "subscriber of the same operation (and viewer, if reactedByMe is selected)",
+    ),
+    FastPath(
+        OperationType.SUBSCRIPTION,
+        "roomSignals",
+        plan_room_signals,
+        _HOOKS,
+        "as messageAdded's: each signal (a coalesced TypingChanged, a PresenceChanged) "
+        "rendered and encoded once for every subscriber of the same operation",
     ),
     FastPath(
         OperationType.MUTATION,

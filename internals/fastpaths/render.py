@@ -63,7 +63,7 @@ from graphql import (
     visit,
 )
 
-from chat import roomevents
+from chat import roomevents, signalling
 from chat.models import Message, ReactionSummary, Room
 
 __all__ = [
@@ -119,6 +119,10 @@ RENDERABLE: dict[str, dict[str, str]] = {
     "ReactionRemoved": _REACTION_EVENT,
     "MemberJoined": {**_EVENT, "user": "user"},
     "MemberLeft": {**_EVENT, "user": "user", "removedBy": "removed_by"},
+    # roomSignals (chat.signalling): the same for every viewer.
+    "TypingChanged": {"users": "users", "count": "count"},
+    "PresenceChanged": {"user": "user", "online": "online"},
+    "ReadUpTo": {"user": "user", "seq": "seq"},
 }
 
 # Fields whose value depends on the viewer (schema.types.ReactionType.reacted_by_me):
@@ -146,6 +150,9 @@ def _classes() -> dict[type, str]:
         roomevents.ReactionRemoved: "ReactionRemoved",
         roomevents.MemberJoined: "MemberJoined",
         roomevents.MemberLeft: "MemberLeft",
+        signalling.TypingChanged: "TypingChanged",
+        signalling.PresenceChanged: "PresenceChanged",
+        signalling.ReadUpTo: "ReadUpTo",
     }
 
 

@@ -1,4 +1,5 @@
-"""Fast path for a room's subscriptions (``messageAdded``, ``roomEvents``) on
+"""Fast path for a room's subscriptions (``messageAdded``, ``roomEvents``,
+``roomSignals``) on
 graphql-transport-ws: execute once, encode once.
 
 Strawberry runs a subscription by executing its selection on every event for every
@@ -36,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from graphql import DocumentNode, OperationType, get_named_type
 
 from chat.errors import ChatError
-from chat.events import MESSAGE_KIND, ROOM_EVENT_KIND
+from chat.events import MESSAGE_KIND, ROOM_EVENT_KIND, SIGNAL_KIND
 from chat.kinds import EventKind
 from chat.metrics import FAST_PATH_RESULTS
 from chat.services import room_name_check
@@ -64,11 +65,13 @@ if TYPE_CHECKING:
 __all__ = [
     "MESSAGE_ADDED",
     "ROOM_EVENTS",
+    "ROOM_SIGNALS",
     "OperationPlan",
     "RoomStream",
     "next_payload",
     "plan_message_added",
     "plan_room_events",
+    "plan_room_signals",
     "plan_subscription",
     "ready_payload",
 ]
@@ -76,16 +79,16 @@ __all__ = [
 
 @dataclass(frozen=True)
 class RoomStream:
-    """A subscription field streaming one room's durable event kind."""
+    """A subscription field streaming one room's event kind."""
 
     field: str
     kind: EventKind[Any]
-    after: str  # the argument of the position to resume after
+    after: str | None  # the argument of the position to resume after (durable kinds)
     rendered: Counter
     executed: Counter
 
 
-def _stream(field: str, kind: EventKind[Any], after: str) -> RoomStream:
+def _stream(field: str, kind: EventKind[Any], after: str | None) -> RoomStream:
     return RoomStream(
         field,
         kind,
@@ -97,6 +100,7 @@ def _stream(field: str, kind: EventKind[Any], after: str) -> RoomStream:
 
 MESSAGE_ADDED = _stream("messageAdded", MESSAGE_KIND, "afterSeq")
 ROOM_EVENTS = _stream("roomEvents", ROOM_EVENT_KIND, "afterEventSeq")
+ROOM_SIGNALS = _stream("roomSignals", SIGNAL_KIND, None)
 
 
 @dataclass(frozen=True)
@@ -139,7 +143,8 @@ def plan_subscription(
         arguments = field_arguments(schema, operation, node, coerced)
         if arguments is None:
             return None
-        room, after = arguments.get("room"), arguments.get(stream.after)
+        room = arguments.get("room")
+        after = None if stream.after is None else arguments.get(stream.after)
         if not isinstance(room, str):
             return None
         # As schema.subscriptions._room_stream checks them: its errors are Strawberry's to
@@ -170,6 +175,7 @@ def plan_subscription(
 
 plan_message_added = plan_subscription(MESSAGE_ADDED)
 plan_room_events = plan_subscription(ROOM_EVENTS)
+plan_room_signals = plan_subscription(ROOM_SIGNALS)
 
 
 # (renderer, whether results differ by viewer, the document): a renderer holds nodes of

@@ -40,6 +40,7 @@ def test_fast_paths_are_registered_by_operation_type_and_root_field() -> None:
     assert [(path.kind, path.field) for path in FAST_PATHS] == [
         (OperationType.SUBSCRIPTION, "messageAdded"),
         (OperationType.SUBSCRIPTION, "roomEvents"),
+        (OperationType.SUBSCRIPTION, "roomSignals"),
         (OperationType.MUTATION, "sendMessage"),
         (OperationType.QUERY, "*"),
         (OperationType.MUTATION, "*"),

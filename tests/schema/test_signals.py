@@ -11,7 +11,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from tests import factories
-from tests.conftest import GraphQLHttp, GraphQLSocket
+from tests.conftest import GraphQLHttp, GraphQLSocket, fast_path_results, fast_paths_taken
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded, pytest.mark.contract]
 
@@ -128,7 +128,8 @@ async def test_typing_changes_are_coalesced_into_the_state_at_each_flush(
 ) -> None:
     typers = [await sync_to_async(factories.member)(f"typer{n}") for n in range(10)]
     await GraphQLHttp(alice.token)(SEND, {"room": "lobby", "text": "first"})
-    with fast(SIGNAL_COALESCE_MS=2000):
+    results = fast_path_results()
+    with fast(SIGNAL_COALESCE_MS=2000), fast_paths_taken({"roomSignals": 1}):
         watcher = await signals(sockets, bob.token)
         assert await signal(watcher) == presence("bob", True)
         for typer in typers:
@@ -138,6 +139,11 @@ async def test_typing_changes_are_coalesced_into_the_state_at_each_flush(
         assert await signal(watcher) == typing("typer0")
         assert await signal(watcher) == typing(*(f"typer{n}" for n in range(10)))
         await watcher.assert_silent()
+    # On the fast path, each signal rendered (not executed) once.
+    made = {key: n - results.get(key, 0) for key, n in fast_path_results().items()}
+    expected = 3 if settings.CHAT["FAST_PATHS"] else 0
+    assert made.get(("roomSignals", "rendered"), 0) == expected
+    assert made.get(("roomSignals", "executed"), 0) == 0
 
 
 async def test_typing_needs_a_signed_in_user_who_can_see_the_room(
