@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Request, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.daphne import Daphne
@@ -29,6 +29,19 @@ ROOM_LIST = """() => Array.from(document.querySelectorAll("#room-list > li"), (l
   return [li.querySelector("a").textContent, badge.hidden ? "" : badge.textContent,
     Array.from(li.classList).sort().join(" ")];
 })"""
+
+
+def record_typing(page: Page) -> list[bool]:
+    """The ``typing`` of every setTyping the page sends, in order."""
+    sent: list[bool] = []
+
+    def on_request(request: Request) -> None:
+        body = request.post_data_json if request.method == "POST" else None
+        if isinstance(body, dict) and body["query"].startswith("mutation SetTyping"):
+            sent.append(body["variables"]["typing"])
+
+    page.on("request", on_request)
+    return sent
 
 
 def room_list(page: Page) -> list[list[str]]:
@@ -72,6 +85,7 @@ def test_typing_presence_badges_and_direct_messages_between_two_users(
     errors: list[str] = []
     ours = new_page(browser, alice, errors)
     theirs = new_page(browser, bob, errors)
+    typing = record_typing(theirs)
     csp = [watch_csp(ours), watch_csp(theirs)]
 
     # Bob opens the lobby: alice's post is read at once (no badge), his name in it marked.
@@ -111,7 +125,9 @@ def test_typing_presence_badges_and_direct_messages_between_two_users(
     expect(ours.locator("#typing")).to_have_text("bob is typing…")
     theirs.press("#message-input", "Enter")
     expect(theirs.locator("#message-input")).to_have_value("")
-    # Posting ends the typing.
+    # Posting ends the typing. Each burst of keys sent one `true` (at most one every 2 s);
+    # the cleared box one `false`; the post none.
+    assert typing == [True, False, True]
     expect(ours.locator("#typing")).to_have_text("")
     expect(ours.locator('#log li.message[data-seq="2"] .text')).to_have_text("hi alice")
     expect(theirs.locator("#seen-by")).to_have_text("Seen by alice")
