@@ -114,6 +114,14 @@ export function bindRoom(endpoint: string, index: string, room: string, rooms: R
     rooms,
     fail,
     newest: () => messages.get(newestSeq) ?? null,
+    newestFromOthers: () => {
+      for (let seq = newestSeq; seq > 0; seq -= 1) {
+        const message = messages.get(seq);
+        if (!message) return null;
+        if (message.author.username !== viewer.username) return seq;
+      }
+      return null;
+    },
     opened: (state) => {
       inviteForm.hidden = state.direct || authGet() === null;
       if (state.direct) {

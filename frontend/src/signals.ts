@@ -12,6 +12,8 @@ type RoomState = NonNullable<RoomPresenceQuery["room"]>;
 
 // setTyping(true) at most this often while typing; the server forgets it after 6 s.
 export const TYPING_REFRESH_MS = 2000;
+// markRead at most this often: each counts against the posting rate limit (CHAT_RATE_LIMIT).
+export const MARK_READ_INTERVAL_MS = 2000;
 
 /** "alice is typing…", "alice and bob are typing…", "alice, bob and 2 others are typing…". */
 export function typingText(names: string[], unlisted: number): string {
@@ -31,6 +33,8 @@ export interface SignalHooks {
   fail(error: unknown): void;
   /** The newest message shown, if any. */
   newest(): ChatMessageFragment | null;
+  /** The seq of the newest message shown that someone else wrote, if any. */
+  newestFromOthers(): number | null;
   /** The room's state when it opened (whether it is direct, its members). */
   opened(state: RoomState): void;
 }
@@ -54,6 +58,8 @@ export function bindSignals(endpoint: string, room: string, hooks: SignalHooks) 
   // The seq up to which this viewer marked the room read, and the request doing it.
   let markedSeq = 0;
   let marking = false;
+  let markedAt = 0;
+  let markLater: ReturnType<typeof setTimeout> | null = null;
   let opened = false;
   let typingSentAt = 0;
   let typingOn = false;
@@ -93,15 +99,27 @@ export function bindSignals(endpoint: string, room: string, hooks: SignalHooks) 
     seenBy.hidden = names.length === 0;
   };
 
-  /** Mark the newest message shown as read, one request at a time. */
+  /** Mark the newest message shown as read: one request at a time, at most one every
+   * MARK_READ_INTERVAL_MS, and none while only the viewer's own posts are new (they never
+   * count as unread). */
   const markShown = (): void => {
     renderSeen();
     const last = hooks.newest();
-    if (!opened || marking || !last || last.seq <= markedSeq || me() === null) return;
-    if (document.visibilityState !== "visible") return;
+    const others = hooks.newestFromOthers();
+    if (!opened || marking || markLater !== null || !last || me() === null) return;
+    if (others === null || others <= markedSeq || document.visibilityState !== "visible") return;
+    const wait = markedAt + MARK_READ_INTERVAL_MS - Date.now();
+    if (wait > 0) {
+      markLater = setTimeout(() => {
+        markLater = null;
+        markShown();
+      }, wait);
+      return;
+    }
     const started = generation;
     const seq = last.seq;
     marking = true;
+    markedAt = Date.now();
     request(endpoint, MarkRead, { room, seq })
       .then((data) => {
         if (started !== generation) return;
@@ -141,6 +159,9 @@ export function bindSignals(endpoint: string, room: string, hooks: SignalHooks) 
       readUpTo = new Map();
       markedSeq = 0;
       marking = false;
+      markedAt = 0;
+      if (markLater !== null) clearTimeout(markLater);
+      markLater = null;
       opened = false;
       typingSentAt = 0;
       typingOn = false;

@@ -4,6 +4,7 @@ mentions, between two users in two browser contexts."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -31,14 +32,15 @@ ROOM_LIST = """() => Array.from(document.querySelectorAll("#room-list > li"), (l
 })"""
 
 
-def record_typing(page: Page) -> list[bool]:
-    """The ``typing`` of every setTyping the page sends, in order."""
-    sent: list[bool] = []
+def record_requests(page: Page, operation: str, variable: str) -> list[Any]:
+    """``variable`` of every request for ``operation`` the page sends, in order (with the
+    time it was sent: ``(value, seconds)``)."""
+    sent: list[Any] = []
 
     def on_request(request: Request) -> None:
         body = request.post_data_json if request.method == "POST" else None
-        if isinstance(body, dict) and body["query"].startswith("mutation SetTyping"):
-            sent.append(body["variables"]["typing"])
+        if isinstance(body, dict) and body["query"].startswith(f"mutation {operation}("):
+            sent.append((body["variables"][variable], time.monotonic()))
 
     page.on("request", on_request)
     return sent
@@ -85,7 +87,7 @@ def test_typing_presence_badges_and_direct_messages_between_two_users(
     errors: list[str] = []
     ours = new_page(browser, alice, errors)
     theirs = new_page(browser, bob, errors)
-    typing = record_typing(theirs)
+    typing = record_requests(theirs, "SetTyping", "typing")
     csp = [watch_csp(ours), watch_csp(theirs)]
 
     # Bob opens the lobby: alice's post is read at once (no badge), his name in it marked.
@@ -127,7 +129,7 @@ def test_typing_presence_badges_and_direct_messages_between_two_users(
     expect(theirs.locator("#message-input")).to_have_value("")
     # Posting ends the typing. Each burst of keys sent one `true` (at most one every 2 s);
     # the cleared box one `false`; the post none.
-    assert typing == [True, False, True]
+    assert [on for on, _ in typing] == [True, False, True]
     expect(ours.locator("#typing")).to_have_text("")
     expect(ours.locator('#log li.message[data-seq="2"] .text')).to_have_text("hi alice")
     expect(theirs.locator("#seen-by")).to_have_text("Seen by alice")
@@ -150,7 +152,8 @@ def test_typing_presence_badges_and_direct_messages_between_two_users(
     expect_rooms(theirs, [["news", "", "current"], ["lobby", "", ""]])
     assert my_rooms(daphne, bob.token) == [
         {"name": "news", "direct": False, "unreadCount": 0, "lastReadSeq": 2},
-        {"name": "lobby", "direct": False, "unreadCount": 0, "lastReadSeq": 2},
+        # His own post is never unread, so it is not marked (markRead counts as a write).
+        {"name": "lobby", "direct": False, "unreadCount": 0, "lastReadSeq": 1},
     ]
 
     # Alice starts a direct conversation with Bob: it is in both lists, by the other's name.
@@ -171,6 +174,20 @@ def test_typing_presence_badges_and_direct_messages_between_two_users(
     expect(theirs.locator("#log li.message .text")).to_have_text(["psst"])
     expect_rooms(theirs, [["alice", "", "current direct"], ["news", "", ""], ["lobby", "", ""]])
     expect(ours.locator("#seen-by")).to_have_text("Seen by bob")
+
+    # A burst of posts is marked read in at most two requests, 2 s apart (markRead counts
+    # against the posting rate limit), the last up to the newest.
+    marked = record_requests(theirs, "MarkRead", "seq")
+    for n in range(2, 7):
+        posted(daphne, alice, SEND, room=dm, text=f"psst {n}")
+    for page in (ours, theirs):
+        expect(page.locator("#log li.message")).to_have_count(6)
+    # Shown under the last message only once Bob has read up to it.
+    expect(ours.locator("#seen-by")).to_have_text("Seen by bob")
+    assert [seq for seq, _ in marked][-1] == 6
+    assert len(marked) <= 2
+    if len(marked) == 2:
+        assert marked[1][1] - marked[0][1] >= 1.9
 
     theirs.locator("#message-input").press_sequentially("hey")
     expect(ours.locator("#typing")).to_have_text("bob is typing…")
