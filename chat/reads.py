@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import User
 from django.db import connections, transaction
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from chat import notify
@@ -21,7 +21,7 @@ __all__ = [
     "READ_BROADCAST_MAX_MEMBERS",
     "read_mark",
     "read_markers",
-    "room_unread_counts",
+    "rooms_read_state",
     "unread_counts",
 ]
 
@@ -89,10 +89,12 @@ def read_markers(*, user_id: int, room_ids: list[int]) -> dict[int, int]:
     return dict(rows.values_list("room_id", "seq"))
 
 
-def unread_counts(*, user_id: int, room_ids: list[int]) -> dict[int, int]:
-    """For each of these rooms: its messages after ``user_id``'s marker (all, without
-    one) that are neither theirs nor deleted; 0 in rooms they are not a member of. One
-    query, each room's count read by the (room, seq) index from the marker on."""
+def rooms_read_state(*, user_id: int) -> QuerySet[Room]:
+    """The rooms ``user_id`` is a member of, each annotated with ``marker`` (their read
+    marker, 0 without one) and ``unread`` (its messages after the marker that are neither
+    theirs nor deleted), both read in the same statement as the room, so that a room's
+    ``last_seq`` and ``unread`` agree. Each count is read by the (room, seq) index from
+    the marker on."""
     marker = ReadMarker.objects.filter(room_id=OuterRef("pk"), user_id=user_id).values("seq")[:1]
     unread = (
         Message.objects.filter(room_id=OuterRef("pk"), seq__gt=OuterRef("marker"), deleted=False)
@@ -102,34 +104,19 @@ def unread_counts(*, user_id: int, room_ids: list[int]) -> dict[int, int]:
         .annotate(count=Count("*"))
         .values("count")
     )
-    rows = (
-        Room.objects.filter(pk__in=room_ids, members=user_id)
+    return (
+        Room.objects.filter(members=user_id)
         .annotate(marker=Coalesce(Subquery(marker), Value(0)))
         .annotate(unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)))
-        .values_list("pk", "unread")
     )
+
+
+def unread_counts(*, user_id: int, room_ids: list[int]) -> dict[int, int]:
+    """For each of these rooms: rooms_read_state's ``unread``; 0 in rooms ``user_id`` is
+    not a member of. One query."""
+    rooms = rooms_read_state(user_id=user_id).filter(pk__in=room_ids)
+    # (The annotation is not in the returned QuerySet's type.)
+    rows = rooms.values_list("pk", "unread")  # type: ignore[misc]
     counts = dict.fromkeys(room_ids, 0)
     counts.update(rows)
     return counts
-
-
-def room_unread_counts(*, room_id: int, user_ids: list[int]) -> dict[int, int]:
-    """unread_counts the other way round: for each of ``user_ids`` that is a member of
-    the room, its unread count there (what a new message's RoomActivity tells every
-    member), in one query."""
-    marker = ReadMarker.objects.filter(room_id=room_id, user_id=OuterRef("user_id")).values("seq")
-    unread = (
-        Message.objects.filter(room_id=room_id, seq__gt=OuterRef("marker"), deleted=False)
-        .exclude(author_id=OuterRef("user_id"))
-        .order_by()
-        .values("room_id")
-        .annotate(count=Count("*"))
-        .values("count")
-    )
-    rows = (
-        Room.members.through.objects.filter(room_id=room_id, user_id__in=user_ids)  # type: ignore[misc]
-        .annotate(marker=Coalesce(Subquery(marker[:1]), Value(0)))
-        .annotate(unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)))
-        .values_list("user_id", "unread")
-    )
-    return dict(rows)

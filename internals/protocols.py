@@ -27,12 +27,14 @@ from chat.db import in_thread
 from chat.errors import Forbidden, TooManyUnknownRooms
 from chat.services import room_subscribe_check
 from internals.fastpaths.execution import operation_execute
+from internals.fastpaths.inbox import InboxPlan, inbox_payload
 from internals.fastpaths.post import PostPlan, post_payload
 from internals.fastpaths.registry import fast_path_serve
 from internals.fastpaths.subscription import OperationPlan, next_payload, ready_payload
 from internals.hooks import hook_active
 from internals.keepalive import pinger
 from internals.strawberry import GRAPHQL_WS, TRANSPORT_WS
+from realtime.inbox import inbox_stream
 from realtime.streams import event_stream
 from realtime.subscriber import Envelope
 from schema.context import ChatContext
@@ -162,6 +164,8 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
             await super().run_operation(operation)
         elif isinstance(served.plan, OperationPlan):
             await self._run_subscription(operation, served.plan)
+        elif isinstance(served.plan, InboxPlan):
+            await self._run_inbox(operation, served.plan)
         else:
             await self._run_single(operation, served.plan)
 
@@ -199,6 +203,32 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
                 await operation.send_operation_message({"id": operation.id, "type": "complete"})
             self.operations.pop(operation.id, None)
             raise
+
+    async def _run_inbox(self, operation: Operation[ChatContext, None], plan: InboxPlan) -> None:
+        """``inbox`` served by its fast path, as schema.subscriptions.Subscription.inbox
+        serves it."""
+        context = self.context
+        user = context.user
+        if not user.is_authenticated or context.inbox_open:
+            # Strawberry's path reports the refusal exactly as the resolver raises it.
+            await super().run_operation(operation)
+            return
+        consumer: Socket = self.view  # type: ignore[assignment]
+        prefix = '{"id": ' + json.dumps(operation.id) + ', "type": "next", "payload": '
+        context.inbox_open = True
+        try:
+            stream = inbox_stream(user_id=user.pk, username=user.get_username())
+            async with aclosing(stream) as values:
+                async for value in values:
+                    payload = await inbox_payload(plan, self.schema, value, context)  # type: ignore[arg-type]
+                    await consumer.send(text_data=prefix + payload + "}")
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+        except Exception as error:
+            await self.handle_task_exception(error)
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            raise
+        finally:
+            context.inbox_open = False
 
     async def _run_subscription(
         self, operation: Operation[ChatContext, None], plan: OperationPlan

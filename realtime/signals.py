@@ -34,7 +34,7 @@ from chat.events import SIGNAL_KIND
 from chat.models import model_restore
 from chat.signalling import SIGNAL_EVENT_TYPE, TYPING_SHOWN, RoomSignalPayload, TypingChanged
 from realtime.ephemeral import get_store
-from realtime.publisher import event_publish
+from realtime.publisher import event_publish, events_publish
 from realtime.subscriber import Envelope, Subscriber, deliver
 
 __all__ = ["Signals", "presence_event", "presence_reap", "typing_set", "user_restore"]
@@ -182,8 +182,8 @@ class Signals:
         deadline = now + settings.CHAT["PRESENCE_TTL_SECONDS"]
         came = await get_store().presence_hold(room, members, deadline=deadline, now=now)
         names = dict(members)
-        for uid in came:
-            await event_publish(presence_event(room, uid, names[uid], online=True))
+        # One round trip for a burst of arrivals (where the layer allows it).
+        await events_publish([presence_event(room, uid, names[uid], online=True) for uid in came])
 
     async def _renew(self) -> None:
         """Renew this process's holds; reap lapsed ones in the rooms it serves signals."""
@@ -306,8 +306,7 @@ class Signals:
 async def presence_reap(room: str) -> int:
     """Reap the room's lapsed holds, announce who went offline; the online count."""
     count, gone = await get_store().presence_reap(room, now=time.time())
-    for user_id, username in gone:
-        await event_publish(presence_event(room, user_id, username, online=False))
+    await events_publish([presence_event(room, uid, name, online=False) for uid, name in gone])
     return count
 
 

@@ -11,6 +11,7 @@ it exactly as before.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = [
     "document_prepare",
     "errors_format",
+    "event_execute",
     "field_arguments",
     "operation_execute",
     "operation_get",
@@ -194,3 +196,24 @@ async def operation_execute(
     if result.errors:
         payload["errors"] = errors_format(result.errors)
     return payload
+
+
+async def event_execute(
+    schema: Schema,
+    document: DocumentNode,
+    *,
+    operation_name: str | None,
+    variables: dict[str, Any] | None,
+    context: Any,
+    value: Any,
+) -> str:
+    """A subscription's ``next`` payload for one event ``value``, executed and encoded."""
+    payload = await operation_execute(
+        schema,
+        document,
+        operation_name=operation_name,
+        variables=variables,
+        context=context,
+        root_value=value,
+    )
+    return json.dumps(payload)

@@ -29,6 +29,7 @@ from graphql import DocumentNode, FieldNode, OperationType
 
 from chat.metrics import FAST_PATH_OPERATIONS
 from internals.fastpaths.execution import document_prepare, operation_get
+from internals.fastpaths.inbox import plan_inbox
 from internals.fastpaths.post import plan_post
 from internals.fastpaths.subscription import (
     plan_message_added,
@@ -120,6 +121,14 @@ FAST_PATHS: tuple[FastPath, ...] = (
         _HOOKS,
         "as messageAdded's: each signal (a coalesced TypingChanged, a PresenceChanged) "
         "rendered and encoded once for every subscriber of the same operation",
+    ),
+    FastPath(
+        OperationType.SUBSCRIPTION,
+        "inbox",
+        plan_inbox,
+        _HOOKS,
+        "each event rendered without the executor, per subscriber (its unread counts are "
+        "its own) (fastpaths/inbox.py)",
     ),
     FastPath(
         OperationType.MUTATION,

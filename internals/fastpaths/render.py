@@ -105,6 +105,9 @@ RENDERABLE: dict[str, dict[str, str]] = {
         "lastEventSeq": "last_event_seq",
         "private": "is_private",
         "direct": "direct",
+        # Set by whoever made the Room for one viewer (the inbox), else executed.
+        "unreadCount": "unread_count",
+        "lastReadSeq": "last_read_seq",
     },
     "Reaction": {
         "emoji": "emoji",
@@ -123,6 +126,12 @@ RENDERABLE: dict[str, dict[str, str]] = {
     "TypingChanged": {"users": "users", "count": "count"},
     "PresenceChanged": {"user": "user", "online": "online"},
     "ReadUpTo": {"user": "user", "seq": "seq"},
+    # inbox (chat.signalling): per viewer.
+    "RoomActivity": {"room": "room", "message": "message", "unreadCount": "unread_count"},
+    "UnreadChanged": {"room": "room", "unreadCount": "unread_count"},
+    "Mentioned": {"message": "message"},
+    "RoomJoined": {"room": "room"},
+    "RoomLeft": {"room": "room"},
 }
 
 # Fields whose value depends on the viewer (schema.types.ReactionType.reacted_by_me):
@@ -153,6 +162,11 @@ def _classes() -> dict[type, str]:
         signalling.TypingChanged: "TypingChanged",
         signalling.PresenceChanged: "PresenceChanged",
         signalling.ReadUpTo: "ReadUpTo",
+        signalling.RoomActivity: "RoomActivity",
+        signalling.UnreadChanged: "UnreadChanged",
+        signalling.Mentioned: "Mentioned",
+        signalling.RoomJoined: "RoomJoined",
+        signalling.RoomLeft: "RoomLeft",
     }
 
 
@@ -238,7 +252,8 @@ def _reader(cls: type | None, attribute: str) -> _Read | None:
     try:
         field = cls._meta.get_field(attribute)
     except FieldDoesNotExist:
-        return _attribute(attribute)
+        # A model's own attribute (not a field): only when set on this instance.
+        return _loaded(attribute)
     if field.many_to_one or field.one_to_one:
         return _related(field) if field.concrete else None
     if field.concrete and not field.is_relation:

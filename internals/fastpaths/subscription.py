@@ -42,8 +42,8 @@ from chat.kinds import EventKind
 from chat.metrics import FAST_PATH_RESULTS
 from chat.services import room_name_check
 from internals.fastpaths.execution import (
+    event_execute,
     field_arguments,
-    operation_execute,
     root_field,
     variables_coerce,
 )
@@ -204,15 +204,14 @@ def _compiled(
 
 async def _execute(plan: OperationPlan, schema: Schema, value: Any, context: Any) -> str:
     plan.stream.executed.inc()
-    payload = await operation_execute(
+    return await event_execute(
         schema,
         plan.document,
         operation_name=plan.operation_name,
         variables=plan.variables,
         context=context,
-        root_value=value,
+        value=value,
     )
-    return json.dumps(payload)
 
 
 _PayloadCache = dict[tuple[Any, ...], "str | asyncio.Future[str]"]

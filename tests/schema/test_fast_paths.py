@@ -41,6 +41,7 @@ def test_fast_paths_are_registered_by_operation_type_and_root_field() -> None:
         (OperationType.SUBSCRIPTION, "messageAdded"),
         (OperationType.SUBSCRIPTION, "roomEvents"),
         (OperationType.SUBSCRIPTION, "roomSignals"),
+        (OperationType.SUBSCRIPTION, "inbox"),
         (OperationType.MUTATION, "sendMessage"),
         (OperationType.QUERY, "*"),
         (OperationType.MUTATION, "*"),

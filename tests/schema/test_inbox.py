@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.conf import settings
 
 from tests import factories
-from tests.conftest import GraphQLHttp, GraphQLSocket
+from tests.conftest import GraphQLHttp, GraphQLSocket, fast_path_results, fast_paths_taken
 from tests.schema.test_signals import fast
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded, pytest.mark.contract]
@@ -78,7 +79,8 @@ async def test_activity_mentions_and_reads_across_rooms(
     alices, bobs = GraphQLHttp(alice.token), GraphQLHttp(bob.token)
     await rooms_joined(alice, bob, rooms=("lobby", "hall"))
     await alices(SEND, {"room": "lobby", "text": "before"})
-    with fast():
+    results = fast_path_results()
+    with fast(), fast_paths_taken({"inbox": 1}):
         live = await inbox(sockets, bob.token)
         # Subscribed before the post below: a post is certain to be delivered once a
         # message on the stream shows it is live.
@@ -108,6 +110,10 @@ async def test_activity_mentions_and_reads_across_rooms(
         await alices(SEND, {"room": "lobby", "text": "after"})
         assert await next_event(live) == activity("lobby", 5, "after", 2, read=2)
         await live.assert_silent()
+    # On the fast path, each of the seven events rendered for this subscriber, none executed.
+    made = {key: n - results.get(key, 0) for key, n in fast_path_results().items()}
+    rendered = 7 if settings.CHAT["FAST_PATHS"] else 0
+    assert (made[("inbox", "rendered")], made[("inbox", "executed")]) == (rendered, 0)
 
 
 async def test_private_rooms_joined_and_left_and_nothing_after(

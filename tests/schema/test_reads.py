@@ -10,7 +10,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.test import override_settings
 
-from chat import messaging, posting, reads, services
+from chat import messaging, posting, services
 from chat.models import ReadMarker, Room
 from tests import factories
 from tests.conftest import GraphQLHttp
@@ -202,24 +202,4 @@ async def test_my_rooms_are_mine_most_recent_first_in_pages(
                 "pageInfo": {"hasNextPage": False, "hasPreviousPage": False},
             }
         }
-    }
-
-
-def test_room_unread_counts_gives_each_members_count_in_one_query(
-    django_assert_num_queries: Any,
-) -> None:
-    alice, bob = factories.member("alice"), factories.member("bob")
-    carol = factories.member("carol")
-    _room_with_posts(alice, bob, 3)
-    posting.message_create(room_name="lobby", author=bob.user, text="b4")
-    lobby = Room.objects.get(name="lobby")
-    reads.read_mark(room_name="lobby", user=bob.user, seq=2)
-    users = [alice.user.pk, bob.user.pk, carol.user.pk]
-    with django_assert_num_queries(1):
-        counts = reads.room_unread_counts(room_id=lobby.pk, user_ids=users)
-    # Alice: bob's one; bob: alice's 3 after his marker; carol: no member.
-    assert counts == {alice.user.pk: 1, bob.user.pk: 1}
-    assert counts == {
-        user_id: reads.unread_counts(user_id=user_id, room_ids=[lobby.pk])[lobby.pk]
-        for user_id in users[:2]
     }
