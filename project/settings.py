@@ -243,7 +243,7 @@ CHAT: dict[str, Any] = {
     "TYPING_SECONDS": _env_float("CHAT_TYPING_SECONDS", 6),
     # Each process sends a room's roomSignals subscribers at most one TypingChanged per
     # this many milliseconds (the state then, not each change).
-    "SIGNAL_COALESCE_MS": _env_int("CHAT_SIGNAL_COALESCE_MS", 333),
+    "SIGNAL_COALESCE_MS": _env_int("CHAT_SIGNAL_COALESCE_MS", 350),
     # A user's last subscription to a room ending makes them offline after this long
     # (a reconnect within it, to any process, changes nothing).
     "PRESENCE_GRACE_SECONDS": _env_float("CHAT_PRESENCE_GRACE_SECONDS", 5),

@@ -19,6 +19,7 @@ import schema.subscriptions
 from chat.db import in_thread
 from chat.events import MESSAGE_KIND
 from realtime.hub import get_hub
+from tests import factories
 from tests.conftest import GraphQLSocket, wait_for
 from tests.schema.test_subscriptions import SUBSCRIPTION
 from tests.servers import RedisServer
@@ -245,3 +246,39 @@ async def test_subscribe_and_complete_at_once_on_new_rooms_leaves_nothing(
         await socket.close()
     await wait_for(lambda: [group_subscribers(redis_server, r) for r in rooms] == [0] * 5)
     assert active() == before
+
+
+@pytest.mark.parametrize("ending", ["complete", "disconnect"])
+async def test_an_inbox_and_signals_leave_nothing(
+    ending: str, redis_server: RedisServer, alice: factories.Member, bob: factories.Member
+) -> None:
+    from tests.conftest import GraphQLHttp
+    from tests.schema.test_inbox import INBOX, activity, rooms_joined
+    from tests.schema.test_signals import SEND, SIGNALS, presence
+
+    await rooms_joined(alice, bob, rooms=("lobby", "hall"))
+    before = active()
+    socket = GraphQLSocket()
+    assert await socket.connect({"authToken": bob.token}) == {"type": "connection_ack"}
+    await socket.subscribe("i", INBOX)
+    await socket.subscribe("s", SIGNALS, {"room": "lobby"})
+    frames = [await socket.receive()]
+    await GraphQLHttp(alice.token)(SEND, {"room": "hall", "text": "live"})
+    frames.append(await socket.receive())
+    by_id = {frame["id"]: frame["payload"]["data"] for frame in frames}
+    assert by_id == {
+        "s": {"roomSignals": presence("bob", True)},
+        "i": {"inbox": activity("hall", 1, "live", 1)},
+    }
+    groups = ["lobby", "hall", f"user.{bob.user.pk}"]
+    assert [group_subscribers(redis_server, g) for g in groups] == [1, 1, 1]
+    if ending == "complete":
+        for op in ("i", "s"):
+            await socket.send({"id": op, "type": "complete"})
+    else:
+        await socket.close()
+    await wait_for(lambda: [group_subscribers(redis_server, g) for g in groups] == [0, 0, 0])
+    assert get_hub().rooms == {}
+    assert active() == before
+    if ending == "complete":
+        await socket.close()
