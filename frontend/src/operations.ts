@@ -28,6 +28,9 @@ export const ChatMessageFields = graphql(`
       count
       reactedByMe
     }
+    mentions {
+      username
+    }
   }
 `);
 
@@ -178,6 +181,156 @@ export const RoomEvents = graphql(`
   subscription RoomEvents($room: String!, $afterEventSeq: Int) {
     roomEvents(room: $room, afterEventSeq: $afterEventSeq) {
       ...ChatRoomEvent
+    }
+  }
+`);
+
+// A line of the room list. Members only to name a direct room by the other person.
+export const ChatRoomItemFields = graphql(`
+  fragment ChatRoomItem on Room {
+    name
+    private
+    direct
+    unreadCount
+    members {
+      username
+    }
+  }
+`);
+
+export const MyRooms = graphql(`
+  query MyRooms {
+    myRooms(first: 50) {
+      edges {
+        node {
+          ...ChatRoomItem
+        }
+      }
+    }
+  }
+`);
+
+export const Inbox = graphql(`
+  subscription Inbox {
+    inbox {
+      __typename
+      ... on RoomActivity {
+        room {
+          ...ChatRoomItem
+        }
+        unreadCount
+      }
+      ... on UnreadChanged {
+        room {
+          name
+        }
+        unreadCount
+      }
+      ... on Mentioned {
+        message {
+          room {
+            name
+          }
+        }
+      }
+      ... on RoomJoined {
+        room {
+          ...ChatRoomItem
+        }
+      }
+      ... on RoomLeft {
+        room {
+          name
+        }
+      }
+    }
+  }
+`);
+
+export const DirectRoom = graphql(`
+  mutation DirectRoom($username: String!) {
+    directRoom(username: $username) {
+      name
+    }
+  }
+`);
+
+export const CreateRoom = graphql(`
+  mutation CreateRoom($name: String!, $private: Boolean!) {
+    createRoom(name: $name, private: $private) {
+      name
+    }
+  }
+`);
+
+export const InviteToRoom = graphql(`
+  mutation InviteToRoom($room: String!, $username: String!) {
+    inviteToRoom(room: $room, username: $username) {
+      name
+    }
+  }
+`);
+
+export const LeaveRoom = graphql(`
+  mutation LeaveRoom($room: String!) {
+    leaveRoom(room: $room)
+  }
+`);
+
+// Who is here when the room opens; PresenceChanged events keep it current after that.
+export const RoomPresence = graphql(`
+  query RoomPresence($room: String!) {
+    room(name: $room) {
+      direct
+      lastReadSeq
+      onlineCount
+      online(first: 50) {
+        username
+      }
+      members {
+        username
+      }
+    }
+  }
+`);
+
+export const SetTyping = graphql(`
+  mutation SetTyping($room: String!, $typing: Boolean!) {
+    setTyping(room: $room, typing: $typing)
+  }
+`);
+
+export const MarkRead = graphql(`
+  mutation MarkRead($room: String!, $seq: Int!) {
+    markRead(room: $room, seq: $seq) {
+      name
+      unreadCount
+    }
+  }
+`);
+
+export const RoomSignals = graphql(`
+  subscription RoomSignals($room: String!) {
+    roomSignals(room: $room) {
+      __typename
+      ... on TypingChanged {
+        users {
+          username
+        }
+        count
+      }
+      ... on PresenceChanged {
+        user {
+          username
+        }
+        online
+      }
+      ... on ReadUpTo {
+        user {
+          username
+        }
+        seq
+      }
     }
   }
 `);

@@ -4,17 +4,22 @@ import type { Client } from "graphql-ws";
 import { print } from "graphql";
 import { authGet, request, subscriptionClient, websocketUrl } from "./api";
 import { element, errorText } from "./auth";
-import type { ChatRoomEventFragment } from "./gql/graphql";
+import type { ChatRoomEventFragment, RoomSignalsSubscription } from "./gql/graphql";
 import {
   AddReaction,
   DeleteMessage,
   EditMessage,
+  InviteToRoom,
+  LeaveRoom,
   MessagePage,
   RemoveReaction,
   RoomEvents,
   RoomPosition,
+  RoomSignals,
   SendMessage,
 } from "./operations";
+import { type RoomList, roomLabel } from "./rooms";
+import { bindSignals } from "./signals";
 import {
   appendDated,
   type ChatMessage,
@@ -27,7 +32,7 @@ import {
 // Within this many pixels of the top, the next older page loads.
 const TOP_MARGIN = 40;
 
-export function bindRoom(endpoint: string, room: string): void {
+export function bindRoom(endpoint: string, index: string, room: string, rooms: RoomList): void {
   const log = element<HTMLOListElement>("log");
   const status = element<HTMLElement>("status");
   const form = element<HTMLFormElement>("send-form");
@@ -35,6 +40,8 @@ export function bindRoom(endpoint: string, room: string): void {
   const failure = element<HTMLElement>("send-error");
   const replyBar = element<HTMLElement>("reply-bar");
   const replyQuote = element<HTMLElement>("reply-quote");
+  const inviteForm = element<HTMLFormElement>("invite-form");
+  const inviteName = element<HTMLInputElement>("invite-name");
 
   // What is shown, by seq; reset whenever the viewer changes (reactedByMe is theirs).
   let messages = new Map<number, ChatMessage>();
@@ -103,6 +110,28 @@ export function bindRoom(endpoint: string, room: string): void {
     replyQuote.textContent = "";
   };
 
+  const signals = bindSignals(endpoint, room, {
+    rooms,
+    fail,
+    newest: () => messages.get(newestSeq) ?? null,
+    newestFromOthers: () => {
+      for (let seq = newestSeq; seq > 0; seq -= 1) {
+        const message = messages.get(seq);
+        if (!message) return null;
+        if (message.author.username !== viewer.username) return seq;
+      }
+      return null;
+    },
+    opened: (state) => {
+      inviteForm.hidden = state.direct || authGet() === null;
+      if (state.direct) {
+        const label = roomLabel({ ...state, name: room }, authGet()?.username ?? null);
+        element<HTMLElement>("room-title").textContent = label;
+        document.title = `${label} · Chat`;
+      }
+    },
+  });
+
   const nearBottom = (): boolean => log.scrollHeight - log.scrollTop - log.clientHeight < 60;
 
   const messageItem = (message: ChatMessage): HTMLLIElement => {
@@ -142,6 +171,7 @@ export function bindRoom(endpoint: string, room: string): void {
           // Your own post brings you to the end; others' only if you were there.
           const mine = event.message.author.username === viewer.username;
           appendLines([messageItem(event.message)], mine || nearBottom());
+          signals.shown();
         }
         break;
       case "MessageEdited":
@@ -186,6 +216,7 @@ export function bindRoom(endpoint: string, room: string): void {
           hasOlder = page.pageInfo.hasPreviousPage;
           olderCursor = page.pageInfo.startCursor;
           setHistory(hasOlder ? "more" : "complete");
+          if (first) signals.shown();
         })
         .catch((error: unknown) => {
           if (started === generation) {
@@ -233,7 +264,13 @@ export function bindRoom(endpoint: string, room: string): void {
     const current = subscriptionClient(websocketUrl(endpoint));
     client = current;
     // A replaced client's late "closed" must not overwrite the new one's state.
-    current.on("connected", () => client === current && setStatus("live", "live"));
+    current.on("connected", () => {
+      if (client !== current) return;
+      setStatus("live", "live");
+      // Who is here now, read on every (re)connect: signals missed while away are not
+      // replayed. Asked as the subscriptions are (the viewer is counted among them).
+      signals.open();
+    });
     current.on("closed", () => client === current && setStatus("reconnecting", "reconnecting…"));
     // graphql-ws sends this payload again after every reconnect; the getter makes each
     // resend resume after the last eventSeq seen, so nothing is missed or applied twice.
@@ -243,7 +280,7 @@ export function bindRoom(endpoint: string, room: string): void {
         return { room, afterEventSeq: lastEventSeq };
       },
     };
-    stop = current.subscribe<{ roomEvents: ChatRoomEventFragment }>(payload, {
+    const stopEvents = current.subscribe<{ roomEvents: ChatRoomEventFragment }>(payload, {
       next: (result) => {
         if (started !== generation) return;
         if (result.data) apply(result.data.roomEvents);
@@ -259,6 +296,21 @@ export function bindRoom(endpoint: string, room: string): void {
       },
       complete: () => started === generation && setStatus("ended", "ended"),
     });
+    // On the same socket: typing, presence and read markers, lossy by design.
+    const stopSignals = current.subscribe<RoomSignalsSubscription>(
+      { query: print(RoomSignals), variables: { room } },
+      {
+        next: (result) => {
+          if (started === generation && result.data) signals.apply(result.data.roomSignals);
+        },
+        error: () => undefined,
+        complete: () => undefined,
+      },
+    );
+    stop = () => {
+      stopEvents();
+      stopSignals();
+    };
   };
 
   /** Show the room afresh for the current viewer: history, then its events. */
@@ -276,6 +328,7 @@ export function bindRoom(endpoint: string, room: string): void {
     hasOlder = false;
     loadingOlder = null;
     viewer.username = authGet()?.username ?? null;
+    signals.reset();
     viewer.editing.clear();
     viewer.picking = null;
     cancelReply();
@@ -300,6 +353,7 @@ export function bindRoom(endpoint: string, room: string): void {
     const signedIn = authGet() !== null;
     input.disabled = !signedIn;
     input.placeholder = signedIn ? "Message" : "Sign in to send messages";
+    inviteForm.hidden = !signedIn || signals.direct();
   };
 
   form.addEventListener("submit", async (event) => {
@@ -310,7 +364,10 @@ export function bindRoom(endpoint: string, room: string): void {
     const replyTo = replyingTo;
     try {
       // The message is shown when the subscription delivers it, in order.
+      await signals.typingSettled();
       await request(endpoint, SendMessage, { room, text, replyTo: replyTo?.id ?? null });
+      // Posting ends the author's typing on the server.
+      signals.posted();
       // Keep what was typed (or chosen to reply to) while this was being sent.
       if (input.value === text) input.value = "";
       if (replyingTo === replyTo) cancelReply();
@@ -320,6 +377,28 @@ export function bindRoom(endpoint: string, room: string): void {
     input.focus();
   });
   element<HTMLButtonElement>("reply-cancel").addEventListener("click", cancelReply);
+  input.addEventListener("input", () => signals.typed(input.value));
+  input.addEventListener("blur", () => signals.typed(""));
+
+  inviteForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    failure.textContent = "";
+    try {
+      await request(endpoint, InviteToRoom, { room, username: inviteName.value.trim() });
+      inviteName.value = "";
+    } catch (error) {
+      fail(error);
+    }
+  });
+  element<HTMLButtonElement>("leave").addEventListener("click", async () => {
+    failure.textContent = "";
+    try {
+      await request(endpoint, LeaveRoom, { room });
+      location.assign(index);
+    } catch (error) {
+      fail(error);
+    }
+  });
 
   let authenticatedAs = authGet()?.token;
   window.addEventListener("chat:auth", () => {

@@ -132,6 +132,32 @@ function editForm(message: ChatMessage, viewer: Viewer): HTMLFormElement {
   return form;
 }
 
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/** ``text`` with each ``@name`` of a mentioned user marked (case as typed). */
+export function mentionedText(text: string, mentions: readonly { username: string }[], viewer: string | null): Node[] {
+  if (mentions.length === 0) return [document.createTextNode(text)];
+  // As the server reads them (chat/mentions.py): "@" not after a name character, then a
+  // name, then the end of the name or only full stops ("thanks @bob."). Longest first,
+  // so "@ann" does not claim the start of "@anna".
+  const names = mentions.map((user) => escapeRegExp(user.username)).sort((a, b) => b.length - a.length);
+  const pattern = new RegExp(`(?<![\\p{L}\\p{N}_.@+-])@(${names.join("|")})(?=\\.*(?![\\p{L}\\p{N}_.+-]))`, "giu");
+  const nodes: Node[] = [];
+  let at = 0;
+  for (const match of text.matchAll(pattern)) {
+    const start = match.index ?? 0;
+    if (start > at) nodes.push(document.createTextNode(text.slice(at, start)));
+    const mark = make("mark", "mention", match[0]);
+    if (viewer !== null && match[1].toLowerCase() === viewer.toLowerCase()) mark.classList.add("me");
+    nodes.push(mark);
+    at = start + match[0].length;
+  }
+  if (at < text.length) nodes.push(document.createTextNode(text.slice(at)));
+  return nodes;
+}
+
 /** Fill ``item`` with ``message`` as ``viewer`` sees it. */
 export function renderMessage(item: HTMLLIElement, message: ChatMessage, viewer: Viewer): void {
   const mine = viewer.username !== null && message.author.username === viewer.username;
@@ -139,6 +165,10 @@ export function renderMessage(item: HTMLLIElement, message: ChatMessage, viewer:
   item.className = "message";
   item.classList.toggle("mine", mine);
   item.classList.toggle("deleted", message.deleted);
+  item.classList.toggle(
+    "mentions-me",
+    !message.deleted && message.mentions.some((user) => user.username === viewer.username),
+  );
   item.id = `message-${message.seq}`;
   item.dataset.seq = String(message.seq);
   item.dataset.id = message.id;
@@ -158,7 +188,9 @@ export function renderMessage(item: HTMLLIElement, message: ChatMessage, viewer:
     line.append(form);
     if (focused) form.querySelector("input")?.focus();
   } else {
-    line.append(make("span", "text", message.text));
+    const text = make("span", "text");
+    text.append(...mentionedText(message.text, message.mentions, viewer.username));
+    line.append(text);
     if (message.editedAt) {
       const edited = make("span", "edited", "(edited)");
       edited.title = new Date(message.editedAt).toLocaleString();

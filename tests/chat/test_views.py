@@ -37,7 +37,7 @@ async def test_index_page_asks_for_a_room() -> None:
     status, headers, body = await get("/chat/")
     assert status == 200
     assert headers[b"Content-Type"] == b"text/html; charset=utf-8"
-    assert b'<body data-page="index" data-endpoint="/graphql/">' in body
+    assert b'<body data-page="index" data-endpoint="/graphql/" data-index="/chat/">' in body
     assert b'<input id="room-name"' in body
     assert b'<script src="/static/chat/chat.js" defer></script>' in body
 
@@ -45,7 +45,10 @@ async def test_index_page_asks_for_a_room() -> None:
 async def test_room_page_names_its_room() -> None:
     status, _, body = await get("/chat/lobby_2-b/")
     assert status == 200
-    assert b'<body data-page="room" data-endpoint="/graphql/" data-room="lobby_2-b">' in body
+    assert (
+        b'<body data-page="room" data-endpoint="/graphql/" data-index="/chat/"'
+        b' data-room="lobby_2-b">'
+    ) in body
     assert b"<title>lobby_2-b \xc2\xb7 Chat</title>" in body
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from playwright.sync_api import ConsoleMessage, Page, WebSocket, expect
 
@@ -43,14 +44,17 @@ def rows(page: Page) -> list[list[str]]:
     )
 
 
-def record_subscriptions(page: Page) -> list[dict[str, object]]:
-    """The variables of every graphql-ws subscribe frame the page sends, in order."""
+def record_subscriptions(page: Page, operation: str = "RoomEvents") -> list[dict[str, object]]:
+    """The variables of every graphql-ws subscribe frame of ``operation`` the page sends,
+    in order (a page also subscribes to its room's signals and to the inbox)."""
     sent: list[dict[str, object]] = []
 
     def on_frame(payload: str | bytes) -> None:
         message = json.loads(payload)
-        if message["type"] == "subscribe":
-            sent.append(message["payload"]["variables"])
+        if message["type"] == "subscribe" and re.match(
+            rf"subscription {operation}\b", message["payload"]["query"]
+        ):
+            sent.append(message["payload"].get("variables", {}))
 
     def on_websocket(socket: WebSocket) -> None:
         socket.on("framesent", on_frame)

@@ -1,6 +1,13 @@
 
       export type PossibleTypesResultData = {
   "possibleTypes": {
+    "InboxEvent": [
+      "Mentioned",
+      "RoomActivity",
+      "RoomJoined",
+      "RoomLeft",
+      "UnreadChanged"
+    ],
     "RoomEvent": [
       "MemberJoined",
       "MemberLeft",
@@ -9,11 +16,23 @@
       "MessagePosted",
       "ReactionAdded",
       "ReactionRemoved"
+    ],
+    "RoomSignal": [
+      "PresenceChanged",
+      "ReadUpTo",
+      "TypingChanged"
     ]
   }
 };
       const result: PossibleTypesResultData = {
   "possibleTypes": {
+    "InboxEvent": [
+      "Mentioned",
+      "RoomActivity",
+      "RoomJoined",
+      "RoomLeft",
+      "UnreadChanged"
+    ],
     "RoomEvent": [
       "MemberJoined",
       "MemberLeft",
@@ -22,6 +41,11 @@
       "MessagePosted",
       "ReactionAdded",
       "ReactionRemoved"
+    ],
+    "RoomSignal": [
+      "PresenceChanged",
+      "ReadUpTo",
+      "TypingChanged"
     ]
   }
 };
