@@ -511,8 +511,9 @@ def main() -> None:
                     for key in COMPARE_KEYS
                     if any(key in r for r in runs)
                 }
-                print(json.dumps({"scenario": scenario, "compare": other, "design": design,
-                                  "rounds": len(runs), "median_ratios": medians}))  # fmt: skip
+                line = {"scenario": scenario, "compare": other, "design": design,
+                        "rounds": len(runs), "median_ratios": medians}  # fmt: skip
+                print(json.dumps({"side": args.side, **line} if args.side else line))
     finally:
         servers.stop()
     sys.exit(1 if failed else 0)
