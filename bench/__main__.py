@@ -4,9 +4,13 @@
     .venv/bin/python -m bench --scenarios fanout --designs ours,tutorial-pubsub
     .venv/bin/python -m bench --tiny               # a few sockets each (the smoke test)
     .venv/bin/python -m bench --scenarios fanout,fanout-events,reactions --designs ours
+    .venv/bin/python -m bench --scenarios typing,presence,inbox-roomevents,inbox --designs ours
+    .venv/bin/python -m bench --scenarios chat-day --designs ours --set mark_read=false
 
 Starts a private redis-server and PostgreSQL, then for each scenario and design a fresh
-daphne process and a separate client process (bench/client.py). Prints one JSON line per
+daphne process and a separate client process (bench/client.py; bench/signals.py for the
+signal scenarios, whose users, tokens and rooms bench/seed.py bulk-creates first, and
+which may start two daphne processes). Prints one JSON line per
 scenario and design, then one per scenario with our figures as ratios to each baseline,
 then one per scenario with a "compare" entry: its figures as ratios to that scenario's
 for the same design (this / that), e.g. roomEvents subscribers against messageAdded ones.
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import ctypes.util
+import itertools
 import json
 import os
 import signal
@@ -62,7 +67,35 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "mode": "reactions", "rooms": 1, "per_room": 100, "users": 20, "toggles": 500,
         "subscription": "roomEvents", "designs": ["ours"], "compare": "fanout",
     },
+    # Issue 14's signals, driven by bench/signals.py (users, tokens, rooms bulk-made by
+    # bench/seed.py); ours only, figures per second of server CPU.
+    # 1,000 roomSignals subscribers while 100 users setTyping(true) every 2 s for 20 s.
+    "typing": {
+        "mode": "typing", "subscribers": 1000, "typers": 100, "period": 2.0, "seconds": 20,
+        "designs": ["ours"],
+    },
+    # 5,000 users subscribe messageAdded over two processes, then leave; 10 observers
+    # count the PresenceChanged frames.
+    "presence": {
+        "mode": "presence", "users": 5000, "observers": 10, "servers": 2, "designs": ["ours"],
+    },
+    # 1,000 users in 20 of 200 rooms each, one post a second per room for 20 s: every
+    # user's 20 roomEvents subscriptions, then (inbox) each user's one inbox subscription.
+    "inbox-roomevents": {
+        "mode": "inbox", "subscription": "roomEvents", "users": 1000, "rooms": 200,
+        "per_user": 20, "seconds": 20, "designs": ["ours"],
+    },
+    "inbox": {
+        "mode": "inbox", "subscription": "inbox", "users": 1000, "rooms": 200, "per_user": 20,
+        "seconds": 20, "designs": ["ours"], "compare": "inbox-roomevents",
+    },
+    # 2,000 users in 400 rooms of Zipf-distributed sizes, each posting about once a minute.
+    "chat-day": {
+        "mode": "chat-day", "users": 2000, "rooms": 400, "seconds": 60, "designs": ["ours"],
+    },
 }  # fmt: skip
+# The scenarios bench/signals.py drives.
+SIGNAL_MODES = {"typing", "presence", "inbox", "chat-day"}
 TINY: dict[str, dict[str, Any]] = {
     "fanout": {"per_room": 3, "messages": 5},
     "fanout-1k": {"per_room": 5, "messages": 3},
@@ -72,6 +105,12 @@ TINY: dict[str, dict[str, Any]] = {
     "storm": {"per_room": 5},
     "fanout-events": {"per_room": 3, "messages": 5},
     "reactions": {"per_room": 3, "users": 2, "toggles": 6},
+    "typing": {"subscribers": 4, "typers": 3, "period": 0.5, "seconds": 1.5},
+    # The offline grace shortened: the tiny run waits it out once per user.
+    "presence": {"users": 6, "observers": 2, "env": {"CHAT_PRESENCE_GRACE_SECONDS": "1"}},
+    "inbox-roomevents": {"users": 6, "rooms": 4, "per_user": 2, "seconds": 2},
+    "inbox": {"users": 6, "rooms": 4, "per_user": 2, "seconds": 2},
+    "chat-day": {"users": 12, "rooms": 5, "seconds": 3, "post_every": 1.0},
 }
 
 
@@ -150,7 +189,9 @@ def cpu_seconds(processes: list[psutil.Process]) -> float:
     return total
 
 
-def start_daphne(app: str, layer: str, servers: Servers) -> tuple[subprocess.Popen[bytes], int]:
+def start_daphne(
+    app: str, layer: str, servers: Servers, extra_env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
     port = free_port()
     env = {
         **os.environ,
@@ -167,6 +208,7 @@ def start_daphne(app: str, layer: str, servers: Servers) -> tuple[subprocess.Pop
         "CHAT_MAX_UNKNOWN_ROOM_SUBSCRIPTIONS": "0",
         # The reactions scenario registers 21 users from 127.0.0.1.
         "CHAT_REGISTER_RATE_LIMIT_IP": "0",
+        **(extra_env or {}),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app],
@@ -202,49 +244,100 @@ def profile_stop(profiler: subprocess.Popen[bytes]) -> None:
     profiler.wait()
 
 
-def run_one(design: str, scenario: str, config: dict[str, Any], servers: Servers) -> dict[str, Any]:
-    app, layer = DESIGNS[design]
-    servers.reset()
-    daphne, port = start_daphne(app, layer, servers)
-    server = psutil.Process(daphne.pid)
-    args = [
+def seed(config: dict[str, Any], servers: Servers) -> str:
+    """Bulk-create the scenario's users, tokens and rooms (bench/seed.py); the path of
+    the file listing them, for the client."""
+    from bench.signals import seed_spec
+
+    workdir = Path(tempfile.mkdtemp(prefix="chat-bench-seed-"))
+    spec, out = workdir / "spec.json", workdir / "seed.json"
+    spec.write_text(json.dumps(seed_spec(config)))
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings",
+           "DATABASE_URL": servers.database_url, "REDIS_URL": servers.redis.url}  # fmt: skip
+    subprocess.run([sys.executable, "-m", "bench.seed", str(spec), str(out)],
+                   cwd=ROOT, env=env, check=True)  # fmt: skip
+    return str(out)
+
+
+def client_args(design: str, config: dict[str, Any], bases: list[str], seeded: str) -> list[str]:
+    if config["mode"] in SIGNAL_MODES:
+        return [
+            sys.executable, "-m", "bench.signals", "--base", ",".join(bases),
+            "--config", json.dumps(config), "--seed", seeded,
+        ]  # fmt: skip
+    return [
         sys.executable, "-m", "bench.client", "--design", design,
-        "--base", f"ws://127.0.0.1:{port}", "--mode", config["mode"],
+        "--base", bases[0], "--mode", config["mode"],
         "--rooms", str(config["rooms"]), "--per-room", str(config["per_room"]),
         "--messages", str(config.get("messages", 0)), "--rate", str(config.get("rate", 20)),
         "--subscription", config.get("subscription", "messageAdded"),
         "--users", str(config.get("users", 20)), "--toggles", str(config.get("toggles", 0)),
     ]  # fmt: skip
+
+
+def phase_cpu(marks: list[tuple[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Per phase between two consecutive marks: its wall seconds and the CPU seconds per
+    second (cores) of the daphne processes with Redis (``server``) and of PostgreSQL."""
+    phases = {}
+    for (name, start), (next_name, end) in itertools.pairwise(marks):
+        seconds = end["t"] - start["t"]
+        server = (end["daphne_cpu"] - start["daphne_cpu"]) + (end["redis_cpu"] - start["redis_cpu"])
+        postgres = sum(
+            cpu - start.get(key, 0.0) for key, cpu in end.items() if key.startswith("postgres_")
+        )
+        phases[f"{name}-{next_name}"] = {
+            "seconds": round(seconds, 2),
+            "server_cpu_per_s": round(server / seconds, 3) if seconds > 0 else 0.0,
+            "postgres_cpu_per_s": round(postgres / seconds, 3) if seconds > 0 else 0.0,
+        }
+    return phases
+
+
+def run_one(design: str, scenario: str, config: dict[str, Any], servers: Servers) -> dict[str, Any]:
+    app, layer = DESIGNS[design]
+    servers.reset()
+    seeded = seed(config, servers) if config["mode"] in SIGNAL_MODES else ""
+    daphnes = [
+        start_daphne(app, layer, servers, config.get("env"))
+        for _ in range(config.get("servers", 1))
+    ]
+    processes = [psutil.Process(daphne.pid) for daphne, _ in daphnes]
+    bases = [f"ws://127.0.0.1:{port}" for _, port in daphnes]
     client = subprocess.Popen(
-        args, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
+        client_args(design, config, bases, seeded),
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
     marks: dict[str, dict[str, float]] = {}
+    in_order: list[tuple[str, dict[str, float]]] = []
     result: dict[str, Any] = {}
     profiler: subprocess.Popen[bytes] | None = None
     assert client.stdin is not None and client.stdout is not None
     for line in client.stdout:
         if line.startswith("MARK "):
             if line.split()[1] == "start":
-                profiler = profile_start(daphne.pid, f"{scenario}-{design}")
-            elif profiler is not None:
+                profiler = profile_start(daphnes[0][0].pid, f"{scenario}-{design}")
+            elif profiler is not None and line.split()[1] == "end":
                 profile_stop(profiler)
                 profiler = None
             # Listed at each mark: PostgreSQL's backends for daphne's connections are
             # forked after daphne starts.
             others = servers.processes()
             marks[line.split()[1]] = {
-                "daphne_cpu": cpu_seconds([server]),
+                "t": time.monotonic(),
+                "daphne_cpu": cpu_seconds(processes),
                 "redis_cpu": cpu_seconds(others["redis"]),
                 **{f"postgres_cpu_{p.pid}": cpu_seconds([p]) for p in others["postgres"]},
-                "rss": server.memory_info().rss,
+                "rss": sum(process.memory_info().rss for process in processes),
             }
+            in_order.append((line.split()[1], marks[line.split()[1]]))
             client.stdin.write("\n")
             client.stdin.flush()
         elif line.startswith("RESULT "):
             result = json.loads(line[len("RESULT ") :])
     client.wait()
-    daphne.terminate()
-    daphne.wait()
+    for daphne, _ in daphnes:
+        daphne.terminate()
+        daphne.wait()
     if client.returncode != 0 or not result:
         # A design that cannot complete the scenario is reported, not fatal to the run.
         return {"scenario": scenario, "design": design, "failures": -1, "error": "client failed"}
@@ -264,6 +357,31 @@ def run_one(design: str, scenario: str, config: dict[str, Any], servers: Servers
         )
         figures["postgres_cpu_us_per_delivery"] = round(postgres_cpu / deliveries * 1e6, 1)
         figures["all_delivered"] = deliveries == result["expected"]
+    if config["mode"] in SIGNAL_MODES and "start" in marks:
+        whole = phase_cpu([("start", marks["start"]), ("end", marks["end"])])["start-end"]
+        if len(in_order) > 2:
+            # PostgreSQL's backends that come and go between the marks count in the
+            # phases they were seen at the end of: the sum of the phases, not end - start.
+            phases = phase_cpu(in_order)
+            figures["phases"] = phases
+            postgres = sum(p["postgres_cpu_per_s"] * p["seconds"] for p in phases.values())
+            whole["postgres_cpu_per_s"] = round(postgres / whole["seconds"], 3)
+        if config["mode"] == "typing" and result.get("frames"):
+            # TypingChanged frames are the deliveries here: the server's CPU per frame.
+            cores = whole["server_cpu_per_s"] * whole["seconds"]
+            figures["server_cpu_us_per_frame"] = round(cores / result["frames"] * 1e6, 1)
+        figures["server_cpu_per_s"] = whole["server_cpu_per_s"]
+        figures["postgres_cpu_per_s"] = whole["postgres_cpu_per_s"]
+        if config["mode"] == "chat-day":
+            # % of one core (daphne, Redis and PostgreSQL) per 1,000 connected users.
+            cores = whole["server_cpu_per_s"] + whole["postgres_cpu_per_s"]
+            figures["cpu_pct_per_1k_users"] = round(cores * 100 / (config["users"] / 1000), 2)
+            # A server that fell behind did the day's work in more time than the day:
+            # the CPU it took over the day's length is what keeping up would need.
+            needed = cores * whole["seconds"] / config["seconds"]
+            figures["cpu_pct_per_1k_users_to_keep_up"] = round(
+                needed * 100 / (config["users"] / 1000), 2
+            )
     if "before" in marks:
         count = config["rooms"] * config["per_room"]
         growth = marks["after"]["rss"] - marks["before"]["rss"]
@@ -329,7 +447,17 @@ def main() -> None:
         help="run the scenarios this many times in turn (rows then carry their round), "
         "then print the median of each compare ratio",
     )  # fmt: skip
+    parser.add_argument(
+        "--side", default="",
+        help="label every row with this (and the 1-minute load average before and after "
+        "it: the machine may be shared), for a results file",
+    )  # fmt: skip
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="override a scenario setting (a JSON value, e.g. seconds=60), in every scenario run",
+    )  # fmt: skip
     args = parser.parse_args()
+    overrides = {k: json.loads(v) for k, _, v in (item.partition("=") for item in args.set)}
     designs = args.designs.split(",")
     scenarios = args.scenarios.split(",")
     servers = Servers()
@@ -339,13 +467,23 @@ def main() -> None:
         for round_ in range(1, args.rounds + 1):
             done: dict[tuple[str, str], dict[str, Any]] = {}
             for scenario in scenarios:
-                config = {**SCENARIOS[scenario], **(TINY[scenario] if args.tiny else {})}
+                config = {
+                    **SCENARIOS[scenario],
+                    **(TINY[scenario] if args.tiny else {}),
+                    **overrides,
+                }
                 rows = []
                 for design in scenario_designs(config, designs):
+                    load_before = os.getloadavg()[0]
                     row = run_one(design, scenario, config, servers)
+                    if args.side:
+                        load = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+                        row = {"side": args.side, "loadavg_1m": load, **row}
                     # Ours must make every delivery; a baseline that cannot is a finding.
                     failed |= design == "ours" and (
-                        row.get("failures", 0) != 0 or row.get("all_delivered") is False
+                        row.get("failures", 0) != 0
+                        or row.get("all_delivered") is False
+                        or row.get("check_failures", 0) != 0
                     )
                     if args.rounds > 1:
                         row["round"] = round_
@@ -360,6 +498,8 @@ def main() -> None:
                 for design in designs:
                     if (scenario, design) in done and (other, design) in done:
                         line = compare(done[scenario, design], done[other, design])
+                        if args.side:
+                            line = {"side": args.side, **line}
                         compared.setdefault((scenario, other, design), []).append(line["ratios"])
                         if args.rounds > 1:
                             line["round"] = round_

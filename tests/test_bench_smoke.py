@@ -7,12 +7,31 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bench.__main__ import DESIGNS, SCENARIOS
+from bench.__main__ import DESIGNS, SCENARIOS, SIGNAL_MODES
 
 ROOT = Path(__file__).resolve().parent.parent
+# The signal scenarios (bench/signals.py) have a test of their own, below.
+SIGNALS = [name for name, config in SCENARIOS.items() if config["mode"] in SIGNAL_MODES]
+CLASSIC = [name for name in SCENARIOS if name not in SIGNALS]
+
+
+def bench_tiny(*args: str, timeout: float) -> list[dict[str, Any]]:
+    """Run ``python -m bench --tiny`` with ``args`` against its own servers; its rows."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    run = subprocess.run(
+        [sys.executable, "-m", "bench", "--tiny", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    return [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
 
 
 # 38 daphne processes: ~110 s on an idle 2-core machine before the two roomEvents
@@ -22,22 +41,12 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.mark.slow
 @pytest.mark.timeout(660)
 def test_every_scenario_runs_tiny_against_every_design() -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    run = subprocess.run(
-        [sys.executable, "-m", "bench", "--tiny"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    rows = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    rows = bench_tiny("--scenarios", ",".join(CLASSIC), timeout=600)
     figures = [r for r in rows if "failures" in r]
     # fanout-events and reactions have roomEvents subscribers: ours only.
     only_ours = {"fanout-events", "reactions"}
     assert {(r["scenario"], r["design"]) for r in figures} == {
-        (s, d) for s in SCENARIOS for d in DESIGNS if s not in only_ours or d == "ours"
+        (s, d) for s in CLASSIC for d in DESIGNS if s not in only_ours or d == "ours"
     }
     assert all(r["failures"] == 0 for r in figures)
     assert all(r.get("post_errors", 0) == 0 for r in figures if r["design"] == "ours")
@@ -47,7 +56,7 @@ def test_every_scenario_runs_tiny_against_every_design() -> None:
         "fanout-events": 15,
         "reactions": 18,
     }
-    assert {r["scenario"] for r in rows if "ours_vs" in r} == set(SCENARIOS) - only_ours
+    assert {r["scenario"] for r in rows if "ours_vs" in r} == set(CLASSIC) - only_ours
     # Each beside fanout's figures, in the same run.
     compared = {(r["scenario"], r["compare"], r["design"]) for r in rows if "compare" in r}
     assert compared == {("fanout-events", "fanout", "ours"), ("reactions", "fanout", "ours")}
@@ -56,3 +65,53 @@ def test_every_scenario_runs_tiny_against_every_design() -> None:
         for r in rows
         if "compare" in r
     )
+
+
+# What the tiny signal scenarios make, whatever the timing (TINY in bench/__main__.py):
+# typing: 4 subscribers, 3 typers; presence: 6 users and 2 observers over 2 processes
+# (each observer sees each user once online, once offline); inbox: 4 rooms of 3 of the 6
+# users, one post a second in each for 2 s; chat-day: 12 users in 5 rooms (one direct).
+SIGNAL_FIGURES: dict[str, dict[str, Any]] = {
+    "typing": {
+        "subscribers": 4, "typers": 3, "failures": 0, "set_typing_errors": 0,
+        "other_signals": 0, "full_at_stop": 4, "bad_frames": 0, "check_failures": 0,
+    },
+    "presence": {
+        "users": 6, "observers": 2, "processes": 2, "failures": 0, "late_frames": 0,
+        "bad_frames": 0, "wrong_users": 0, "online_count_middle": [8, 8],
+        "online_count_end": [2, 2], "check_failures": 0,
+    },
+    "inbox-roomevents": {
+        "users": 6, "rooms": 4, "subscription": "roomEvents", "failures": 0, "posts": 8,
+        "deliveries": 24, "expected": 24, "post_errors": 0, "other_events": {}, "missing": 0,
+        "extra": 0, "unread_wrong": 0, "check_failures": 0, "all_delivered": True,
+    },
+    "inbox": {
+        "users": 6, "rooms": 4, "subscription": "inbox", "failures": 0, "posts": 8,
+        "deliveries": 24, "expected": 24, "post_errors": 0, "other_events": {}, "missing": 0,
+        "extra": 0, "unread_wrong": 0, "check_failures": 0, "all_delivered": True,
+    },
+    "chat-day": {
+        "users": 12, "rooms": 5, "direct_rooms": 1, "failures": 0, "missing": 0, "extra": 0,
+        "errors": {}, "check_failures": 0,
+    },
+}  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(420)
+def test_signal_scenarios_run_tiny() -> None:
+    rows = bench_tiny("--scenarios", ",".join(SIGNALS), "--designs", "ours", timeout=360)
+    figures = {r["scenario"]: r for r in rows if "failures" in r}
+    assert {
+        name: {key: row.get(key) for key in SIGNAL_FIGURES[name]} for name, row in figures.items()
+    } == SIGNAL_FIGURES
+    # Server CPU per second over each timed phase, for every scenario.
+    assert all(row["server_cpu_per_s"] > 0 for row in figures.values())
+    assert figures["chat-day"]["cpu_pct_per_1k_users"] > 0
+    # The inbox beside roomEvents at the same size, in the same run.
+    compared = [r for r in rows if "compare" in r]
+    assert [(r["scenario"], r["compare"], set(r["ratios"])) for r in compared] == [
+        ("inbox", "inbox-roomevents",
+         {"deliveries_per_s", "server_cpu_us_per_delivery", "p50_ms", "p99_ms"}),
+    ]  # fmt: skip
