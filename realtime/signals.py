@@ -68,7 +68,12 @@ class _Typing:
     users: dict[int, tuple[str, float]] = field(default_factory=dict)
     sent: tuple[int, ...] = ()
     sent_count: int = 0
+    # Loop time at which the last flush had reached every subscriber, and whether one is
+    # being sent: the next waits SIGNAL_COALESCE_MS after the end of the one before, so
+    # that a subscriber late in one flush and early in the next still gets them that far
+    # apart.
     last_flush: float = -1e9
+    sending: bool = False
     flush: asyncio.TimerHandle | None = None
     expiry: asyncio.TimerHandle | None = None
     loaded: bool = False
@@ -272,8 +277,8 @@ class Signals:
         self._typing_changed(room, state)
 
     def _typing_changed(self, room: str, state: _Typing) -> None:
-        if not state.loaded or state.flush is not None:
-            return  # the pending flush sends the state as it is then
+        if not state.loaded or state.flush is not None or state.sending:
+            return  # the pending (or current) flush sends the state as it is then
         if tuple(state.users)[:TYPING_SHOWN] == state.sent and len(state.users) == state.sent_count:
             return
         loop = asyncio.get_running_loop()
@@ -286,14 +291,21 @@ class Signals:
         if shown == state.sent and len(state.users) == state.sent_count:
             return
         state.sent, state.sent_count = shown, len(state.users)
-        state.last_flush = asyncio.get_running_loop().time()
+        state.sending = True
         envelope = Envelope(SIGNAL_KIND, room, None, state.value())
-        asyncio.get_running_loop().create_task(self._send(room, envelope))
+        asyncio.get_running_loop().create_task(self._send(room, state, envelope))
 
-    async def _send(self, room: str, envelope: Envelope) -> None:
-        for subscriber in tuple(self._rooms.get(room, ())):
-            if subscriber.kind is SIGNAL_KIND and not subscriber.revoked:
-                await deliver(subscriber, envelope)
+    async def _send(self, room: str, state: _Typing, envelope: Envelope) -> None:
+        try:
+            for subscriber in tuple(self._rooms.get(room, ())):
+                if subscriber.kind is SIGNAL_KIND and not subscriber.revoked:
+                    await deliver(subscriber, envelope)
+        finally:
+            state.sending = False
+            state.last_flush = asyncio.get_running_loop().time()
+            # What changed meanwhile goes out one period from now.
+            if self._typing.get(room) is state:
+                self._typing_changed(room, state)
 
     async def close(self) -> None:
         for task in self._tasks:
