@@ -12,7 +12,8 @@ count), then kept here: a post by someone else after the marker and after that l
 adds one; its deletion takes it away again (UnreadChanged). A markRead on any device
 re-reads that room's count. Like other signals the inbox is not resumable; a client that
 reconnects reads ``myRooms`` again. A buffer that overflows (a client not reading) drops
-events, then re-reads every count and reports those that changed.
+events, then re-reads the rooms and their counts and reports what changed (UnreadChanged,
+RoomJoined, RoomLeft): the activity it missed is not replayed.
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ class _Inbox:
         self.username = username
         self.queue: Mailbox[Envelope | None] = Mailbox(maxsize=settings.CHAT["SUBSCRIBER_BUFFER"])
         self.rooms: dict[str, _Followed] = {}
+        # The subscriber of the user's notices (set once registered).
+        self.notices: Subscriber
 
     async def follow(self, entry: InboxRoom) -> _Followed | None:
         room = entry.room
@@ -179,29 +182,39 @@ class _Inbox:
 
     async def woken(self) -> list[InboxEventValue]:
         """The buffer was nudged: rooms whose access was revoked are left; after an
-        overflow, every count is re-read and those that changed reported."""
+        overflow (which emptied the shared buffer: posts and notices of any room lost),
+        the rooms and their counts are read again, and what changed is reported."""
         values: list[InboxEventValue] = []
         for name, followed in list(self.rooms.items()):
             if followed.subscriber.revoked:
                 await self.unfollow(name)
                 values.append(RoomLeft(room=followed.room))
-        overflowed = [f for f in self.rooms.values() if f.subscriber.overflowed]
-        if not overflowed:
+        subscribers = [self.notices, *(f.subscriber for f in self.rooms.values())]
+        if not any(subscriber.overflowed for subscriber in subscribers):
             return values
-        for followed in overflowed:
-            followed.subscriber.overflowed = False
-        for entry in await self.reread([f.room.pk for f in self.rooms.values()]):
-            followed_ = self.rooms.get(entry.room.name)
+        for subscriber in subscribers:
+            subscriber.overflowed = False
+        entries = {entry.room.name: entry for entry in await self.reread(None)}
+        missing = [f.room.pk for name, f in self.rooms.items() if name not in entries]
+        if missing:
+            # Followed but no longer among the most recently active: still a member?
+            entries.update({entry.room.name: entry for entry in await self.reread(missing)})
+        for name in [name for name in self.rooms if name not in entries]:
+            gone = await self.unfollow(name)
+            if gone is not None:
+                values.append(RoomLeft(room=gone.room))
+        for name, entry in entries.items():
+            followed_ = self.rooms.get(name)
             if followed_ is None:
+                joined = await self.follow(entry)
+                if joined is not None:
+                    values.append(RoomJoined(room=_with_unread(entry.room, joined)))
                 continue
             followed_.counted = max(followed_.counted, entry.last_seq)
             if (entry.unread, entry.last_read) != (followed_.unread, followed_.last_read):
                 followed_.unread, followed_.last_read = entry.unread, entry.last_read
-                values.append(
-                    UnreadChanged(
-                        room=_with_unread(entry.room, followed_), unread_count=entry.unread
-                    )
-                )
+                room = _with_unread(entry.room, followed_)
+                values.append(UnreadChanged(room=room, unread_count=entry.unread))
         return values
 
 
@@ -211,7 +224,7 @@ async def inbox_stream(*, user_id: int, username: str) -> AsyncGenerator[InboxEv
     inbox = _Inbox(hub, user_id, username)
     notices = hub.subscribe(USER_NOTICE_KIND, user_key(user_id), user_id, queue=inbox.queue)
     # Notices first: a room joined while the rooms are read is then not missed.
-    async with notices:
+    async with notices as inbox.notices:
         try:
             for entry in await inbox.reread(None):
                 await inbox.follow(entry)
