@@ -50,6 +50,9 @@ class RoomHub:
     def __init__(self, layer: Any) -> None:
         self._layer = layer
         self._rooms: dict[str, set[Subscriber]] = {}
+        # Per room, local subscribers by kind: an event of a kind nobody here subscribes
+        # to in the room (one a post also stands for, say) skips the loop over the room.
+        self._kinds: dict[str, dict[EventKind[Any], int]] = {}
         self._channel: str | None = None
         self._receiver: asyncio.Task[None] | None = None
         self._resync: asyncio.Task[None] | None = None
@@ -139,6 +142,8 @@ class RoomHub:
                 await self._layer.group_add(room_group_name(subscriber.room), self._channel)
                 subscribers = self._rooms[subscriber.room] = set()
             subscribers.add(subscriber)
+            kinds = self._kinds.setdefault(subscriber.room, {})
+            kinds[subscriber.kind] = kinds.get(subscriber.kind, 0) + 1
             self.access.note(subscriber)
             self.signals.joined(subscriber)
             SUBSCRIPTIONS_ACTIVE.inc()
@@ -150,10 +155,15 @@ class RoomHub:
             if subscribers is None or subscriber not in subscribers:
                 return
             subscribers.discard(subscriber)
+            kinds = self._kinds[room]
+            kinds[subscriber.kind] -= 1
+            if not kinds[subscriber.kind]:
+                del kinds[subscriber.kind]
             self.signals.left(subscriber)
             SUBSCRIPTIONS_ACTIVE.dec()
             if not subscribers:
                 del self._rooms[room]
+                del self._kinds[room]
                 self.access.forget(room)
                 self.resync.forget(room)
                 assert self._channel is not None
@@ -266,7 +276,8 @@ class RoomHub:
         # Restored once, and only if a subscriber of this kind is here.
         envelope: Envelope | None = None
         delivered = 0
-        for subscriber in tuple(subscribers):
+        mine = tuple(subscribers) if self._kinds.get(room, {}).get(kind) else ()
+        for subscriber in mine:
             if subscriber.kind is not kind or subscriber.revoked:
                 continue
             if checked and subscriber.access_version < version:
