@@ -316,18 +316,9 @@ def room_list(
     *, user: User | AnonymousUser, after: tuple[datetime, int] | None, first: int
 ) -> RoomPage:
     """Return the rooms ``user`` may see by most recent activity (keyset pagination)."""
-    rooms = (
-        Room.objects.filter(room_visible_q(user=user))
-        .distinct()
-        .order_by("-last_activity_at", "-id")
+    return _activity_page(
+        Room.objects.filter(room_visible_q(user=user)).distinct(), after=after, first=first
     )
-    if after is not None:
-        activity, room_id = after
-        rooms = rooms.filter(
-            Q(last_activity_at__lt=activity) | Q(last_activity_at=activity, id__lt=room_id)
-        )
-    page = list(rooms[: first + 1])
-    return RoomPage(rooms=page[:first], has_next=len(page) > first)
 
 
 def room_list_mine(
@@ -337,7 +328,15 @@ def room_list_mine(
     activity, as room_list pages them."""
     if not user.is_authenticated:
         return RoomPage(rooms=[], has_next=False)
-    rooms = Room.objects.filter(members=user).order_by("-last_activity_at", "-id")
+    return _activity_page(Room.objects.filter(members=user), after=after, first=first)
+
+
+def _activity_page(
+    rooms: QuerySet[Room], *, after: tuple[datetime, int] | None, first: int
+) -> RoomPage:
+    """``first`` of ``rooms`` by most recent activity, after the (activity, id) ``after``
+    (keyset pagination on room_activity_idx)."""
+    rooms = rooms.order_by("-last_activity_at", "-id")
     if after is not None:
         activity, room_id = after
         rooms = rooms.filter(

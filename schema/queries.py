@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -87,19 +88,29 @@ def _room_connection(page: selectors.RoomPage, after: str | None) -> RoomConnect
     )
 
 
+async def _room_connection_of(
+    select: Callable[..., selectors.RoomPage],
+    info: ChatInfo,
+    first: int | None,
+    after: str | None,
+) -> RoomConnection:
+    """A page of rooms from ``select`` (room_list, room_list_mine) for the viewer."""
+    size = _page_size("first", first)
+    page = await in_thread(select)(
+        user=info.context.user,
+        after=_room_cursor_decode(after),
+        first=settings.CHAT["MAX_PAGE_SIZE"] if size is None else size,
+    )
+    return _room_connection(page, after)
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="Rooms you can see, most recent activity first.")
     async def rooms(
         self, info: ChatInfo, first: int | None = None, after: str | None = None
     ) -> RoomConnection:
-        size = _page_size("first", first)
-        page = await in_thread(selectors.room_list)(
-            user=info.context.user,
-            after=_room_cursor_decode(after),
-            first=settings.CHAT["MAX_PAGE_SIZE"] if size is None else size,
-        )
-        return _room_connection(page, after)
+        return await _room_connection_of(selectors.room_list, info, first, after)
 
     @strawberry.field(
         description="Rooms you are a member of (direct rooms included), most recent "
@@ -108,13 +119,7 @@ class Query:
     async def my_rooms(
         self, info: ChatInfo, first: int | None = None, after: str | None = None
     ) -> RoomConnection:
-        size = _page_size("first", first)
-        page = await in_thread(selectors.room_list_mine)(
-            user=info.context.user,
-            after=_room_cursor_decode(after),
-            first=settings.CHAT["MAX_PAGE_SIZE"] if size is None else size,
-        )
-        return _room_connection(page, after)
+        return await _room_connection_of(selectors.room_list_mine, info, first, after)
 
     @strawberry.field(description="The room called `name`, or null when there is none.")
     async def room(self, info: ChatInfo, name: str) -> RoomType | None:
