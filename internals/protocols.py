@@ -34,13 +34,12 @@ from internals.fastpaths.subscription import OperationPlan, next_payload, ready_
 from internals.hooks import hook_active
 from internals.keepalive import pinger
 from internals.strawberry import GRAPHQL_WS, TRANSPORT_WS
-from realtime.inbox import inbox_stream
 from realtime.streams import event_stream
 from realtime.subscriber import Envelope
 from schema.context import ChatContext
 from schema.errors import error_record
 from schema.limits import QUERY_TOO_LARGE, query_size_error
-from schema.subscriptions import unknown_room_release, unknown_room_take
+from schema.subscriptions import inbox_values, unknown_room_release, unknown_room_take
 
 
 class Socket(Protocol):
@@ -215,10 +214,8 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
             return
         consumer: Socket = self.view  # type: ignore[assignment]
         prefix = '{"id": ' + json.dumps(operation.id) + ', "type": "next", "payload": '
-        context.inbox_open = True
         try:
-            stream = inbox_stream(user_id=user.pk, username=user.get_username())
-            async with aclosing(stream) as values:
+            async with aclosing(inbox_values(context)) as values:
                 async for value in values:
                     payload = await inbox_payload(plan, self.schema, value, context)  # type: ignore[arg-type]
                     await consumer.send(text_data=prefix + payload + "}")
@@ -227,8 +224,6 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
             await self.handle_task_exception(error)
             await operation.send_operation_message({"id": operation.id, "type": "complete"})
             raise
-        finally:
-            context.inbox_open = False
 
     async def _run_subscription(
         self, operation: Operation[ChatContext, None], plan: OperationPlan

@@ -18,7 +18,7 @@ from schema.context import ChatContext, ChatInfo
 from schema.signaltypes import InboxEvent, RoomSignal
 from schema.types import MessageType, RoomEventInterface
 
-__all__ = ["Subscription", "unknown_room_release", "unknown_room_take"]
+__all__ = ["Subscription", "inbox_values", "unknown_room_release", "unknown_room_take"]
 
 
 def unknown_room_take(context: ChatContext, *, exists: bool) -> bool:
@@ -96,22 +96,27 @@ class Subscription:
         "myRooms when you (re)connect, then apply these. Requires a signed-in user."
     )
     async def inbox(self, info: ChatInfo) -> AsyncGenerator[InboxEvent, None]:
-        context = info.context
-        user = context.user
-        if not user.is_authenticated:
-            raise Unauthenticated("Sign in to follow your inbox.")
-        # Each follows every room of its user (up to CHAT_MAX_INBOX_ROOMS): one is all a
-        # client needs, and a hundred on one socket would be a hundred times the cost.
-        if context.inbox_open:
-            raise TooManyInboxes("An inbox is already open on this connection.")
-        context.inbox_open = True
-        try:
-            stream = inbox_stream(user_id=user.pk, username=user.get_username())
-            async with aclosing(stream) as values:
-                async for value in values:
-                    yield value  # type: ignore[misc]
-        finally:
-            context.inbox_open = False
+        async for value in inbox_values(info.context):
+            yield value  # type: ignore[misc]
+
+
+async def inbox_values(context: ChatContext) -> AsyncGenerator[Any, None]:
+    """The viewer's inbox (realtime.inbox) on this socket, checked first."""
+    user = context.user
+    if not user.is_authenticated:
+        raise Unauthenticated("Sign in to follow your inbox.")
+    # Each follows every room of its user (up to CHAT_MAX_INBOX_ROOMS): one is all a
+    # client needs, and a hundred on one socket would be a hundred times the cost.
+    if context.inbox_open:
+        raise TooManyInboxes("An inbox is already open on this connection.")
+    context.inbox_open = True
+    try:
+        stream = inbox_stream(user_id=user.pk, username=user.get_username())
+        async with aclosing(stream) as values:
+            async for value in values:
+                yield value
+    finally:
+        context.inbox_open = False
 
 
 async def _room_stream(
