@@ -27,6 +27,7 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from chat.logs import install_log_context  # noqa: E402
+from internals.fastpaths.http import GraphQLHTTPFront  # noqa: E402
 from internals.readtimeout import request_read_timeout_install  # noqa: E402
 from internals.websocket import ChatWSConsumer  # noqa: E402
 from project.connlimit import SocketsPerAddressLimit  # noqa: E402
@@ -46,7 +47,8 @@ gc.freeze()
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # GraphQL POSTs a fast path serves, before Django (internals/fastpaths/http.py).
+        "http": GraphQLHTTPFront(django_asgi_app, schema=schema),
         "websocket": AllowedHostsOrNoOriginValidator(
             SocketsPerAddressLimit(
                 SessionAuthRoute("/graphql/", ChatWSConsumer.as_asgi(schema=schema))

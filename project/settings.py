@@ -267,6 +267,9 @@ CHAT: dict[str, Any] = {
     # The websocket fast paths (internals/fastpaths/registry.py); 0: every operation takes
     # Strawberry's standard path (the test command runs the contract tests both ways).
     "FAST_PATHS": _env_bool("CHAT_FAST_PATHS", True),
+    # Seconds a process trusts a bearer token it verified (realtime/tokens.py); a notice
+    # of logout, revocation or deactivation drops it sooner. 0: verified on every request.
+    "TOKEN_CACHE_SECONDS": _env_float("CHAT_TOKEN_CACHE_SECONDS", 1.0),
     # Header a trusted proxy (load balancer) writes the client's address to, e.g.
     # X-Forwarded-For; unset: the socket's peer address (see project/clientip.py).
     "CLIENT_IP_HEADER": os.environ.get("CHAT_CLIENT_IP_HEADER", "").strip(),

@@ -26,6 +26,7 @@ __all__ = [
     "event_publish_sync",
     "events_merge",
     "events_publish",
+    "local_listeners",
     "loop_finder_set",
 ]
 
@@ -194,6 +195,22 @@ class _Publisher:
 _publisher = loop_local(_Publisher)
 
 
+# Called on the serving loop with each event this process publishes from ORM code, before
+# it goes out: what must take effect in this process at once, before the code that
+# published it answers (realtime/tokens.py forgets a revoked token), not when the event
+# comes back from Redis.
+local_listeners: list[Callable[[Event], None]] = []
+
+
+def _local_then_put(event: Event) -> None:
+    for listener in local_listeners:
+        try:
+            listener(event)
+        except Exception:
+            logger.exception("a local event listener failed")
+    _publisher().put(event)
+
+
 def event_publish_sync(event: Event) -> None:
     """Publish ``event`` from ORM code (an on_commit hook) without waiting for Redis.
 
@@ -206,7 +223,7 @@ def event_publish_sync(event: Event) -> None:
     if loop is None and _loop_finder is not None:
         loop = _loop_finder()
     if loop is not None and loop.is_running():
-        loop.call_soon_threadsafe(lambda: _publisher().put(event))
+        loop.call_soon_threadsafe(_local_then_put, event)
         return
     if loop is not None:
         # The serving loop has stopped (the process is shutting down): a publish through

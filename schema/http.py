@@ -17,8 +17,7 @@ from graphql import ExecutionResult
 from strawberry.django.views import AsyncGraphQLView
 
 from chat.clientip import client_ip
-from chat.db import in_thread
-from chat.selectors import token_user_get
+from realtime.tokens import token_user_cached
 from schema.context import ChatContext
 from schema.errors import DATABASE_UNAVAILABLE, error_record
 from schema.limits import QUERY_TOO_LARGE, query_size_error
@@ -106,7 +105,7 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
         if authorization and token is None:
             return _unauthenticated("Authorization header must be `Bearer <token>`.")
         if token is not None:
-            user = await in_thread(token_user_get)(raw=token)
+            user = await token_user_cached(raw=token)
             if user is None:
                 return _unauthenticated("Invalid or expired token.")
             request.chat_context = ChatContext(user=user, token=token, request=request)  # type: ignore[attr-defined]

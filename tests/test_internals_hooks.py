@@ -54,6 +54,7 @@ HOOKS = {
     "strawberry.graphql_ws",
     "strawberry.transport_ws",
     "twisted.http_read_timeout",
+    "twisted.post_content_type",
     "twisted.upgrade_producer",
     "twisted.write_through",
     "whitenoise.async_lookup",
@@ -190,6 +191,41 @@ def test_hooks_named_in_the_setting_are_off(caplog: pytest.LogCaptureFixture) ->
 # The standard paths: each feature's contract with its hook off.
 
 
+@pytest.mark.embedded
+def test_post_content_type_compares_as_twisteds_own(
+    hooks_off: Callable[..., dict[str, bool]],
+) -> None:
+    from email.message import EmailMessage
+
+    from twisted.web import http
+
+    def email_parsed(line: bytes) -> bytes:
+        message = EmailMessage()
+        message["content-type"] = line.decode("charmap")
+        return message.get_content_type().encode("charmap")
+
+    forms = (b"application/x-www-form-urlencoded", b"multipart/form-data")
+    lines = [
+        b"application/json",
+        b"application/json; charset=utf-8",
+        b"Application/X-WWW-Form-URLencoded",
+        b"application/x-www-form-urlencoded ; charset=utf-8",
+        b"multipart/form-data; boundary=----x",
+        b"MULTIPART/FORM-DATA;boundary=y",
+        b"text/plain",
+        b"nonsense",
+        b"",
+    ]
+    assert hook_active("twisted.post_content_type")
+    # The key is only compared with the form types: the same answer for every line.
+    for line in lines:
+        assert (http._parseContentType(line) in forms) == (email_parsed(line) in forms), line
+    assert http._parseContentType(b"Multipart/Form-Data; boundary=z") == forms[1]
+    hooks_off("twisted.post_content_type")
+    # Off: Twisted's own parse (the email package's answer, text/plain for nonsense).
+    assert http._parseContentType(b"nonsense") == b"text/plain"
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.embedded
 def test_model_restore_without_its_hook_runs_from_db(
@@ -313,6 +349,7 @@ async def test_subscription_and_mutation_without_the_transport_hooks(
 async def test_http_and_static_files_without_the_django_and_whitenoise_hooks(
     alice: factories.Member,
     hooks_off: Callable[..., dict[str, bool]],
+    fast_path_switch: Callable[[bool], None],
 ) -> None:
     from django.http import HttpResponse
     from django.test import AsyncRequestFactory
@@ -320,6 +357,8 @@ async def test_http_and_static_files_without_the_django_and_whitenoise_hooks(
     from internals.whitenoise import StaticFilesMiddleware
     from project import middleware
 
+    # Through Django's middleware, not the HTTP front (internals/fastpaths/http.py).
+    fast_path_switch(False)
     hooks_off(
         "django.inline_middleware",
         "django.asgi_without_thread_sensitive_context",

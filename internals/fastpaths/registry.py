@@ -91,6 +91,9 @@ class FastPath:
     plan: Planner  # a plan for the operation, or None to decline it
     hooks: tuple[str, ...]  # internals/hooks.py names, all active for it to run
     description: str
+    # Whether it serves POST /graphql/ too (internals/fastpaths/http.py). Not the
+    # mutations that log a browser session in or out: they need Django's request.
+    http: bool = False
 
 
 # The graphql-core schema (to prepare documents) and the handler internals the fast paths
@@ -137,6 +140,7 @@ FAST_PATHS: tuple[FastPath, ...] = (
         _HOOKS,
         "the post made without the executor, its result rendered by a compiled selection "
         "(fastpaths/post.py)",
+        http=True,
     ),
     FastPath(
         OperationType.QUERY,
@@ -145,6 +149,7 @@ FAST_PATHS: tuple[FastPath, ...] = (
         _HOOKS,
         "documents parsed and validated once, executed straight on graphql-core "
         "(fastpaths/execution.py)",
+        http=True,
     ),
     FastPath(
         OperationType.MUTATION,
@@ -199,10 +204,15 @@ def _path_of(
 
 
 def fast_path_serve(
-    schema: Schema, query: object, operation_name: str | None, variables: object
+    schema: Schema,
+    query: object,
+    operation_name: str | None,
+    variables: object,
+    *,
+    http: bool = False,
 ) -> Served | None:
     """How the operation is served: by a fast path (its plan), or None for the standard
-    path. Counted either way."""
+    path. Counted either way. ``http``: only by a fast path that serves HTTP too."""
     if not settings.CHAT["FAST_PATHS"] or not _replicated(schema):
         # Off: none of the fast paths' code runs, not even their parse and validation
         # (so the operation is counted without its field).
@@ -210,7 +220,7 @@ def fast_path_serve(
         return None
     path = _path_of(schema, query, operation_name, variables)
     plan = None
-    if path is not None and all(hook_active(name) for name in path.hooks):
+    if path is not None and (path.http or not http) and all(hook_active(n) for n in path.hooks):
         plan = path.plan(schema, query, operation_name, variables)  # type: ignore[arg-type]
     _COUNTERS[ANY if path is None else path.field, plan is not None].inc()
     return None if plan is None or path is None else Served(path, plan)
