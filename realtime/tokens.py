@@ -41,6 +41,10 @@ logger = logging.getLogger(__name__)
 # memory whatever the number of clients.
 MAX_TOKENS = 10_000
 
+# The clocks, replaced by tests.
+monotonic = time.monotonic
+wall = time.time
+
 
 @dataclass(slots=True)
 class _Entry:
@@ -62,14 +66,14 @@ class _TokenCache:
         digest = token_digest(raw)
         entry = self._entries.get(digest)
         if entry is not None:
-            if entry.fresh_until > time.monotonic() and entry.expires_at > time.time():
+            if entry.fresh_until > monotonic() and entry.expires_at > wall():
                 return entry.user
             del self._entries[digest]
         max_age = float(settings.CHAT["TOKEN_CACHE_SECONDS"])
         if max_age > 0 and not self._listening:
             await self._listen()
         generation = self._generation
-        started = time.monotonic()
+        started = monotonic()
         found = await in_thread(token_credential_get)(raw=raw)
         if found is None:
             return None
