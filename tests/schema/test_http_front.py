@@ -271,7 +271,9 @@ async def test_everything_else_reaches_the_standard_path(
     content: bytes,
     method: str,
 ) -> None:
-    extra = [bearer(alice.token)] if headers == "alice" else list(headers)
+    extra: list[tuple[bytes, bytes]] = (
+        [bearer(alice.token)] if isinstance(headers, str) else list(headers)
+    )
     names = {name for name, _ in extra}
     base = [h for h in (JSON, HOST) if h[0] not in names]
     fast, standard, counted = await both(fast_path_switch, content, base + extra, method=method)
