@@ -30,6 +30,7 @@ __all__ = [
     "ROOM_EVENTS_PUBLISHED",
     "SUBSCRIBER_OVERFLOWS",
     "SUBSCRIPTIONS_ACTIVE",
+    "TOKEN_CACHE_LOOKUPS",
     "WEBSOCKETS_OPEN",
 ]
 
@@ -93,7 +94,8 @@ INTERNALS_HOOK_ACTIVE = Gauge(
 )
 FAST_PATH_OPERATIONS = Counter(
     "chat_fast_path_operations",
-    "graphql-transport-ws operations by the fast path registered for their root field "
+    "graphql-transport-ws operations, and the GraphQL POSTs the HTTP front gets that far "
+    "(internals/fastpaths/http.py), by the fast path registered for their root field "
     '(internals/fastpaths/registry.py; field="*": any other query or mutation) and '
     "whether it served them (fast) or Strawberry's standard path did (standard): "
     "CHAT_FAST_PATHS=0, an extension the fast paths do not replicate, a hook off, or an "
@@ -107,4 +109,11 @@ FAST_PATH_RESULTS = Counter(
     "operation per event (per distinct viewer too where the selection depends on it), "
     "shared by every local subscriber of that operation.",
     ["field", "how"],
+)
+TOKEN_CACHE_LOOKUPS = Counter(
+    "chat_token_cache_lookups",
+    "Bearer tokens of HTTP requests verified from this process's cache (hit) or the "
+    "database (miss: unknown, older than CHAT_TOKEN_CACHE_SECONDS, or dropped by a "
+    "revocation notice) (realtime/tokens.py).",
+    ["result"],
 )

@@ -25,6 +25,7 @@ from django.conf import settings
 
 from chat.db import in_thread
 from chat.events import ACCESS_CHANGED_EVENT_TYPE, AccessChangedEvent, Event, token_credential_key
+from chat.metrics import TOKEN_CACHE_LOOKUPS
 from chat.selectors import token_credential_get, token_digest
 from realtime.hub import get_hub
 from realtime.loops import loop_local
@@ -40,6 +41,9 @@ logger = logging.getLogger(__name__)
 # Tokens kept per process at most (the least recently verified go first): a bound on
 # memory whatever the number of clients.
 MAX_TOKENS = 10_000
+
+_HITS = TOKEN_CACHE_LOOKUPS.labels(result="hit")
+_MISSES = TOKEN_CACHE_LOOKUPS.labels(result="miss")
 
 # The clocks, replaced by tests.
 monotonic = time.monotonic
@@ -67,8 +71,10 @@ class _TokenCache:
         entry = self._entries.get(digest)
         if entry is not None:
             if entry.fresh_until > monotonic() and entry.expires_at > wall():
+                _HITS.inc()
                 return entry.user
             del self._entries[digest]
+        _MISSES.inc()
         max_age = float(settings.CHAT["TOKEN_CACHE_SECONDS"])
         if max_age > 0 and not self._listening:
             await self._listen()
