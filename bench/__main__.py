@@ -6,6 +6,7 @@
     .venv/bin/python -m bench --scenarios fanout,fanout-events,reactions --designs ours
     .venv/bin/python -m bench --scenarios typing,presence,inbox-roomevents,inbox --designs ours
     .venv/bin/python -m bench --scenarios chat-day --designs ours --set mark_read=false
+    .venv/bin/python -m bench --scenarios fanout --designs ours,tutorial-pubsub --post http
 
 Starts a private redis-server and PostgreSQL, then for each scenario and design a fresh
 daphne process and a separate client process (bench/client.py; bench/signals.py for the
@@ -259,7 +260,9 @@ def seed(config: dict[str, Any], servers: Servers) -> str:
     return str(out)
 
 
-def client_args(design: str, config: dict[str, Any], bases: list[str], seeded: str) -> list[str]:
+def client_args(
+    design: str, config: dict[str, Any], bases: list[str], seeded: str, post: str = "ws"
+) -> list[str]:
     if config["mode"] in SIGNAL_MODES:
         return [
             sys.executable, "-m", "bench.signals", "--base", ",".join(bases),
@@ -272,6 +275,7 @@ def client_args(design: str, config: dict[str, Any], bases: list[str], seeded: s
         "--messages", str(config.get("messages", 0)), "--rate", str(config.get("rate", 20)),
         "--subscription", config.get("subscription", "messageAdded"),
         "--users", str(config.get("users", 20)), "--toggles", str(config.get("toggles", 0)),
+        "--post", post,
     ]  # fmt: skip
 
 
@@ -293,7 +297,9 @@ def phase_cpu(marks: list[tuple[str, dict[str, float]]]) -> dict[str, dict[str, 
     return phases
 
 
-def run_one(design: str, scenario: str, config: dict[str, Any], servers: Servers) -> dict[str, Any]:
+def run_one(
+    design: str, scenario: str, config: dict[str, Any], servers: Servers, post: str = "ws"
+) -> dict[str, Any]:
     app, layer = DESIGNS[design]
     servers.reset()
     seeded = seed(config, servers) if config["mode"] in SIGNAL_MODES else ""
@@ -304,7 +310,7 @@ def run_one(design: str, scenario: str, config: dict[str, Any], servers: Servers
     processes = [psutil.Process(daphne.pid) for daphne, _ in daphnes]
     bases = [f"ws://127.0.0.1:{port}" for _, port in daphnes]
     client = subprocess.Popen(
-        client_args(design, config, bases, seeded),
+        client_args(design, config, bases, seeded, post),
         cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     marks: dict[str, dict[str, float]] = {}
@@ -343,6 +349,10 @@ def run_one(design: str, scenario: str, config: dict[str, Any], servers: Servers
         return {"scenario": scenario, "design": design, "failures": -1, "error": "client failed"}
 
     figures: dict[str, Any] = {"scenario": scenario, "design": design, **result}
+    if config["mode"] not in SIGNAL_MODES:
+        # Only ours posts over HTTP; the baselines have no HTTP API and post over their
+        # websocket either way.
+        figures["post"] = post if design == "ours" else "ws"
     if "start" in marks and result.get("deliveries"):
         start, end = marks["start"], marks["end"]
         deliveries = result["deliveries"]
@@ -456,6 +466,11 @@ def main() -> None:
         "--set", action="append", default=[], metavar="KEY=VALUE",
         help="override a scenario setting (a JSON value, e.g. seconds=60), in every scenario run",
     )  # fmt: skip
+    parser.add_argument(
+        "--post", choices=["ws", "http"], default="ws",
+        help="how ours posts in the fan-out scenarios: over the websocket, or as Apollo's "
+        "split link does, HTTP POST /graphql/ (the baselines post over their websocket)",
+    )  # fmt: skip
     args = parser.parse_args()
     overrides = {k: json.loads(v) for k, _, v in (item.partition("=") for item in args.set)}
     designs = args.designs.split(",")
@@ -475,7 +490,7 @@ def main() -> None:
                 rows = []
                 for design in scenario_designs(config, designs):
                     load_before = os.getloadavg()[0]
-                    row = run_one(design, scenario, config, servers)
+                    row = run_one(design, scenario, config, servers, args.post)
                     if args.side:
                         load = [round(load_before, 2), round(os.getloadavg()[0], 2)]
                         row = {"side": args.side, "loadavg_1m": load, **row}

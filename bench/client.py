@@ -20,6 +20,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 from websockets.typing import Subprotocol
 
+from bench.gqlhttp import HttpGraphQL
+
 GTWS = [Subprotocol("graphql-transport-ws")]
 OPEN_TIMEOUT = 120
 
@@ -45,6 +47,9 @@ mutation($id: ID!, $emoji: String!) { %s(messageId: $id, emoji: $emoji) {
 """
 EMOJI = ["\N{THUMBS UP SIGN}", "\N{PARTY POPPER}", "\N{FIRE}", "\N{EYES}", "\N{ROCKET}"]
 TARGETS = 4  # messages reacted to
+POST_OURS = (
+    "mutation($room: String!, $text: String!) { sendMessage(room: $room, text: $text) { seq } }"
+)
 
 
 @dataclass
@@ -142,10 +147,7 @@ class Design:
             await ws.send(json.dumps({"message": text}))
             return
         if self.name == "ours":
-            query = (
-                "mutation($room: String!, $text: String!) "
-                "{ sendMessage(room: $room, text: $text) { seq } }"
-            )
+            query = POST_OURS
         else:
             query = (
                 "mutation($room: String!, $text: String!) { sendMessage(room: $room, text: $text) }"
@@ -230,9 +232,11 @@ async def reactor(
 
 
 class Publisher:
-    """One posting socket per room, with a window of posts in flight (GraphQL designs)."""
+    """One posting socket per room, with a window of posts in flight (GraphQL designs);
+    with ``via="http"`` (ours only), POSTs over as many keep-alive connections as the
+    window, as Apollo Client's split link sends mutations."""
 
-    def __init__(self, design: Design, window: int = 8) -> None:
+    def __init__(self, design: Design, window: int = 8, via: str = "ws") -> None:
         self.design = design
         self.sockets: dict[str, ClientConnection] = {}
         self.window = asyncio.Semaphore(window)
@@ -241,8 +245,16 @@ class Publisher:
         self.idle.set()
         self.readers: list[asyncio.Task[None]] = []
         self.errors: list[Any] = []
+        self.http = (
+            HttpGraphQL(design.base, connections=window)
+            if via == "http" and design.name == "ours"
+            else None
+        )
+        self.posts: set[asyncio.Task[None]] = set()
 
     async def open(self, rooms: list[str]) -> None:
+        if self.http is not None:
+            return
         for room in rooms:
             ws = await self.design.connect(room, auth=True)
             self.sockets[room] = ws
@@ -268,13 +280,36 @@ class Publisher:
             await self.window.acquire()
             self.inflight += 1
             self.idle.clear()
+        if self.http is not None:
+            task = asyncio.create_task(self._post_http(room, text))
+            self.posts.add(task)
+            task.add_done_callback(self.posts.discard)
+            return
         await self.design.post(self.sockets[room], room, text)
+
+    async def _post_http(self, room: str, text: str) -> None:
+        assert self.http is not None
+        try:
+            status, body = await self.http.post(
+                POST_OURS, {"room": room, "text": text}, token=self.design.token
+            )
+            if status != 200 or body.get("errors"):
+                self.errors.append(body)
+        except Exception as error:
+            self.errors.append(repr(error))
+        finally:
+            self.window.release()
+            self.inflight -= 1
+            if not self.inflight:
+                self.idle.set()
 
     async def drain(self) -> None:
         """Wait until every post in flight is answered."""
         await self.idle.wait()
 
     async def close(self) -> None:
+        if self.http is not None:
+            await self.http.close()
         for ws in self.sockets.values():
             await ws.close()
         for task in self.readers:
@@ -363,7 +398,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     await register(design)
     rooms = [f"r{n}" for n in range(args.rooms)]
     stats = Stats()
-    publisher = Publisher(design)
+    publisher = Publisher(design, via=args.post)
     await publisher.open(rooms)
     reactors: list[tuple[str, ClientConnection]] = []
     targets: list[str] = []
@@ -443,6 +478,10 @@ if __name__ == "__main__":
                         default="messageAdded")  # fmt: skip
     parser.add_argument("--users", type=int, default=20, help="reactions: users toggling")
     parser.add_argument("--toggles", type=int, default=500, help="reactions: in all")
+    parser.add_argument(
+        "--post", choices=["ws", "http"], default="ws",
+        help="post over the websocket, or (ours) over HTTP POST /graphql/",
+    )  # fmt: skip
     parser.add_argument("--rooms", type=int, default=1)
     parser.add_argument("--per-room", type=int, default=100)
     parser.add_argument("--messages", type=int, default=200)

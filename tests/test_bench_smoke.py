@@ -115,3 +115,41 @@ def test_signal_scenarios_run_tiny() -> None:
         ("inbox", "inbox-roomevents",
          {"deliveries_per_s", "server_cpu_us_per_delivery", "p50_ms", "p99_ms"}),
     ]  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_fanout_with_posts_over_http() -> None:
+    rows = bench_tiny(
+        "--scenarios", "fanout", "--designs", "ours,tutorial-pubsub", "--post", "http",
+        timeout=240,
+    )  # fmt: skip
+    figures = {r["design"]: r for r in rows if "failures" in r}
+    # Ours posted over HTTP, the tutorial (no HTTP API) over its websocket.
+    assert {d: (r["post"], r["deliveries"], r["post_errors"]) for d, r in figures.items()} == {
+        "ours": ("http", 15, 0),
+        "tutorial-pubsub": ("ws", 15, 0),
+    }
+    assert [set(r["ours_vs"]) for r in rows if "ours_vs" in r] == [{"tutorial-pubsub"}]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_http_bench_runs_wrk_beside_a_django_404() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.http", "--seconds", "1"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    rows = [json.loads(line) for line in run.stdout.splitlines()]
+    kinds = {r["kind"]: r for r in rows if "kind" in r}
+    assert set(kinds) == {"not-found", "anonymous", "authenticated", "sendMessage"}
+    # Every request of a kind answered as that kind is: 404s, and 200s.
+    assert all(r["requests"] > 0 for r in kinds.values())
+    assert kinds["not-found"]["non_2xx_3xx"] == kinds["not-found"]["requests"]
+    assert all(r["non_2xx_3xx"] == 0 for k, r in kinds.items() if k != "not-found")
+    summary = rows[-1]
+    assert set(summary) == {
+        "median_requests_per_s", "sendMessage_vs_not_found", "authenticated_vs_anonymous",
+    }  # fmt: skip
