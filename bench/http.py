@@ -7,14 +7,23 @@ Starts a private redis-server and PostgreSQL (bench/__main__.py's), one daphne, 
 a user, then runs wrk (the Debian package; installed with apt-get if missing) in turn on:
 ``not-found`` (GET of a path with no route: Django's 404), ``anonymous`` and
 ``authenticated`` (POST ``{__typename}`` without and with the bearer token), and
-``sendMessage`` (POST the bench client's mutation, with the token). Prints one JSON line
-per request kind and round, then the medians of the ratios the issue sets figures for:
-sendMessage / not-found (>= 0.8) and authenticated / anonymous (>= 0.9).
+``sendMessage`` (POST the bench client's mutation, with the token), and
+``sendMessage-ws`` (the same mutation over as many graphql-transport-ws sockets as wrk has
+connections, each waiting for its answer before the next: a Python client, so a ceiling
+of its own on a small machine). Prints one JSON line per request kind and round, then the
+medians of the ratios the issue sets figures for: sendMessage / not-found (>= 0.8) and
+authenticated / anonymous (>= 0.9), and sendMessage over HTTP / over the websocket.
+
+``--synchronous-commit off`` sets PostgreSQL's synchronous_commit off before daphne
+starts: a diagnostic, not a deployment setting. Every post is a durable commit, so with
+it on the post rate is bounded by the disk's flush time, whatever the server does around
+it; with it off, what is left is the server's own work.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import re
@@ -22,9 +31,14 @@ import shutil
 import statistics
 import subprocess
 import tempfile
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+import psycopg
+import websockets
+from websockets.typing import Subprotocol
 
 from bench.__main__ import Servers, profile_start, profile_stop, start_daphne
 
@@ -44,6 +58,13 @@ KINDS: dict[str, tuple[str, str, dict[str, Any] | None, bool]] = {
         {"query": SEND_MESSAGE, "variables": {"room": "wrk", "text": "hello"}}, True,
     ),
 }  # fmt: skip
+
+
+RATIOS = {
+    "sendMessage_vs_not_found": ("sendMessage", "not-found"),
+    "authenticated_vs_anonymous": ("authenticated", "anonymous"),
+    "sendMessage_http_vs_ws": ("sendMessage", "sendMessage-ws"),
+}
 
 
 def wrk_ensure() -> str:
@@ -86,6 +107,38 @@ def _wrk(wrk: str, url: str, script: Path, seconds: float, connections: int) -> 
     }
 
 
+async def _ws_posts(port: int, token: str, seconds: float, sockets: int) -> dict[str, float]:
+    """sendMessage over ``sockets`` graphql-transport-ws sockets for ``seconds``, one
+    post in flight on each: the rate of posts answered."""
+    variables = KINDS["sendMessage"][2]
+    assert variables is not None
+    answered = 0
+    errors = 0
+
+    async def one(deadline: float) -> None:
+        nonlocal answered, errors
+        async with websockets.connect(
+            f"ws://127.0.0.1:{port}/graphql/", subprotocols=[Subprotocol("graphql-transport-ws")]
+        ) as ws:
+            await ws.send(json.dumps({"type": "connection_init", "payload": {"authToken": token}}))
+            await ws.recv()
+            n = 0
+            while time.monotonic() < deadline:
+                n += 1
+                await ws.send(json.dumps({"id": str(n), "type": "subscribe", "payload": variables}))
+                while (frame := json.loads(await ws.recv()))["type"] != "complete":
+                    errors += bool(frame.get("payload", {}).get("errors"))
+                answered += 1
+
+    started = time.monotonic()
+    await asyncio.gather(*(one(started + seconds) for _ in range(sockets)))
+    return {
+        "requests_per_s": round(answered / (time.monotonic() - started), 2),
+        "requests": answered,
+        "errors": errors,
+    }
+
+
 def _register(port: int) -> str:
     body = json.dumps(
         {
@@ -107,10 +160,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--kinds", default=",".join(KINDS))
+    parser.add_argument("--kinds", default=",".join([*KINDS, "sendMessage-ws"]))
     parser.add_argument(
         "--env", action="append", default=[], metavar="NAME=VALUE",
         help="an environment variable for daphne (e.g. CHAT_FAST_PATHS=0)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--synchronous-commit", choices=["on", "off"], default="on",
+        help="PostgreSQL's synchronous_commit (off: a diagnostic, see the module docstring)",
     )  # fmt: skip
     parser.add_argument(
         "--profile", default="",
@@ -121,46 +178,56 @@ def main() -> None:
         os.environ["BENCH_PROFILE_DIR"] = args.profile
     wrk = wrk_ensure()
     extra = dict(item.partition("=")[::2] for item in args.env)
+    labels = {**extra, "synchronous_commit": args.synchronous_commit}
     kinds = args.kinds.split(",")
     servers = Servers()
     workdir = Path(tempfile.mkdtemp(prefix="chat-bench-http-"))
     rates: dict[str, list[float]] = {}
     try:
         servers.reset()
+        if args.synchronous_commit == "off":
+            with psycopg.connect(
+                host=servers.postgres.socket_dir, user="postgres", dbname="bench", autocommit=True
+            ) as connection:
+                connection.execute("ALTER SYSTEM SET synchronous_commit = off")
+                connection.execute("SELECT pg_reload_conf()")
         daphne, port = start_daphne("project.asgi:application", "pubsub", servers, extra)
         try:
             token = _register(port)
             for round_ in range(1, args.rounds + 1):
                 for kind in kinds:
-                    method, path, body, auth = KINDS[kind]
-                    script = workdir / f"{kind}.lua"
-                    script.write_text(_script(method, body, token if auth else None))
                     profiler = (
                         profile_start(daphne.pid, f"{kind}-{round_}") if args.profile else None
                     )
-                    row = _wrk(
-                        wrk, f"http://127.0.0.1:{port}{path}", script, args.seconds,
-                        args.connections,
-                    )  # fmt: skip
+                    if kind == "sendMessage-ws":
+                        row = asyncio.run(_ws_posts(port, token, args.seconds, args.connections))
+                    else:
+                        method, path, body, auth = KINDS[kind]
+                        script = workdir / f"{kind}.lua"
+                        script.write_text(_script(method, body, token if auth else None))
+                        row = _wrk(
+                            wrk, f"http://127.0.0.1:{port}{path}", script, args.seconds,
+                            args.connections,
+                        )  # fmt: skip
                     if profiler is not None:
                         profile_stop(profiler)
                     rates.setdefault(kind, []).append(row["requests_per_s"])
-                    print(json.dumps({"kind": kind, "round": round_, **row, **extra}), flush=True)
+                    print(json.dumps({"kind": kind, "round": round_, **row, **labels}), flush=True)
         finally:
             daphne.terminate()
             daphne.wait()
     finally:
         servers.stop()
     medians = {kind: statistics.median(values) for kind, values in rates.items()}
-    summary: dict[str, Any] = {"median_requests_per_s": medians, **extra}
-    if "sendMessage" in medians and "not-found" in medians:
-        summary["sendMessage_vs_not_found"] = round(
-            medians["sendMessage"] / medians["not-found"], 2
-        )
-    if "authenticated" in medians and "anonymous" in medians:
-        summary["authenticated_vs_anonymous"] = round(
-            medians["authenticated"] / medians["anonymous"], 2
-        )
+    summary: dict[str, Any] = {"median_requests_per_s": medians, **labels}
+    # Each ratio taken within a round (its two kinds measured one after the other), then
+    # the median over the rounds: the machine's load drifts between rounds.
+    for name, (this, that) in RATIOS.items():
+        if this in rates and that in rates:
+            summary[name] = round(
+                statistics.median(a / b for a, b in zip(rates[this], rates[that], strict=True)),
+                2,
+            )
     print(json.dumps(summary), flush=True)
 
 

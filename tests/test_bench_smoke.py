@@ -144,12 +144,20 @@ def test_http_bench_runs_wrk_beside_a_django_404() -> None:
     assert run.returncode == 0, run.stdout + run.stderr
     rows = [json.loads(line) for line in run.stdout.splitlines()]
     kinds = {r["kind"]: r for r in rows if "kind" in r}
-    assert set(kinds) == {"not-found", "anonymous", "authenticated", "sendMessage"}
-    # Every request of a kind answered as that kind is: 404s, and 200s.
+    assert set(kinds) == {
+        "not-found",
+        "anonymous",
+        "authenticated",
+        "sendMessage",
+        "sendMessage-ws",
+    }
+    # Every request of a kind answered as that kind is: 404s, and 200s without errors.
     assert all(r["requests"] > 0 for r in kinds.values())
     assert kinds["not-found"]["non_2xx_3xx"] == kinds["not-found"]["requests"]
-    assert all(r["non_2xx_3xx"] == 0 for k, r in kinds.items() if k != "not-found")
+    assert all(r.get("non_2xx_3xx", 0) == 0 for k, r in kinds.items() if k != "not-found")
+    assert kinds["sendMessage-ws"]["errors"] == 0
     summary = rows[-1]
     assert set(summary) == {
-        "median_requests_per_s", "sendMessage_vs_not_found", "authenticated_vs_anonymous",
+        "median_requests_per_s", "synchronous_commit", "sendMessage_vs_not_found",
+        "authenticated_vs_anonymous", "sendMessage_http_vs_ws",
     }  # fmt: skip
