@@ -94,13 +94,14 @@ INTERNALS_HOOK_ACTIVE = Gauge(
 )
 FAST_PATH_OPERATIONS = Counter(
     "chat_fast_path_operations",
-    "graphql-transport-ws operations, and the GraphQL POSTs the HTTP front gets that far "
-    "(internals/fastpaths/http.py), by the fast path registered for their root field "
+    "Operations by the fast path registered for their root field "
     '(internals/fastpaths/registry.py; field="*": any other query or mutation) and '
     "whether it served them (fast) or Strawberry's standard path did (standard): "
     "CHAT_FAST_PATHS=0, an extension the fast paths do not replicate, a hook off, or an "
-    "operation the fast path cannot serve identically. Counted once per operation.",
-    ["field", "path"],
+    "operation the fast path cannot serve identically. Counted once per operation, by "
+    "transport: ws (graphql-transport-ws) or http (a GraphQL POST the HTTP front got that "
+    "far, internals/fastpaths/http.py).",
+    ["field", "path", "transport"],
 )
 FAST_PATH_RESULTS = Counter(
     "chat_fast_path_results",

@@ -10,7 +10,10 @@ is what bounds revocation even when a notice is lost (Redis pub/sub delivers at 
 once), the part the websocket path's periodic check plays for live sockets
 (realtime/credentials.py).
 
-Only valid tokens are kept: anyone can send any number of invalid ones.
+Invalid tokens are remembered as long, apart from the valid ones: a request the HTTP front
+(internals/fastpaths/http.py) declines for its token goes on to the standard path, which
+asks again, and a flood of random tokens must not push the valid ones out. (A token exists
+before anyone can present it, and once invalid it stays so: remembering that is safe.)
 """
 
 from __future__ import annotations
@@ -38,8 +41,8 @@ __all__ = ["token_user_cached"]
 
 logger = logging.getLogger(__name__)
 
-# Tokens kept per process at most (the least recently verified go first): a bound on
-# memory whatever the number of clients.
+# Valid tokens kept per process at most, and invalid ones (the least recently verified
+# go first): a bound on memory whatever the number of clients.
 MAX_TOKENS = 10_000
 
 _HITS = TOKEN_CACHE_LOOKUPS.labels(result="hit")
@@ -62,6 +65,8 @@ class _Entry:
 class _TokenCache:
     def __init__(self) -> None:
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        # Invalid tokens, with the monotonic() after which they are read again.
+        self._invalid: OrderedDict[str, float] = OrderedDict()
         # Bumped by every notice: a verification that started before one is not kept.
         self._generation = 0
         self._listening = False
@@ -74,6 +79,12 @@ class _TokenCache:
                 _HITS.inc()
                 return entry.user
             del self._entries[digest]
+        invalid_until = self._invalid.get(digest)
+        if invalid_until is not None:
+            if invalid_until > monotonic():
+                _HITS.inc()
+                return None
+            del self._invalid[digest]
         _MISSES.inc()
         max_age = float(settings.CHAT["TOKEN_CACHE_SECONDS"])
         if max_age > 0 and not self._listening:
@@ -82,6 +93,10 @@ class _TokenCache:
         started = monotonic()
         found = await in_thread(token_credential_get)(raw=raw)
         if found is None:
+            if max_age > 0:
+                self._invalid[digest] = started + max_age
+                if len(self._invalid) > MAX_TOKENS:
+                    self._invalid.popitem(last=False)
             return None
         user, expires = found
         if max_age > 0 and generation == self._generation:

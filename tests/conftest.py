@@ -214,8 +214,8 @@ def quiet_daphnes(
         yield pair
 
 
-def fast_path_counts() -> dict[tuple[str, str], float]:
-    """chat_fast_path_operations_total by (field, path)."""
+def fast_path_counts(transport: str = "ws") -> dict[tuple[str, str], float]:
+    """chat_fast_path_operations_total by (field, path), of one transport."""
     from prometheus_client import REGISTRY
 
     return {
@@ -224,6 +224,7 @@ def fast_path_counts() -> dict[tuple[str, str], float]:
         if metric.name == "chat_fast_path_operations"
         for sample in metric.samples
         if sample.name == "chat_fast_path_operations_total"
+        and sample.labels["transport"] == transport
     }
 
 
@@ -240,11 +241,13 @@ def fast_path_results() -> dict[tuple[str, str], float]:
     }
 
 
-def fast_path_delta(before: dict[tuple[str, str], float]) -> dict[tuple[str, str], float]:
-    """What was counted since ``before``, by (field, path)."""
+def fast_path_delta(
+    before: dict[tuple[str, str], float], transport: str = "ws"
+) -> dict[tuple[str, str], float]:
+    """What was counted since ``before`` (of ``transport``), by (field, path)."""
     return {
         key: value - before.get(key, 0)
-        for key, value in fast_path_counts().items()
+        for key, value in fast_path_counts(transport).items()
         if value != before.get(key, 0)
     }
 
@@ -286,8 +289,9 @@ def _fast_paths_off_means_off(request: pytest.FixtureRequest) -> Iterator[None]:
         and "fast_path_switch" not in request.fixturenames
         and not settings.CHAT["FAST_PATHS"]
     )
-    before = fast_path_counts() if checked else {}
+    before = {t: fast_path_counts(t) for t in ("ws", "http")} if checked else {}
     yield
     if checked:
-        taken = {key: n for key, n in fast_path_delta(before).items() if key[1] == "fast"}
-        assert taken == {}
+        for transport, counts in before.items():
+            delta = fast_path_delta(counts, transport)
+            assert {key: n for key, n in delta.items() if key[1] == "fast"} == {}, transport

@@ -84,9 +84,13 @@ async def test_metrics_after_two_sockets_three_posts_and_disconnect(
         # Observed once per event in this process, not once per subscriber.
         "chat_delivery_latency_seconds_count": 3,
         # Once per operation (the graphql-ws socket has no fast path).
-        "chat_fast_path_operations_total{field=messageAdded,path=fast}": 1,
+        "chat_fast_path_operations_total{field=messageAdded,path=fast,transport=ws}": 1,
         # Its result for each post, rendered once (not per subscriber).
         "chat_fast_path_results_total{field=messageAdded,how=rendered}": 3,
+        # The posts over HTTP, served before Django, their token read once.
+        "chat_fast_path_operations_total{field=sendMessage,path=fast,transport=http}": 3,
+        "chat_token_cache_lookups_total{result=miss}": 1,
+        "chat_token_cache_lookups_total{result=hit}": 2,
     }
 
     for socket in sockets:
@@ -108,6 +112,11 @@ async def test_errors_are_counted_by_code_where_they_are_formatted(
     assert changes(before, await scrape()) == {
         "chat_graphql_errors_total{code=BAD_USER_INPUT}": 1,
         "chat_graphql_errors_total{code=UNAUTHENTICATED}": 1,
+        # The post is served before Django; the invalid token is read once, by the HTTP
+        # front, which leaves the request to the standard path, whose ask is a hit.
+        "chat_fast_path_operations_total{field=sendMessage,path=fast,transport=http}": 1,
+        "chat_token_cache_lookups_total{result=miss}": 2,
+        "chat_token_cache_lookups_total{result=hit}": 1,
     }
 
 

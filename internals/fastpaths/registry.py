@@ -14,7 +14,8 @@ otherwise:
 - its plan accepts the operation (a plan function returns None for anything it cannot
   serve exactly as the standard path would).
 
-Every operation is counted once in ``chat_fast_path_operations_total{field, path}``. A new
+Every operation is counted once in ``chat_fast_path_operations_total{field, path,
+transport}``. A new
 fast path is one ``FastPath`` in ``FAST_PATHS``.
 """
 
@@ -164,9 +165,12 @@ _BY_KEY: dict[tuple[OperationType, str], FastPath] = {(p.kind, p.field): p for p
 
 # Bound children: no label lookup per operation.
 _COUNTERS = {
-    (field, served): FAST_PATH_OPERATIONS.labels(field=field, path="fast" if served else "standard")
+    (field, served, http): FAST_PATH_OPERATIONS.labels(
+        field=field, path="fast" if served else "standard", transport="http" if http else "ws"
+    )
     for field in {ANY, *(p.field for p in FAST_PATHS)}
     for served in (True, False)
+    for http in (True, False)
 }
 
 
@@ -216,11 +220,11 @@ def fast_path_serve(
     if not settings.CHAT["FAST_PATHS"] or not _replicated(schema):
         # Off: none of the fast paths' code runs, not even their parse and validation
         # (so the operation is counted without its field).
-        _COUNTERS[ANY, False].inc()
+        _COUNTERS[ANY, False, http].inc()
         return None
     path = _path_of(schema, query, operation_name, variables)
     plan = None
     if path is not None and (path.http or not http) and all(hook_active(n) for n in path.hooks):
         plan = path.plan(schema, query, operation_name, variables)  # type: ignore[arg-type]
-    _COUNTERS[ANY if path is None else path.field, plan is not None].inc()
+    _COUNTERS[ANY if path is None else path.field, plan is not None, http].inc()
     return None if plan is None or path is None else Served(path, plan)

@@ -68,10 +68,28 @@ async def test_a_valid_token_is_read_once_per_max_age(
     assert reads == [alice.token, alice.token]
 
 
-async def test_invalid_tokens_are_never_kept(reads: list[str]) -> None:
+async def test_invalid_tokens_are_remembered_apart(
+    alice: factories.Member,
+    reads: list[str],
+    clock: Callable[[float], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     for _ in range(3):
         assert await token_user_cached(raw="not-a-token") is None
-    assert reads == ["not-a-token"] * 3
+    assert reads == ["not-a-token"]
+    clock(1.01)
+    assert await token_user_cached(raw="not-a-token") is None
+    assert reads == ["not-a-token"] * 2
+    # A flood of invalid tokens pushes out invalid ones only.
+    monkeypatch.setattr(tokens, "MAX_TOKENS", 3)
+    assert await token_user_cached(raw=alice.token) is not None
+    for n in range(5):
+        assert await token_user_cached(raw=f"flood{n}") is None
+    reads.clear()
+    assert await token_user_cached(raw=alice.token) is not None
+    assert await token_user_cached(raw="flood4") is None
+    assert await token_user_cached(raw="flood0") is None
+    assert reads == ["flood0"]
 
 
 async def test_an_expired_token_is_read_again(alice: factories.Member, reads: list[str]) -> None:

@@ -92,9 +92,9 @@ async def both(
 ) -> tuple[Response, Response, dict[tuple[str, str], float]]:
     """The response with the fast paths on (and what they counted), then off."""
     fast_path_switch(True)
-    before = fast_path_counts()
+    before = fast_path_counts("http")
     fast = await request(content, headers, **options)
-    counted = fast_path_delta(before)
+    counted = fast_path_delta(before, "http")
     fast_path_switch(False)
     standard = await request(content, headers, **options)
     return fast, standard, counted
@@ -323,10 +323,10 @@ async def test_another_middleware_turns_the_front_off(
 ) -> None:
     fast_path_switch(True)
     monkeypatch.setattr(settings, "MIDDLEWARE", [*settings.MIDDLEWARE, "some.OtherMiddleware"])
-    before = fast_path_counts()
+    before = fast_path_counts("http")
     from internals.fastpaths import http
 
     assert not http._eligible(
         {"type": "http"}, {b"content-type": b"application/json", b"host": b"localhost"}, False
     )
-    assert fast_path_delta(before) == {}
+    assert fast_path_delta(before, "http") == {}
