@@ -15,8 +15,9 @@ from chat import events, messaging, posting, services
 from chat.mentions import MAX_MENTIONS
 from chat.models import Message
 from chat.posting import Post
+from realtime.hub import get_hub
 from tests import factories
-from tests.conftest import GraphQLHttp, GraphQLSocket
+from tests.conftest import GraphQLHttp, GraphQLSocket, wait_for
 from tests.schema.test_batching import orm_connections
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.embedded, pytest.mark.contract]
@@ -53,6 +54,8 @@ async def test_mentions_are_members_named_in_order_once_each(
     sockets.append(live)
     assert await live.connect({"authToken": bob.token}) == {"type": "connection_ack"}
     await live.subscribe("1", LIVE)
+    # Live before the post: an HTTP post can overtake the subscription's start.
+    await wait_for(lambda: get_hub().rooms == {"lobby": 1})
     gql = GraphQLHttp(alice.token)
     # carol is not a member, nobody no user, bob named twice (once in another case), an
     # email address no mention, "dave." the end of a sentence.
