@@ -10,9 +10,11 @@ a user, then runs wrk (the Debian package; installed with apt-get if missing) in
 ``sendMessage`` (POST the bench client's mutation, with the token), and
 ``sendMessage-ws`` (the same mutation over as many graphql-transport-ws sockets as wrk has
 connections, each waiting for its answer before the next: a Python client, so a ceiling
-of its own on a small machine). Prints one JSON line per request kind and round, then the
-medians of the ratios the issue sets figures for: sendMessage / not-found (>= 0.8) and
-authenticated / anonymous (>= 0.9), and sendMessage over HTTP / over the websocket.
+of its own on a small machine). Prints one JSON line per request kind and round (with the
+CPU per request of daphne and of PostgreSQL: the server's own work, whatever the
+machine's load), then the medians of the ratios the issue sets figures for: sendMessage /
+not-found (>= 0.8) and authenticated / anonymous (>= 0.9), and sendMessage over HTTP /
+over the websocket.
 
 ``--synchronous-commit off`` sets PostgreSQL's synchronous_commit off before daphne
 starts: a diagnostic, not a deployment setting. Every post is a durable commit, so with
@@ -36,11 +38,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import psutil
 import psycopg
 import websockets
 from websockets.typing import Subprotocol
 
-from bench.__main__ import Servers, profile_start, profile_stop, start_daphne
+from bench.__main__ import Servers, cpu_seconds, profile_start, profile_stop, start_daphne
 
 __all__ = ["main", "wrk_ensure"]
 
@@ -104,6 +107,15 @@ def _wrk(wrk: str, url: str, script: Path, seconds: float, connections: int) -> 
         "requests_per_s": float(rate.group(1)),
         "requests": int(total.group(1)),
         "non_2xx_3xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+def _cpu(pid: int, servers: Servers) -> dict[str, float]:
+    """CPU seconds so far of daphne, and of PostgreSQL's processes (its backends for
+    daphne's connections included)."""
+    return {
+        "daphne": cpu_seconds([psutil.Process(pid)]),
+        "postgres": cpu_seconds(servers.processes()["postgres"]),
     }
 
 
@@ -199,6 +211,7 @@ def main() -> None:
                     profiler = (
                         profile_start(daphne.pid, f"{kind}-{round_}") if args.profile else None
                     )
+                    cpu_before = _cpu(daphne.pid, servers)
                     if kind == "sendMessage-ws":
                         row = asyncio.run(_ws_posts(port, token, args.seconds, args.connections))
                     else:
@@ -211,6 +224,10 @@ def main() -> None:
                         )  # fmt: skip
                     if profiler is not None:
                         profile_stop(profiler)
+                    cpu_after = _cpu(daphne.pid, servers)
+                    for part in ("daphne", "postgres"):
+                        used = cpu_after[part] - cpu_before[part]
+                        row[f"{part}_cpu_us_per_request"] = round(used / row["requests"] * 1e6, 1)
                     rates.setdefault(kind, []).append(row["requests_per_s"])
                     print(json.dumps({"kind": kind, "round": round_, **row, **labels}), flush=True)
         finally:
