@@ -330,3 +330,14 @@ async def test_another_middleware_turns_the_front_off(
         {"type": "http"}, {b"content-type": b"application/json", b"host": b"localhost"}, False
     )
     assert fast_path_delta(before, "http") == {}
+
+
+async def test_an_anonymous_post_is_refused_as_the_standard_path_refuses_it(
+    fast_path_switch: Callable[[bool], None],
+) -> None:
+    content = body(SEND, {"room": "lobby", "text": "hello"})
+    fast, standard, counted = await both(fast_path_switch, content, [JSON, HOST])
+    assert counted == served("sendMessage")
+    assert fast == standard
+    assert json.loads(fast[2])["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
+    assert await Message.objects.acount() == 0
