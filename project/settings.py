@@ -159,14 +159,57 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # Several comma-separated URLs shard the layer; the rate limit uses the first.
 REDIS_URLS = [url.strip() for url in REDIS_URL.split(",") if url.strip()]
 CHAT_REDIS_PREFIX = os.environ.get("CHAT_REDIS_PREFIX", "chat")
-if REDIS_URL:
+
+
+def _redis_sentinels(value: list[str]) -> list[tuple[str, int]]:
+    sentinels = []
+    for item in value:
+        host, _, port = item.rpartition(":")
+        if not host or not port.isdigit():
+            raise ImproperlyConfigured(f"REDIS_SENTINELS: {item!r} is not host:port.")
+        sentinels.append((host.strip("[]"), int(port)))
+    return sentinels
+
+
+# Redis Sentinel instead of REDIS_URL: the sentinels (host:port, comma-separated) and the
+# master name each shard is monitored under (several names shard as several URLs do).
+# Clients ask the sentinels for the master and follow a failover to the promoted replica.
+REDIS_SENTINELS = _redis_sentinels(_env_list("REDIS_SENTINELS", ""))
+REDIS_SENTINEL_MASTERS = _env_list("REDIS_SENTINEL_MASTER", "")
+if REDIS_SENTINELS and REDIS_URLS:
+    raise ImproperlyConfigured("Set REDIS_URL or REDIS_SENTINELS, not both.")
+if bool(REDIS_SENTINELS) != bool(REDIS_SENTINEL_MASTERS):
+    raise ImproperlyConfigured("REDIS_SENTINELS and REDIS_SENTINEL_MASTER go together.")
+# Every Redis the service uses, one channels_redis host dict per shard (chat.redisclients makes
+# the other clients from the same dicts).
+REDIS_SHARDS: list[dict[str, Any]] = [{"address": url} for url in REDIS_URLS]
+if REDIS_SENTINELS:
+    _redis_auth = {
+        "password": os.environ.get("REDIS_PASSWORD") or None,
+        "db": _env_int("REDIS_DB", 0),
+    }
+    REDIS_SHARDS = [
+        {
+            "sentinels": REDIS_SENTINELS,
+            "master_name": name,
+            # A sentinel that does not answer must not stall the search for the master.
+            "sentinel_kwargs": {
+                "password": os.environ.get("REDIS_SENTINEL_PASSWORD") or None,
+                "socket_timeout": 0.5,
+                "socket_connect_timeout": 0.5,
+            },
+            **_redis_auth,
+        }
+        for name in REDIS_SENTINEL_MASTERS
+    ]
+if REDIS_SHARDS:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [
-                    {"address": url, "max_connections": _env_int("CHAT_REDIS_MAX_CONNECTIONS", 64)}
-                    for url in REDIS_URLS
+                    {**shard, "max_connections": _env_int("CHAT_REDIS_MAX_CONNECTIONS", 64)}
+                    for shard in REDIS_SHARDS
                 ],
                 "prefix": CHAT_REDIS_PREFIX,
             },
