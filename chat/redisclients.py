@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.sentinel import Sentinel as AsyncSentinel
 from redis.sentinel import Sentinel
 
-__all__ = ["redis_async_client", "redis_client"]
+__all__ = ["redis_async_client", "redis_async_client_close", "redis_client"]
 
 # The keys of a shard dict that configure the master's connections (the rest say where
 # the master is).
@@ -35,3 +35,13 @@ def redis_async_client(shard: dict[str, Any], **options: Any) -> aioredis.Redis:
         return aioredis.Redis.from_url(shard["address"], **options)
     sentinel = AsyncSentinel(shard["sentinels"], sentinel_kwargs=shard.get("sentinel_kwargs"))
     return sentinel.master_for(shard["master_name"], **_connection_options(shard, options))
+
+
+async def redis_async_client_close(client: aioredis.Redis) -> None:
+    """Close a client of ``redis_async_client`` for good: with Sentinel, its connections
+    to the sentinels too (closing the client closes only the master's)."""
+    await client.aclose()
+    manager = getattr(client.connection_pool, "sentinel_manager", None)
+    if manager is not None:
+        for sentinel in manager.sentinels:
+            await sentinel.aclose()

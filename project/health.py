@@ -10,7 +10,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 
 from chat.db import in_thread
-from chat.redisclients import redis_async_client
+from chat.redisclients import redis_async_client, redis_async_client_close
 
 __all__ = ["healthz"]
 
@@ -40,7 +40,7 @@ async def _redis(shard: dict[str, Any]) -> str:
     except Exception as error:
         return f"error: {type(error).__name__}"
     finally:
-        await client.aclose()
+        await redis_async_client_close(client)
     return "ok"
 
 

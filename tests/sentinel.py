@@ -136,6 +136,15 @@ class SentinelCluster:
         finally:
             client.close()
 
+    def sentinel_clients(self) -> list[int]:
+        """Each sentinel's count of connected clients."""
+        counts = []
+        for port in self.sentinel_ports:
+            client = redis.Redis(port=port)
+            counts.append(int(client.info("clients")["connected_clients"]))
+            client.close()
+        return counts
+
     def kill_master(self) -> int:
         """SIGKILL the master, as a crash would; its port."""
         port = self.master_port()

@@ -224,6 +224,11 @@ async def test_rate_limits_presence_typing_and_health_use_the_sentinel_master(
     room = "watched"
     with daphnes_running(1, redis_server, postgres_server, **env) as (daphne,):
         assert healthz(daphne) == (200, {"database": "ok", "redis": ["ok"]})
+        # Each check closes what it opened, its connections to the sentinels included.
+        before = cluster.sentinel_clients()
+        for _ in range(20):
+            assert healthz(daphne)[0] == 200
+        assert cluster.sentinel_clients() == before
         for n in (1, 2):
             sent = daphne.post(SEND, {"room": room, "t": f"post {n}"}, alice.token)
             assert sent["data"]["sendMessage"]["seq"] == n
