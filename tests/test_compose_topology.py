@@ -18,7 +18,6 @@ from subprocess import PIPE
 
 import psycopg
 import pytest
-import redis
 import websockets
 from websockets.typing import Subprotocol
 
@@ -28,6 +27,7 @@ from tests.daphne import Daphne, daphnes_running
 from tests.lb import LoadBalancer, load_balancer
 from tests.schema.test_subscriptions import SEND, SUBSCRIPTION
 from tests.servers import PostgresServer, RedisServer
+from tests.test_scale_out import group_subscribers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,16 +43,6 @@ def fresh_database(postgres_server: PostgresServer) -> Iterator[str]:
     finally:
         with psycopg.connect(postgres_server.url(), autocommit=True) as admin:
             admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
-def group_subscribers(redis_server: RedisServer, room: str) -> int:
-    """How many processes subscribe to the room's group in Redis (one per process)."""
-    client = redis.Redis.from_url(redis_server.url)
-    try:
-        channel = f"chat__group__chat.room.{room}"
-        return int(dict(client.pubsub_numsub(channel))[channel.encode()])
-    finally:
-        client.close()
 
 
 def get(url: str) -> tuple[int, bytes]:
