@@ -282,6 +282,13 @@ CHAT: dict[str, Any] = {
     # Largest accepted document in bytes, refused before parsing (QUERY_TOO_LARGE); 0: none.
     # The largest document of this service's own clients is under 2 KiB (introspection: 1.6 KiB).
     "MAX_QUERY_BYTES": _env_int("CHAT_MAX_QUERY_BYTES", 64 * 1024),
+    # Automatic persisted queries (schema/persisted.py): documents clients registered by
+    # hash, shared through Redis; at most this many, each for at most this long.
+    "PERSISTED_QUERIES_MAX": _env_int("CHAT_PERSISTED_QUERIES_MAX", 10_000),
+    "PERSISTED_QUERY_TTL_SECONDS": _env_int("CHAT_PERSISTED_QUERY_TTL_SECONDS", 24 * 3600),
+    # Allow-list mode: only documents registered ahead of time run (manage.py
+    # persisted_queries_register, which needs REDIS_URL to reach every process).
+    "PERSISTED_QUERIES_ONLY": _env_bool("CHAT_PERSISTED_QUERIES_ONLY", False),
     # Bytes each cache of parsed documents and plans may hold (schema/caches.py).
     "QUERY_CACHE_BYTES": _env_int("CHAT_QUERY_CACHE_BYTES", 4 * 1024 * 1024),
     # The websocket fast paths (internals/fastpaths/registry.py); 0: every operation takes
