@@ -5,8 +5,11 @@ tests/frontend/test_cors.py.)"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from channels.testing import HttpCommunicator
+from django.conf import settings
 from django.test import override_settings
 
 from tests.conftest import GraphQLSocket
@@ -102,3 +105,39 @@ async def test_websocket_from_a_cors_origin_is_accepted_without_its_cookie(
         socket = await socket_as(sockets, victim_cookie, host, origin)
         assert socket is not None
         assert await me(socket) == {"data": {"me": {"username": "alice"}}}
+
+
+class SyncOnly:
+    """A middleware Django must run in a thread: the check below sees it."""
+
+    sync_capable, async_capable = True, False
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: Any) -> Any:
+        return self.get_response(request)
+
+
+def adapted_middleware(caplog: pytest.LogCaptureFixture, stack: list[str]) -> list[str]:
+    """What Django logs (with DEBUG on) of each thread hop it adds loading ``stack``."""
+    from internals.asgihandler import ChatASGIHandler
+
+    caplog.clear()
+    with override_settings(DEBUG=True, MIDDLEWARE=stack):
+        with caplog.at_level("DEBUG", logger="django.request"):
+            ChatASGIHandler()
+    return [r.getMessage() for r in caplog.records if "adapted" in r.getMessage()]
+
+
+@pytest.mark.embedded
+def test_the_cors_middleware_runs_on_the_event_loop(caplog: pytest.LogCaptureFixture) -> None:
+    # django-cors-headers is async-native: no thread hop, as project/middleware.py's hooks.
+    stack = settings.MIDDLEWARE
+    assert stack[1] == "corsheaders.middleware.CorsMiddleware"
+    assert adapted_middleware(caplog, stack) == []
+    # What a middleware that is not would cost.
+    assert adapted_middleware(caplog, [*stack, "tests.test_cors.SyncOnly"]) == [
+        "Asynchronous handler adapted for middleware tests.test_cors.SyncOnly.",
+        "Synchronous handler adapted for middleware project.middleware.XFrameOptionsMiddleware.",
+    ]
