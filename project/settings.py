@@ -283,8 +283,9 @@ CHAT: dict[str, Any] = {
     # The largest document of this service's own clients is under 2 KiB (introspection: 1.6 KiB).
     "MAX_QUERY_BYTES": _env_int("CHAT_MAX_QUERY_BYTES", 64 * 1024),
     # Automatic persisted queries (schema/persisted.py): documents clients registered by
-    # hash, shared through Redis; at most this many, each for at most this long.
-    "PERSISTED_QUERIES_MAX": _env_int("CHAT_PERSISTED_QUERIES_MAX", 10_000),
+    # hash, shared through Redis: at most this many bytes of them (the oldest go first),
+    # each for at most this long.
+    "PERSISTED_QUERIES_BYTES": _env_int("CHAT_PERSISTED_QUERIES_BYTES", 8 * 1024 * 1024),
     "PERSISTED_QUERY_TTL_SECONDS": _env_int("CHAT_PERSISTED_QUERY_TTL_SECONDS", 24 * 3600),
     # Allow-list mode: only documents registered ahead of time run (manage.py
     # persisted_queries_register, which needs REDIS_URL to reach every process).

@@ -4,7 +4,7 @@ A client sends ``extensions.persistedQuery = {"version": 1, "sha256Hash": <hex>}
 query; the server answers ``PersistedQueryNotFound`` (code PERSISTED_QUERY_NOT_FOUND, which
 Apollo's persisted-queries link looks for) until the client sends the hash with its
 query once, which registers it. Registered documents are shared by every process (Redis,
-with REDIS_URL; one process's memory in the embedded run), bounded in count and age.
+with REDIS_URL; one process's memory in the embedded run), bounded in bytes and age.
 
 With CHAT_PERSISTED_QUERIES_ONLY, only documents registered ahead of time (``manage.py
 persisted_queries_register``, from graphql-codegen's persisted-documents.json) run, by
@@ -67,24 +67,30 @@ def _refuse(message: str, code: str) -> PersistedQueryError:
     return PersistedQueryError(message, code)
 
 
-# The memory store (embedded run): hash -> (document, registered at), oldest first.
+# The memory store (embedded run): hash -> (document, registered at), oldest first, and
+# the documents' total bytes.
 _memory: OrderedDict[str, tuple[str, float]] = OrderedDict()
+_memory_bytes = [0]
 _memory_allowed: dict[str, str] = {}
 
-# Registers a document and drops those past the age and count bounds, atomically.
+# Registers a document and drops those past the age bound, then the oldest while the
+# documents' bytes are over the bound, atomically. KEYS: documents (hash), registration
+# times (sorted set), their total bytes (counter).
 _REGISTER = """
+local previous = redis.call('HSTRLEN', KEYS[1], ARGV[1])
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[3] - ARGV[4])
-local excess = redis.call('ZCARD', KEYS[2]) - #gone - tonumber(ARGV[5])
-if excess > 0 then
-  for _, h in ipairs(redis.call('ZRANGE', KEYS[2], #gone, #gone + excess - 1)) do
-    table.insert(gone, h)
-  end
-end
-for _, h in ipairs(gone) do
-  redis.call('ZREM', KEYS[2], h)
+local total = redis.call('INCRBY', KEYS[3], string.len(ARGV[2]) - previous)
+local function drop(h)
+  total = redis.call('DECRBY', KEYS[3], redis.call('HSTRLEN', KEYS[1], h))
   redis.call('HDEL', KEYS[1], h)
+  redis.call('ZREM', KEYS[2], h)
+end
+for _, h in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[3] - ARGV[4])) do drop(h) end
+while total > tonumber(ARGV[5]) do
+  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
+  if not oldest then break end
+  drop(oldest)
 end
 """
 
@@ -102,9 +108,11 @@ def _redis() -> Any:  # redis-py types its replies loosely
     return client
 
 
-def _keys() -> tuple[str, str, str]:
+def _keys() -> tuple[str, str, str, str]:
     prefix = settings.CHAT["REDIS_PREFIX"]
-    return f"{prefix}:apq:docs", f"{prefix}:apq:times", f"{prefix}:apq:allowed"
+    # One hash slot ({apq}), for the script's keys on a cluster.
+    base = f"{prefix}:{{apq}}"
+    return f"{base}:docs", f"{base}:times", f"{base}:bytes", f"{base}:allowed"
 
 
 async def _lookup(sha: str) -> str | None:
@@ -120,7 +128,7 @@ async def _lookup(sha: str) -> str | None:
         if entry is None or entry[1] < time.time() - chat["PERSISTED_QUERY_TTL_SECONDS"]:
             return None
         return entry[0]
-    docs, times, allowed = _keys()
+    docs, times, _, allowed = _keys()
     async with client.pipeline(transaction=False) as pipe:
         pipe.hget(allowed, sha)
         pipe.hget(docs, sha)
@@ -138,25 +146,29 @@ async def _register(sha: str, document: str) -> None:
     now = time.time()
     client = _redis()
     if client is None:
-        _memory.pop(sha, None)
+        previous = _memory.pop(sha, None)
         _memory[sha] = (document, now)
+        _memory_bytes[0] += len(document.encode()) - (len(previous[0].encode()) if previous else 0)
         cutoff = now - chat["PERSISTED_QUERY_TTL_SECONDS"]
         while _memory and (
-            len(_memory) > chat["PERSISTED_QUERIES_MAX"] or next(iter(_memory.values()))[1] < cutoff
+            _memory_bytes[0] > chat["PERSISTED_QUERIES_BYTES"]
+            or next(iter(_memory.values()))[1] < cutoff
         ):
-            _memory.popitem(last=False)
+            _, (dropped, _at) = _memory.popitem(last=False)
+            _memory_bytes[0] -= len(dropped.encode())
         return
-    docs, times, _ = _keys()
+    docs, times, total, _ = _keys()
     await client.eval(
         _REGISTER,
-        2,
+        3,
         docs,
         times,
+        total,
         sha,
         document,
         now,
         chat["PERSISTED_QUERY_TTL_SECONDS"],
-        chat["PERSISTED_QUERIES_MAX"],
+        chat["PERSISTED_QUERIES_BYTES"],
     )
 
 
@@ -224,12 +236,13 @@ async def persisted_documents_register(documents: dict[str, str]) -> None:
         _memory_allowed.update(documents)
         return
     if documents:
-        await client.hset(_keys()[2], mapping=documents)
+        await client.hset(_keys()[3], mapping=documents)
 
 
 async def persisted_store_clear() -> None:
     """Forget every persisted document (tests)."""
     _memory.clear()
+    _memory_bytes[0] = 0
     _memory_allowed.clear()
     client = _redis()
     if client is not None:

@@ -122,8 +122,9 @@ async def test_a_wrong_hash_or_version_is_refused_and_stores_nothing() -> None:
 
 
 async def test_store_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(settings.CHAT, "PERSISTED_QUERIES_MAX", 2)
-    documents = ["{ __typename }", "query A { __typename }", "query B { __typename }"]
+    documents = ["query A { __typename }", "query B { __typename }", "query C { __typename }"]
+    # Room for two of them.
+    monkeypatch.setitem(settings.CHAT, "PERSISTED_QUERIES_BYTES", 2 * len(documents[0]))
     for document in documents:
         extensions = {"persistedQuery": {"version": 1, "sha256Hash": document_hash(document)}}
         assert (await post({"query": document, "extensions": extensions}))[0] == 200
@@ -133,8 +134,13 @@ async def test_store_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         found.append(await post({"extensions": extensions}) == (200, TYPENAME))
     # The oldest went first.
     assert found == [False, True, True]
+    # Registering one again moves it to the newest.
+    first = documents[0]
+    extensions = {"persistedQuery": {"version": 1, "sha256Hash": document_hash(first)}}
+    assert (await post({"query": first, "extensions": extensions}))[0] == 200
+    assert await post({"extensions": extensions}) == (200, TYPENAME)
     monkeypatch.setitem(settings.CHAT, "PERSISTED_QUERY_TTL_SECONDS", -1)
-    assert await post({"extensions": APQ}) == (200, NOT_FOUND)
+    assert await post({"extensions": extensions}) == (200, NOT_FOUND)
 
 
 async def test_websocket_transport_ws_and_legacy_graphql_ws(
@@ -171,13 +177,17 @@ async def test_websocket_transport_ws_and_legacy_graphql_ws(
 
 
 async def test_allow_list_mode(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    if not settings.REDIS_URLS:
-        pytest.skip("the allow-list is registered through Redis")  # embedded run only
     monkeypatch.setitem(settings.CHAT, "PERSISTED_QUERIES_ONLY", True)
     # graphql-codegen's client preset (persistedDocuments, hashAlgorithm sha256) writes
     # persisted-documents.json: hash -> document.
     extracted = tmp_path / "persisted-documents.json"
     extracted.write_text(json.dumps({SHA: QUERY}))
+    if not settings.REDIS_URLS:
+        # The embedded run: the command would register in its own memory, not the server's.
+        with pytest.raises(CommandError, match="Registering persisted documents needs REDIS_URL"):
+            await sync_to_async(call_command)("persisted_queries_register", str(extracted))
+        assert await post({"query": QUERY}) == (200, NOT_ALLOWED)
+        return
     await sync_to_async(call_command)("persisted_queries_register", str(extracted))
 
     assert await post({"extensions": APQ}) == (200, TYPENAME)
