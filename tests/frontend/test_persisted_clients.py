@@ -32,4 +32,6 @@ def test_apollo_persisted_query_link(
         "ok 1 - persisted queries over POST: a miss, registered with the query, then the hash "
         "alone",
         "ok 2 - persisted queries over GET (useGETForHashedQueries), and found by another process",
+        "ok 3 - persisted queries in front of the split link: mutation over HTTP, subscription "
+        "over graphql-ws",
     ], output
