@@ -39,6 +39,7 @@ from realtime.subscriber import Envelope
 from schema.context import ChatContext
 from schema.errors import error_record
 from schema.limits import QUERY_TOO_LARGE, query_size_error
+from schema.persisted import persisted_payload_apply
 from schema.subscriptions import inbox_values, unknown_room_release, unknown_room_take
 
 
@@ -98,6 +99,11 @@ class GraphQLWSHandler(BaseGraphQLWSHandler[ChatContext, None]):
 
     async def handle_start(self, message: StartMessage) -> None:
         payload = message.get("payload")
+        if self.connection_acknowledged and (refused := await persisted_payload_apply(payload)):
+            await self.send_message(
+                {"type": "error", "id": message["id"], "payload": refused.formatted}
+            )  # type: ignore[typeddict-item]
+            return
         query = payload.get("query") if isinstance(payload, dict) else None
         if (
             self.connection_acknowledged
@@ -137,6 +143,16 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
             self.connection_init_timeout_task = None
         if self.connection_acknowledged and settings.CHAT["KEEPALIVE_SECONDS"] > 0:
             pinger().add(self)
+
+    async def handle_subscribe(self, message: transport_ws.SubscribeMessage) -> None:
+        if self.connection_acknowledged and (
+            refused := await persisted_payload_apply(message.get("payload"))
+        ):
+            await self.send_message(
+                {"id": message["id"], "type": "error", "payload": [refused.formatted]}
+            )  # type: ignore[typeddict-item]
+            return
+        await super().handle_subscribe(message)
 
     async def shutdown(self) -> None:
         pinger().discard(self)

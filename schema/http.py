@@ -22,6 +22,7 @@ from chat.selectors import token_user_get
 from schema.context import ChatContext
 from schema.errors import DATABASE_UNAVAILABLE, error_record
 from schema.limits import QUERY_TOO_LARGE, query_size_error
+from schema.persisted import PersistedQueryError, persisted_document
 
 __all__ = ["ChatGraphQLView", "content_security_policy", "json_decode"]
 
@@ -145,6 +146,10 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
         # batching is ever turned on, is refused whole.)
         batch = request_data if isinstance(request_data, list) else [request_data]
         for data in batch:
+            try:
+                data.query = await persisted_document(data.query, data.extensions)
+            except PersistedQueryError as refusal:
+                return ExecutionResult(data=None, errors=[refusal])
             query = getattr(data, "query", None)
             if isinstance(query, str) and (error := query_size_error(query)) is not None:
                 error_record(QUERY_TOO_LARGE)
