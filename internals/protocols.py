@@ -39,6 +39,7 @@ from realtime.subscriber import Envelope
 from schema.context import ChatContext
 from schema.errors import error_record
 from schema.limits import QUERY_TOO_LARGE, query_size_error
+from internals.wsmessages import request_payload_problem, subscribe_message_problem
 from schema.subscriptions import inbox_values, unknown_room_release, unknown_room_take
 
 
@@ -102,13 +103,30 @@ class GraphQLWSHandler(BaseGraphQLWSHandler[ChatContext, None]):
         if (
             self.connection_acknowledged
             and hook_active(GRAPHQL_WS)
+            and isinstance(message.get("id"), str)
+            and (problem := request_payload_problem(payload)) is not None
+        ):
+            # Strawberry would run it and mask what breaks as INTERNAL_SERVER_ERROR, with
+            # a logged traceback. The protocol ends an operation it cannot run with an
+            # ``error`` for its id; the socket and its other operations go on.
+            error_record("BAD_REQUEST")
+            refusal: Any = {
+                "type": "error",
+                "id": message["id"],
+                "payload": {"message": problem, "extensions": {"code": "BAD_REQUEST"}},
+            }
+            await self.send_message(refusal)
+            return
+        if (
+            self.connection_acknowledged
+            and hook_active(GRAPHQL_WS)
             and isinstance(query, str)
             and (error := query_size_error(query)) is not None
         ):
             # Refused before it is parsed (nor cached), as graphql-ws reports errors.
             error_record(QUERY_TOO_LARGE)
-            refusal = {"type": "error", "id": message["id"], "payload": error.formatted}
-            await self.send_message(refusal)  # type: ignore[arg-type]
+            refused = {"type": "error", "id": message["id"], "payload": error.formatted}
+            await self.send_message(refused)  # type: ignore[arg-type]
             return
         await super().handle_start(message)
 
@@ -141,6 +159,28 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
     async def shutdown(self) -> None:
         pinger().discard(self)
         await super().shutdown()
+
+    async def handle_subscribe(self, message: transport_ws.SubscribeMessage) -> None:
+        # PROTOCOL.md, Invalid message: "Receiving a message of a type or format which is
+        # not specified in this document will result in an immediate socket closure with
+        # the event 4400: <error-message>." Strawberry checks only that payload.query
+        # exists: a query that is not a string failed later, as INTERNAL_SERVER_ERROR.
+        problem = subscribe_message_problem(message)
+        if problem is not None and self.connection_acknowledged:
+            await self.websocket.close(code=4400, reason=problem)
+            return
+        await super().handle_subscribe(message)
+
+    @staticmethod
+    def _get_pre_execution_close_reason(error: Any) -> str | None:
+        # Strawberry closes the socket with 4400 for a syntax error or an unknown
+        # operationName, ending every other subscription on it (and graphql-ws clients
+        # treat 4400 as fatal: no retry). PROTOCOL.md, Error: "Operation execution
+        # error(s) in response to the Subscribe message. This can occur before execution
+        # starts, usually due to validation errors": an ``error`` for that id instead.
+        if hook_active(TRANSPORT_WS):
+            return None
+        return BaseGraphQLTransportWSHandler._get_pre_execution_close_reason(error)
 
     async def run_operation(self, operation: Operation[ChatContext, None]) -> None:
         if not hook_active(TRANSPORT_WS):

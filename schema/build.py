@@ -10,6 +10,7 @@ from schema.cost import cost_limiter
 from schema.errors import ErrorCodes
 from schema.introspection import introspection_switch
 from schema.limits import depth_limiter, max_tokens_limiter
+from schema.operations import OperationSelection
 from schema.mutations import Mutation
 from schema.queries import Query
 from schema.signaltypes import SIGNAL_TYPES
@@ -36,6 +37,8 @@ schema = strawberry.Schema(
         max_tokens_limiter,
         introspection_switch,
         ValidationCache,
+        # After ValidationCache: see OperationSelection.on_validate.
+        OperationSelection,
         ErrorCodes,
     ],
 )
