@@ -34,12 +34,12 @@ from internals.fastpaths.subscription import OperationPlan, next_payload, ready_
 from internals.hooks import hook_active
 from internals.keepalive import pinger
 from internals.strawberry import GRAPHQL_WS, TRANSPORT_WS
+from internals.wsmessages import request_payload_problem, subscribe_message_problem
 from realtime.streams import event_stream
 from realtime.subscriber import Envelope
 from schema.context import ChatContext
 from schema.errors import error_record
 from schema.limits import QUERY_TOO_LARGE, query_size_error
-from internals.wsmessages import request_payload_problem, subscribe_message_problem
 from schema.subscriptions import inbox_values, unknown_room_release, unknown_room_take
 
 

@@ -165,7 +165,11 @@ class ChatWSConsumer(GraphQLWSConsumer):
             self.server_close_code = code
             # daphne drops the ASGI close reason: written here, clients see why (PROTOCOL.md
             # close events are "<code>: <reason>"). Under another server, ASGI's close.
-            if reason and self.opened_at is not None and close_with_reason(self.base_send, code, reason):
+            if (
+                reason
+                and self.opened_at is not None
+                and close_with_reason(self.base_send, code, reason)
+            ):
                 return
         await super().close(code, reason)
 

@@ -41,8 +41,8 @@ from internals.twisted import UPGRADE_PRODUCER, WRITE_THROUGH
 
 __all__ = [
     "WritePressure",
-    "close_with_reason",
     "WriteThroughServer",
+    "close_with_reason",
     "text_frame",
     "write_pressure_attach",
     "write_through_enable",

@@ -10,8 +10,8 @@ from schema.cost import cost_limiter
 from schema.errors import ErrorCodes
 from schema.introspection import introspection_switch
 from schema.limits import depth_limiter, max_tokens_limiter
-from schema.operations import OperationSelection
 from schema.mutations import Mutation
+from schema.operations import OperationSelection
 from schema.queries import Query
 from schema.signaltypes import SIGNAL_TYPES
 from schema.subscriptions import Subscription

@@ -20,8 +20,8 @@ from strawberry.types.execution import StreamExecutionResult
 
 from chat.errors import ChatError
 from chat.metrics import GRAPHQL_ERRORS
-from schema.operations import OPERATION_RESOLUTION_FAILURE
 from schema.introspection import suggestions_strip
+from schema.operations import OPERATION_RESOLUTION_FAILURE
 
 __all__ = [
     "DATABASE_UNAVAILABLE",

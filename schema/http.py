@@ -8,7 +8,6 @@ import logging
 from typing import Any
 
 from cross_web import HTTPException
-
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.db import InterfaceError, OperationalError

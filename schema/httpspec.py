@@ -59,10 +59,10 @@ _REQUEST_ERROR_STATUS: Mapping[str, int] = {
 }
 
 
-def _ranges(accept: str) -> list[tuple[str, str, float, int]]:
-    """The media ranges of an Accept header: (type, subtype, q, position)."""
+def _ranges(accept: str) -> list[tuple[str, str, float]]:
+    """The acceptable media ranges of an Accept header: (type, subtype, q)."""
     ranges = []
-    for position, item in enumerate(accept.split(",")):
+    for item in accept.split(","):
         full_type, *parameters = item.split(";")
         main, _, sub = full_type.strip().lower().partition("/")
         if not main or not sub:
@@ -81,7 +81,7 @@ def _ranges(accept: str) -> list[tuple[str, str, float, int]]:
                 # We only ever answer in UTF-8.
                 acceptable = False
         if acceptable and quality > 0:
-            ranges.append((main, sub, quality, position))
+            ranges.append((main, sub, quality))
     return ranges
 
 
@@ -96,12 +96,12 @@ def response_media_type(accept_header: str | None) -> str | None:
         return JSON
     best: tuple[float, int, int] | None = None
     chosen: str | None = None
-    for main, sub, quality, position in _ranges(accept_header):
+    for main, sub, quality in _ranges(accept_header):
         for preference, media_type in enumerate(_SUPPORTED):
             supported_main, supported_sub = media_type.split("/")
             if (main, sub) == (supported_main, supported_sub):
                 specificity = 2
-            elif main == "*" and sub == "*" or (main, sub) == (supported_main, "*"):
+            elif (main == "*" and sub == "*") or (main, sub) == (supported_main, "*"):
                 # A wildcard stands for application/json only (see above).
                 if media_type != JSON:
                     continue
