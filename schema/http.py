@@ -262,13 +262,23 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
         # POST or GET as a query, which fails inside with a logged traceback.
         method = request_adapter.method
         allowed = {OperationType.QUERY} | ({OperationType.MUTATION} if method == "POST" else set())
+        operation_name = request_data.operation_name
+        if operation_name is not None and not isinstance(operation_name, str):
+            # Not a well-formed GraphQL-over-HTTP request (Strawberry checks the other
+            # parameters' types, not this one).
+            raise HTTPException(
+                400,
+                "The GraphQL operation's `operationName` must be a string or null, if provided.",
+            )
         try:
             return await self.schema.execute(
                 request_data.query,
                 root_value=root_value,
                 variable_values=request_data.variables,
                 context_value=context,
-                operation_name=request_data.operation_name,
+                # GET: "Setting the value of the {operationName} parameter to the empty
+                # string is equivalent to omitting the {operationName} parameter."
+                operation_name=operation_name or None,
                 allowed_operation_types=allowed,
                 operation_extensions=request_data.extensions,
             )

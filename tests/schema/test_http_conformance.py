@@ -275,6 +275,21 @@ async def test_requests_that_are_not_graphql_requests_are_400_in_both() -> None:
                 ]
             },
         )
+        answer = await graphql(
+            "POST", {"query": "{ __typename }", "operationName": 5}, accept=accept
+        )
+        assert answer[::2] == (
+            400,
+            {
+                "errors": [
+                    {
+                        "message": "The GraphQL operation's `operationName` must be a string or "
+                        "null, if provided.",
+                        "extensions": {"code": "BAD_REQUEST"},
+                    }
+                ]
+            },
+        )
         # "Requests that the server cannot interpret SHOULD result in status code 400"
         answer = await graphql("POST", None, accept=accept, raw_body=b'{"query":')
         assert answer[::2] == (
