@@ -6,11 +6,12 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any, Protocol
 
 from django.conf import settings
-from graphql import DocumentNode
+from graphql import DocumentNode, GraphQLError
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions.protocols.graphql_transport_ws import types as transport_ws
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -22,6 +23,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
     ConnectionInitMessage,
     StartMessage,
 )
+from strawberry.types.execution import ExecutionResult, PreExecutionError
 
 from chat.db import in_thread
 from chat.errors import Forbidden, TooManyUnknownRooms
@@ -39,6 +41,7 @@ from realtime.streams import event_stream
 from realtime.subscriber import Envelope
 from schema.context import ChatContext
 from schema.errors import error_record
+from schema.httpspec import is_request_error
 from schema.limits import QUERY_TOO_LARGE, query_size_error
 from schema.subscriptions import inbox_values, unknown_room_release, unknown_room_take
 
@@ -131,6 +134,40 @@ class GraphQLWSHandler(BaseGraphQLWSHandler[ChatContext, None]):
         await super().handle_start(message)
 
 
+def _coercion_error(error: GraphQLError) -> bool:
+    """Whether ``error`` is graphql-core's own, raised before execution (no path; no
+    original error but another GraphQLError, as coercion wraps the scalar's)."""
+    original = error.original_error
+    return not error.path and (original is None or isinstance(original, GraphQLError))
+
+
+async def _request_error_first(results: Any) -> AsyncIterator[Any]:
+    """The results as they come, but a first one that is a request error (no data, and
+    only ``_coercion_error``s: variables that do not coerce) as the PreExecutionError it
+    is. (An exception from a subscription's source stream comes without a path too, but
+    with its original exception: a ``next``, as before.)
+
+    Strawberry sends one as ``next`` for a query or mutation (graphql-core raises it in
+    execute, not before); PROTOCOL.md makes an error "before execution starts" an ``error``
+    message, as it already is for a subscription."""
+    first = True
+    async with aclosing(results):
+        async for result in results:
+            if (
+                first
+                and isinstance(result, ExecutionResult)
+                and not isinstance(result, PreExecutionError)
+                and result.data is None
+                and result.errors
+                and all(_coercion_error(error) for error in result.errors)
+            ):
+                result = PreExecutionError(
+                    data=None, errors=result.errors, extensions=result.extensions
+                )
+            first = False
+            yield result
+
+
 class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]):
     """graphql-transport-ws with server pings and the fast paths (see
     internals/fastpaths/registry.py)."""
@@ -170,6 +207,13 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
             await self.websocket.close(code=4400, reason=problem)
             return
         await super().handle_subscribe(message)
+
+    async def _send_result_stream(
+        self, operation: Operation[ChatContext, None], result_source: Any
+    ) -> None:
+        if hook_active(TRANSPORT_WS):
+            result_source = _request_error_first(result_source)
+        await super()._send_result_stream(operation, result_source)
 
     @staticmethod
     def _get_pre_execution_close_reason(error: Any) -> str | None:
@@ -230,6 +274,13 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
                     variables=operation.variables,
                     context=self.context,
                 )
+            if is_request_error(payload):
+                # Variables that do not coerce: an ``error``, as _request_error_first makes
+                # it on Strawberry's path.
+                await operation.send_operation_message(
+                    {"id": operation.id, "type": "error", "payload": payload["errors"]}
+                )
+                return
             await operation.send_operation_message(
                 {"id": operation.id, "type": "next", "payload": payload}  # type: ignore[arg-type,misc]
             )

@@ -103,6 +103,7 @@ def _check_transport_ws() -> None:
     for method, parameters in (
         (base.run_operation, ["self", "operation"]),
         (base.handle_task_exception, ["self", "error"]),
+        (base._send_result_stream, ["self", "operation", "result_source"]),
         (base.cleanup_operation, ["self", "operation_id"]),
         (base.send_message, ["self", "message"]),
         (Operation.send_operation_message, ["self", "message"]),

@@ -67,6 +67,34 @@ BEFORE_EXECUTION: list[tuple[dict[str, Any], list[dict[str, Any]]]] = [
     # one operation, return the Operation contained in the document. Otherwise raise a
     # request error requiring operationName."
     ({"query": TWO_OPERATIONS}, [OPERATION_NAME_REQUIRED]),
+    # GraphQL spec, CoerceVariableValues: "If hasValue is not true and defaultValue does
+    # not exist [...] and variableType is a Non-Null type, raise a request error." (A
+    # query or mutation too, whichever path serves it: not a "next" with null data.)
+    (
+        {
+            "query": 'mutation($room: String!) { sendMessage(room: $room, text: "no") { seq } }',
+            "variables": {"room": 5},
+        },
+        [
+            {
+                "message": "Variable '$room' has invalid value: String cannot represent a "
+                "non string value: 5",
+                "locations": [{"line": 1, "column": 10}],
+                "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"},
+            }
+        ],
+    ),
+    (
+        {"query": "query($name: String!) { room(name: $name) { name } }", "variables": {}},
+        [
+            {
+                "message": "Variable '$name' has invalid value: Expected a value of non-null "
+                "type 'String!' to be provided.",
+                "locations": [{"line": 1, "column": 7}],
+                "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"},
+            }
+        ],
+    ),
 ]
 
 
