@@ -227,7 +227,9 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
             # (a request that is not a well-formed GraphQL-over-HTTP request: its 4xx in
             # both media types).
             code = _HTTP_CODES.get(error.status_code, "BAD_REQUEST")
-            return _error(request, error.reason, code, error.status_code)
+            # (RFC 9110: a 405 lists the methods the resource allows.)
+            allow = {"Allow": "GET, POST"} if error.status_code == 405 else {}
+            return _error(request, error.reason, code, error.status_code, **allow)
 
     async def get_sub_response(self, request: HttpRequest) -> TemporalHttpResponse:
         response = await super().get_sub_response(request)

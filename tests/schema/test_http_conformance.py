@@ -219,6 +219,20 @@ async def test_a_mutation_by_get_is_405(alice: factories.Member, accept: str | N
         ]
     }
     assert await Message.objects.acount() == 0
+    # Other methods: 405 too, with what is allowed.
+    answer = await graphql("PUT", {"query": "{ __typename }"}, accept=accept)
+    assert (answer[0], answer[1]["allow"], answer[2]) == (
+        405,
+        "GET, POST",
+        {
+            "errors": [
+                {
+                    "message": "GraphQL only supports GET and POST requests.",
+                    "extensions": {"code": "METHOD_NOT_ALLOWED"},
+                }
+            ]
+        },
+    )
     # A query by GET runs.
     answer = await graphql("GET", {"query": "{ me { username } }"}, token=alice.token)
     assert answer[::2] == (200, {"data": {"me": {"username": "alice"}}})
