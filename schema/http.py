@@ -7,7 +7,6 @@ import json
 import logging
 from typing import Any
 
-from cross_web import HTTPException
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.db import InterfaceError, OperationalError
@@ -17,6 +16,7 @@ from django.template.loader import render_to_string
 from graphql import ExecutionResult, GraphQLError
 from strawberry.django.views import AsyncGraphQLView, TemporalHttpResponse
 from strawberry.exceptions import MissingQueryError
+from strawberry.http.base import HTTPException
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
