@@ -35,7 +35,11 @@ from schema.httpspec import (
     response_status,
 )
 from schema.limits import QUERY_TOO_LARGE, query_size_error
-from schema.operations import OPERATION_RESOLUTION_FAILURE, signs_in_only
+from schema.operations import (
+    OPERATION_RESOLUTION_FAILURE,
+    document_operation_name_error,
+    signs_in_only,
+)
 
 __all__ = ["ChatGraphQLView", "content_security_policy", "json_decode"]
 
@@ -288,6 +292,12 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
             # GetOperation: "If operation was not found, raise a request error."
             return _request_error(error.as_http_error_reason(), OPERATION_RESOLUTION_FAILURE)
         except InvalidOperationTypeError as error:
+            # Strawberry judged the first operation: with several and no operationName,
+            # none is selected (GetOperation), whatever the first one's type.
+            unselected = document_operation_name_error(request_data.query, operation_name or None)
+            if unselected is not None:
+                error_record(OPERATION_RESOLUTION_FAILURE)
+                return ExecutionResult(data=None, errors=[unselected])
             if error.operation_type == OperationType.MUTATION:
                 raise _MethodNotAllowed from error
             return _request_error(SUBSCRIPTION_OVER_HTTP, "BAD_REQUEST")

@@ -25,6 +25,7 @@ __all__ = [
     "OPERATION_NAME_REQUIRED",
     "OPERATION_RESOLUTION_FAILURE",
     "OperationSelection",
+    "document_operation_name_error",
     "operation_name_error",
     "signs_in_only",
 ]
@@ -83,16 +84,31 @@ class OperationSelection(SchemaExtension):
         yield
 
 
+def _parsed(query: object) -> DocumentNode | None:
+    """The document, parsed within the size and token limits; None if it does not parse."""
+    if not isinstance(query, str) or query_size_error(query) is not None:
+        return None
+    try:
+        return parse(query, max_tokens=MAX_TOKENS, no_location=True)
+    except GraphQLError:
+        return None
+
+
+def document_operation_name_error(query: object, operation_name: str | None) -> GraphQLError | None:
+    """``operation_name_error`` for a document's text (None if it does not parse).
+
+    For where Strawberry refuses the first operation's type (a mutation by GET, a
+    subscription over plain HTTP) before the extension can say that none is selected."""
+    if operation_name is not None or (document := _parsed(query)) is None:
+        return None
+    return operation_name_error(document, None)
+
+
 def signs_in_only(query: object, operation_name: object) -> bool:
     """Whether the request is a mutation whose every root field is ``login`` or
     ``register``: it runs without a credential, whatever Authorization header it carries."""
-    if not isinstance(query, str) or not isinstance(operation_name, str | None):
-        return False
-    if query_size_error(query) is not None:
-        return False
-    try:
-        document = parse(query, max_tokens=MAX_TOKENS, no_location=True)
-    except GraphQLError:
+    document = _parsed(query)
+    if document is None or not isinstance(operation_name, str | None):
         return False
     operations = _operations(document)
     if operation_name is None:

@@ -302,11 +302,30 @@ async def test_subscription_and_mutation_without_the_transport_hooks(
         "type": "data",
         "payload": {"data": {"messageAdded": expected}},
     }
-    # Over HTTP too (the validation cache is off with strawberry.graphql_schema).
+    # Over HTTP too (the validation cache is off with strawberry.graphql_schema), with
+    # operation selection as the GraphQL spec says (a public extension, no hook).
     assert await GraphQLHttp(alice.token)("query { me { username } }") == {
         "data": {"me": {"username": "alice"}}
     }
+    two = await GraphQLHttp(alice.token)("query A { __typename } query B { __typename }")
+    assert two == {
+        "data": None,
+        "errors": [
+            {
+                "message": "Must provide operation name if query contains multiple operations.",
+                "extensions": {"code": "OPERATION_RESOLUTION_FAILURE"},
+            }
+        ],
+    }
     await listener.assert_silent()
+    # Strawberry's own handling of a syntax error: the socket closes with 4400 (with the
+    # hook, an error message for the operation: tests/schema/test_ws_conformance.py).
+    await listener.send({"id": "bad", "type": "subscribe", "payload": {"query": "subscription {"}})
+    assert await listener.receive_close() == {
+        "type": "websocket.close",
+        "code": 4400,
+        "reason": "Syntax Error: Expected Name, found <EOF>.",
+    }
 
 
 @pytest.mark.django_db(transaction=True)

@@ -233,6 +233,15 @@ async def test_a_mutation_by_get_is_405(alice: factories.Member, accept: str | N
             ]
         },
     )
+    # GetOperation comes first: with several operations and no operationName none is
+    # selected, whatever the first one is (a request error, not a 405).
+    answer = await graphql("GET", {"query": f"{SEND} query A {{ __typename }}"}, accept=accept)
+    assert answer[::2] == (
+        200 if accept != GRAPHQL_JSON else 400,
+        {"errors": [OPERATION_NAME_REQUIRED]}
+        if accept == GRAPHQL_JSON
+        else {"data": None, "errors": [OPERATION_NAME_REQUIRED]},
+    )
     # A query by GET runs.
     answer = await graphql("GET", {"query": "{ me { username } }"}, token=alice.token)
     assert answer[::2] == (200, {"data": {"me": {"username": "alice"}}})
@@ -257,6 +266,11 @@ async def test_a_subscription_as_a_plain_request_names_the_transports(
     assert answer[::2] == (200, {"data": None, "errors": [SUBSCRIPTION_OVER_HTTP]})
     answer = await graphql(method, query, accept=GRAPHQL_JSON)
     assert answer[::2] == (400, {"errors": [SUBSCRIPTION_OVER_HTTP]})
+    # A subscription first among several operations, none named: none is selected.
+    named = query["query"].replace("subscription", "subscription S")
+    two = {"query": f"{named} query A {{ __typename }}"}
+    answer = await graphql(method, two, accept=GRAPHQL_JSON)
+    assert answer[::2] == (400, {"errors": [OPERATION_NAME_REQUIRED]})
     assert no_errors_logged(caplog)
 
 
