@@ -197,15 +197,14 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
             raise _NotAcceptable
         authorization = request.headers.get("Authorization")
         token = _bearer_token(authorization)
-        if authorization and _sign_in_request(request):
-            # login and register take no credential: a stale one must not stop them.
-            authorization = token = None
-        if authorization and token is None:
-            return _unauthenticated(request, "Authorization header must be `Bearer <token>`.")
-        if token is not None:
-            user = await in_thread(token_user_get)(raw=token)
-            if user is None:
-                return _unauthenticated(request, "Invalid or expired token.")
+        user = await in_thread(token_user_get)(raw=token) if token is not None else None
+        # login and register take no credential: a stale or malformed one must not stop
+        # them (looked at only once the header is refused: no parse on the common path).
+        if authorization and user is None and not _sign_in_request(request):
+            if token is None:
+                return _unauthenticated(request, "Authorization header must be `Bearer <token>`.")
+            return _unauthenticated(request, "Invalid or expired token.")
+        if user is not None:
             request.chat_context = ChatContext(user=user, token=token, request=request)  # type: ignore[attr-defined]
         else:
             if (
