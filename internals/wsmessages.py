@@ -29,7 +29,11 @@ def request_payload_problem(payload: object) -> str | None:
     if not isinstance(payload, Mapping):
         return f"The payload must be an object, not {_kind(payload)}."
     query = payload.get("query")
-    if not isinstance(query, str):
+    extensions = payload.get("extensions")
+    persisted = isinstance(extensions, Mapping) and "persistedQuery" in extensions
+    # An automatic persisted query may name its document by hash alone (no query): the
+    # persisted-query lookup answers for it.
+    if not isinstance(query, str) and not (persisted and query is None):
         return f"payload.query must be a string, not {_kind(query)}."
     for key in ("variables", "extensions"):
         value = payload.get(key)
