@@ -122,26 +122,6 @@ async def assert_still_subscribed(socket: GraphQLSocket, alice: factories.Member
     }
 
 
-@pytest.mark.parametrize(("payload", "errors"), BEFORE_EXECUTION)
-async def test_an_error_before_execution_ends_only_that_operation(
-    sockets: list[GraphQLSocket],
-    alice: factories.Member,
-    caplog: pytest.LogCaptureFixture,
-    payload: dict[str, Any],
-    errors: list[dict[str, Any]],
-) -> None:
-    socket = await lobby_subscriber(sockets, "graphql-transport-ws")
-    await socket.send({"id": "bad", "type": "subscribe", "payload": payload})
-    assert await socket.receive() == {"id": "bad", "type": "error", "payload": errors}
-    # "The server needs only keep track of IDs for as long as the subscription is active.
-    # Once a client completes an operation, it is free to re-use that ID."
-    await socket.send({"id": "bad", "type": "subscribe", "payload": payload})
-    assert await socket.receive() == {"id": "bad", "type": "error", "payload": errors}
-    await assert_still_subscribed(socket, alice)
-    assert await Message.objects.filter(text="no").acount() == 0
-    assert_nothing_logged(caplog)
-
-
 # Legacy graphql-ws runs subscriptions only (a mutation first is refused as such).
 TWO_SUBSCRIPTIONS = (
     f"subscription A {ROOM[len('subscription ') :]} subscription B {{ inbox {{ __typename }} }}"
@@ -150,24 +130,41 @@ LEGACY_BEFORE_EXECUTION = [
     *BEFORE_EXECUTION[:3],
     ({"query": TWO_SUBSCRIPTIONS}, [OPERATION_NAME_REQUIRED]),
 ]
+TRANSPORT_WS, GRAPHQL_WS = "graphql-transport-ws", "graphql-ws"
 
 
-@pytest.mark.parametrize(("payload", "errors"), LEGACY_BEFORE_EXECUTION)
-async def test_legacy_graphql_ws_error_before_execution_ends_only_that_operation(
+def start(protocol: str, payload: dict[str, Any]) -> dict[str, Any]:
+    kind = "subscribe" if protocol == TRANSPORT_WS else "start"
+    return {"id": "bad", "type": kind, "payload": payload}
+
+
+@pytest.mark.parametrize(
+    ("protocol", "payload", "errors"),
+    [(TRANSPORT_WS, *case) for case in BEFORE_EXECUTION]
+    + [(GRAPHQL_WS, *case) for case in LEGACY_BEFORE_EXECUTION],
+)
+async def test_an_error_before_execution_ends_only_that_operation(
     sockets: list[GraphQLSocket],
     alice: factories.Member,
     caplog: pytest.LogCaptureFixture,
+    protocol: str,
     payload: dict[str, Any],
     errors: list[dict[str, Any]],
 ) -> None:
-    # subscriptions-transport-ws PROTOCOL.md, GQL_ERROR: "Server sends this message upon
-    # a failing operation, before the GraphQL execution, usually due to GraphQL validation
-    # errors (resolver errors are part of GQL_DATA message, and will be added as errors
-    # array)". Its payload is one error.
-    socket = await lobby_subscriber(sockets, "graphql-ws")
-    await socket.send({"id": "bad", "type": "start", "payload": payload})
-    assert await socket.receive() == {"id": "bad", "type": "error", "payload": errors[0]}
+    # Legacy: subscriptions-transport-ws PROTOCOL.md, GQL_ERROR: "Server sends this message
+    # upon a failing operation, before the GraphQL execution, usually due to GraphQL
+    # validation errors (resolver errors are part of GQL_DATA message, and will be added
+    # as errors array)". Its payload is one error.
+    error = errors if protocol == TRANSPORT_WS else errors[0]
+    socket = await lobby_subscriber(sockets, protocol)
+    await socket.send(start(protocol, payload))
+    assert await socket.receive() == {"id": "bad", "type": "error", "payload": error}
+    # "The server needs only keep track of IDs for as long as the subscription is active.
+    # Once a client completes an operation, it is free to re-use that ID."
+    await socket.send(start(protocol, payload))
+    assert await socket.receive() == {"id": "bad", "type": "error", "payload": error}
     await assert_still_subscribed(socket, alice)
+    assert await Message.objects.filter(text="no").acount() == 0
     assert_nothing_logged(caplog)
 
 
@@ -182,48 +179,40 @@ MALFORMED: list[tuple[dict[str, Any], str]] = [
 ]  # fmt: skip
 
 
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, GRAPHQL_WS])
 @pytest.mark.parametrize(("payload", "problem"), MALFORMED)
-async def test_a_malformed_subscribe_closes_with_4400_and_its_reason(
-    sockets: list[GraphQLSocket],
-    caplog: pytest.LogCaptureFixture,
-    payload: dict[str, Any],
-    problem: str,
-) -> None:
-    # PROTOCOL.md, Invalid message: "Receiving a message of a type or format which is not
-    # specified in this document will result in an immediate socket closure with the event
-    # 4400: <error-message>." The format: "payload: { operationName?: string | null;
-    # query: string; variables?: Record<string, unknown> | null; extensions?:
-    # Record<string, unknown> | null; }".
-    socket = await lobby_subscriber(sockets, "graphql-transport-ws")
-    await socket.send({"id": "bad", "type": "subscribe", "payload": payload})
-    assert await socket.receive_close() == {
-        "type": "websocket.close",
-        "code": 4400,
-        "reason": f"Invalid subscribe message: {problem}",
-    }
-    assert_nothing_logged(caplog)
-
-
-@pytest.mark.parametrize(("payload", "problem"), MALFORMED)
-async def test_legacy_graphql_ws_malformed_start_is_an_error_for_its_id(
+async def test_a_malformed_operation_message(
     sockets: list[GraphQLSocket],
     alice: factories.Member,
     caplog: pytest.LogCaptureFixture,
+    protocol: str,
     payload: dict[str, Any],
     problem: str,
 ) -> None:
-    # subscriptions-transport-ws PROTOCOL.md, GQL_START: "payload: Object: query: string :
-    # GraphQL operation as string [...] variables?: Object [...] operationName?: string";
-    # GQL_ERROR: "Server sends this message upon a failing operation, before the GraphQL
-    # execution". (It has no close code for a malformed message: the socket goes on.)
-    socket = await lobby_subscriber(sockets, "graphql-ws")
-    await socket.send({"id": "bad", "type": "start", "payload": payload})
-    assert await socket.receive() == {
-        "id": "bad",
-        "type": "error",
-        "payload": {"message": problem, "extensions": {"code": "BAD_REQUEST"}},
-    }
-    await assert_still_subscribed(socket, alice)
+    socket = await lobby_subscriber(sockets, protocol)
+    await socket.send(start(protocol, payload))
+    if protocol == TRANSPORT_WS:
+        # PROTOCOL.md, Invalid message: "Receiving a message of a type or format which is
+        # not specified in this document will result in an immediate socket closure with
+        # the event 4400: <error-message>." The format: "payload: { operationName?: string
+        # | null; query: string; variables?: Record<string, unknown> | null; extensions?:
+        # Record<string, unknown> | null; }".
+        assert await socket.receive_close() == {
+            "type": "websocket.close",
+            "code": 4400,
+            "reason": f"Invalid subscribe message: {problem}",
+        }
+    else:
+        # subscriptions-transport-ws PROTOCOL.md, GQL_START: "payload: Object: query:
+        # string : GraphQL operation as string [...] variables?: Object [...]
+        # operationName?: string"; GQL_ERROR (above). It has no close code for a malformed
+        # message: the operation ends, the socket goes on.
+        assert await socket.receive() == {
+            "id": "bad",
+            "type": "error",
+            "payload": {"message": problem, "extensions": {"code": "BAD_REQUEST"}},
+        }
+        await assert_still_subscribed(socket, alice)
     assert_nothing_logged(caplog)
 
 
