@@ -202,6 +202,24 @@ async def test_request_errors_by_media_type(
     assert no_errors_logged(caplog)
 
 
+async def test_a_document_over_the_size_limit_is_413_under_graphql_response_json() -> None:
+    from schema.limits import MAX_BYTES
+
+    query = "{ __typename }" + " " * MAX_BYTES
+    status, _, body = await graphql("POST", {"query": query}, accept=GRAPHQL_JSON)
+    assert (status, "data" in body, body["errors"][0]["extensions"]["code"]) == (
+        413,
+        False,
+        "QUERY_TOO_LARGE",
+    )
+    status, _, body = await graphql("POST", {"query": query})
+    assert (status, body["data"], body["errors"][0]["extensions"]["code"]) == (
+        200,
+        None,
+        "QUERY_TOO_LARGE",
+    )
+
+
 @pytest.mark.parametrize("accept", [None, JSON, GRAPHQL_JSON])
 async def test_a_mutation_by_get_is_405(alice: factories.Member, accept: str | None) -> None:
     # GET: "GET requests MUST NOT be used for executing mutation operations. If the values
