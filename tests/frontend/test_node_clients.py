@@ -18,6 +18,7 @@ def test_apollo_and_legacy_clients(frontend: Path, daphne: Daphne) -> None:
     env = {**os.environ, "CHAT_HTTP_URL": daphne.http_url, "CHAT_WS_URL": daphne.ws_url}
     # Apollo's development build checks more and warns of cache trouble (a fragment on an
     # interface without possibleTypes, data it cannot merge) on stderr: TAP comments here.
+    # (tests/frontend/test_http_conformance.py runs .build/conformance.test.mjs.)
     output = run(
         "node",
         "--conditions=development",
