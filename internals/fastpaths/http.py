@@ -14,10 +14,11 @@ read) otherwise, so everything else behaves as before:
 - fast paths are on (``CHAT_FAST_PATHS``) and the middleware is exactly
   ``REPLICATED_MIDDLEWARE``, whose effect on these responses ``_response_headers`` restates;
 - ``POST`` to the GraphQL path, ``Content-Type: application/json`` (charset utf-8 at
-  most), ``Accept`` absent, ``*/*`` or ``application/json`` (until the media type policy of
-  GraphQL over HTTP lives in one function both paths call);
-- no cookie (sessions, CSRF and messages are Django's), no ``Origin`` other than the
-  request's own (CORS is Django's), a host ALLOWED_HOSTS accepts, no HTTPS redirect due;
+  most), an ``Accept`` that schema/httpspec.py answers (its media type, status and body
+  rules are the standard path's too);
+- no cookie (sessions, CSRF and messages are Django's), no ``Origin`` (CORS is Django's),
+  a host ALLOWED_HOSTS accepts, no HTTPS redirect due, no allow-list mode
+  (``CHAT_PERSISTED_QUERIES_ONLY``);
 - no ``Authorization``, or a bearer token the cache knows to be valid (an invalid one gets
   the standard path's answer from the standard path);
 - a JSON object body of ``query`` (a string), ``variables`` (an object or null) and
@@ -29,9 +30,12 @@ read) otherwise, so everything else behaves as before:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from corsheaders.conf import conf as cors
+from corsheaders.signals import check_request_enabled
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db import InterfaceError, OperationalError
@@ -45,6 +49,7 @@ from internals.fastpaths.registry import fast_path_serve
 from realtime.tokens import token_user_cached
 from schema.context import ChatContext
 from schema.http import json_decode
+from schema.httpspec import content_type, response_body, response_media_type, response_status
 from schema.limits import query_size_error
 
 if TYPE_CHECKING:
@@ -63,6 +68,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 # order) turns the front off until it is added here and there.
 REPLICATED_MIDDLEWARE = (
     "project.middleware.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     "project.middleware.ContentSecurityPolicyMiddleware",
     "internals.whitenoise.StaticFilesMiddleware",
     "project.middleware.SessionMiddleware",
@@ -73,7 +79,6 @@ REPLICATED_MIDDLEWARE = (
     "project.middleware.XFrameOptionsMiddleware",
 )
 
-_SERVED_ACCEPT = {None, b"*/*", b"application/json"}
 _SERVED_CONTENT_TYPE = {b"application/json", b"application/json;charset=utf-8"}
 
 
@@ -115,19 +120,20 @@ def _host_allowed(host: bytes | None) -> bool:
 def _eligible(scope: Scope, headers: dict[bytes, bytes], secure: bool) -> bool:
     """The request line and headers are ones the front answers as Django would."""
     content_type = headers.get(b"content-type", b"").replace(b" ", b"").lower()
-    if content_type not in _SERVED_CONTENT_TYPE or headers.get(b"accept") not in _SERVED_ACCEPT:
+    if content_type not in _SERVED_CONTENT_TYPE:
         return False
-    if b"cookie" in headers or not _host_allowed(headers.get(b"host")):
+    # Any Origin is CorsMiddleware's to answer (its allowed origins, credentials).
+    if b"cookie" in headers or b"origin" in headers or not _host_allowed(headers.get(b"host")):
         return False
-    origin = headers.get(b"origin")
-    if origin is not None:
-        own = (b"https://" if secure else b"http://") + headers[b"host"]
-        if origin != own:
-            return False
     if settings.SECURE_SSL_REDIRECT and not secure:
         return False
-    return not settings.DISALLOWED_USER_AGENTS and tuple(settings.MIDDLEWARE) == (
-        REPLICATED_MIDDLEWARE
+    # Not in allow-list mode: which documents may run is the standard path's check
+    # (schema/persisted.py).
+    return (
+        not settings.DISALLOWED_USER_AGENTS
+        and not settings.CHAT["PERSISTED_QUERIES_ONLY"]
+        and tuple(settings.MIDDLEWARE) == REPLICATED_MIDDLEWARE
+        and not check_request_enabled.receivers
     )
 
 
@@ -154,18 +160,24 @@ def _operation(body: bytes) -> tuple[str, str | None, dict[str, Any] | None] | N
     return query, name, variables
 
 
-def _response_headers(body: bytes, *, anonymous: bool, secure: bool) -> list[tuple[bytes, bytes]]:
-    """The headers the standard path sends with a 200 JSON answer: Strawberry's content
-    type, then what the middleware adds (SecurityMiddleware, XFrameOptionsMiddleware, and
-    SessionMiddleware's Vary: Cookie when the view read the session: anonymous requests,
-    whose user it looks for there)."""
+def _response_headers(
+    body: bytes, media_type: str, path: str, *, anonymous: bool, secure: bool
+) -> list[tuple[bytes, bytes]]:
+    """The headers the standard path sends with the answer to an executed operation: the
+    view's content type, then what the middleware adds (SecurityMiddleware,
+    XFrameOptionsMiddleware, SessionMiddleware's Vary: Cookie when the view read the
+    session: anonymous requests, whose user it looks for there; CorsMiddleware's Vary:
+    origin on its paths, for a request without an Origin)."""
     headers = [
-        (b"Content-Type", b"application/json"),
+        (b"Content-Type", content_type(media_type).encode()),
         (b"X-Frame-Options", settings.X_FRAME_OPTIONS.upper().encode()),
         (b"Content-Length", str(len(body)).encode()),
     ]
-    if anonymous:
-        headers.append((b"Vary", b"Cookie"))
+    vary = (["Cookie"] if anonymous else []) + (
+        ["origin"] if re.match(cors.CORS_URLS_REGEX, path) else []
+    )
+    if vary:
+        headers.append((b"Vary", ", ".join(vary).encode()))
     if settings.SECURE_HSTS_SECONDS and secure:
         hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
         if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
@@ -240,6 +252,10 @@ class GraphQLHTTPFront:
         if operation is None:
             return False
         query, name, variables = operation
+        accept = headers.get(b"accept")
+        media_type = response_media_type(None if accept is None else accept.decode("latin1"))
+        if media_type is None:
+            return False  # 406: the standard path's answer
         authorization = headers.get(b"authorization")
         context = ChatContext(user=AnonymousUser(), client_ip=client_ip(scope))
         if authorization is not None:
@@ -266,13 +282,17 @@ class GraphQLHTTPFront:
                 self.schema, plan, operation_name=name, variables=variables, context=context
             )
         # As Strawberry's Django view encodes it (DjangoJSONEncoder only differs on
-        # values a payload never holds: dates, decimals, UUIDs are strings by now).
-        body = json.dumps(payload, separators=(",", ":")).encode()
+        # values a payload never holds: dates, decimals, UUIDs are strings by now), with
+        # schema/httpspec.py's status and body for the media type.
+        body = json.dumps(response_body(media_type, payload), separators=(",", ":")).encode()
+        path = scope["path"].removeprefix(scope.get("root_path", ""))
         await send(
             {
                 "type": "http.response.start",
-                "status": 200,
-                "headers": _response_headers(body, anonymous=authorization is None, secure=secure),
+                "status": response_status(media_type, payload),
+                "headers": _response_headers(
+                    body, media_type, path, anonymous=authorization is None, secure=secure
+                ),
             }
         )
         await send({"type": "http.response.body", "body": body})

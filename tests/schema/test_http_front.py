@@ -130,6 +130,7 @@ async def test_a_post_is_served_as_the_standard_path_serves_it(
             ("content-type", "application/json"),
             ("cross-origin-opener-policy", "same-origin"),
             ("referrer-policy", "same-origin"),
+            ("vary", "origin"),
             ("x-content-type-options", "nosniff"),
             ("x-frame-options", "DENY"),
         ],
@@ -191,7 +192,8 @@ async def test_queries_match(
     assert fast == standard
     assert fast[0] == 200
     # The anonymous view reads the session for a user: Vary: Cookie, on both paths.
-    assert (("vary", "Cookie") in fast[1]) == (who == "anonymous")
+    vary = "Cookie, origin" if who == "anonymous" else "origin"
+    assert ("vary", vary) in fast[1]
 
 
 async def test_a_body_in_several_chunks_and_a_charset(
@@ -210,12 +212,8 @@ async def test_a_body_in_several_chunks_and_a_charset(
     [
         ("session cookie", [(b"cookie", b"sessionid=abc")], body(ME), "POST"),
         ("other origin", [(b"origin", b"http://elsewhere.example")], body(ME), "POST"),
-        (
-            "graphql-response+json",
-            [(b"accept", b"application/graphql-response+json")],
-            body(ME),
-            "POST",
-        ),
+        ("not acceptable", [(b"accept", b"text/html")], body(ME), "POST"),
+        ("own origin", [(b"origin", b"http://localhost")], body(ME), "POST"),
         (
             "persisted query",
             [],
@@ -290,11 +288,6 @@ async def test_a_host_not_allowed_and_a_foreign_origin_get_djangos_answer(
     )
     assert counted == {}
     assert fast == standard and fast[0] == 400
-    # The request's own origin is served.
-    own = [JSON, HOST, (b"origin", b"http://localhost")]
-    fast, standard, counted = await both(fast_path_switch, body(ME), own)
-    assert counted == served("*")
-    assert fast == standard
 
 
 async def test_secure_requests_get_hsts_as_from_django(
@@ -341,3 +334,39 @@ async def test_an_anonymous_post_is_refused_as_the_standard_path_refuses_it(
     assert fast == standard
     assert json.loads(fast[2])["errors"][0]["extensions"] == {"code": "UNAUTHENTICATED"}
     assert await Message.objects.acount() == 0
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        b"application/graphql-response+json",
+        b"application/graphql-response+json, application/json;q=0.9",
+        b"*/*",
+    ],
+)
+async def test_each_media_type_is_served_as_the_standard_path_serves_it(
+    alice: factories.Member, fast_path_switch: Callable[[bool], None], accept: bytes
+) -> None:
+    headers = [JSON, HOST, bearer(alice.token), (b"accept", accept)]
+    for query, variables, field in [
+        (ME, None, "*"),
+        (SEND, {"room": "lobby", "text": "hi"}, "sendMessage"),
+        # A field error that nulls data: executed, 200 in both media types.
+        (SEND, {"room": "lobby", "text": " "}, "sendMessage"),
+    ]:
+        fast, standard, counted = await both(fast_path_switch, body(query, variables), headers)
+        assert counted == served(field)
+        assert fast == standard
+        assert fast[0] == 200
+
+
+async def test_allow_list_mode_is_left_to_the_standard_path(
+    alice: factories.Member,
+    fast_path_switch: Callable[[bool], None],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(settings.CHAT, "PERSISTED_QUERIES_ONLY", True)
+    fast, standard, counted = await both(fast_path_switch, body(ME), [JSON, HOST])
+    assert counted == {}
+    assert fast == standard
+    assert json.loads(fast[2])["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
