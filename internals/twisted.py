@@ -1,6 +1,6 @@
-"""Hooks into Twisted's internals: write-through on TCP transports and the producer slot
-of an upgraded HTTP connection (internals/writepath.py); the HTTP read deadline is
-internals/readtimeout.py."""
+"""Hooks into Twisted's internals: write-through on TCP transports, the producer slot
+of an upgraded HTTP connection and the producer of a streamed HTTP response
+(internals/writepath.py); the HTTP read deadline is internals/readtimeout.py."""
 
 from __future__ import annotations
 
@@ -11,10 +11,11 @@ from twisted.internet import abstract, tcp
 
 from internals.hooks import hook
 
-__all__ = ["UPGRADE_PRODUCER", "WRITE_THROUGH"]
+__all__ = ["HTTP_PRODUCER", "UPGRADE_PRODUCER", "WRITE_THROUGH"]
 
 WRITE_THROUGH = "twisted.write_through"
 UPGRADE_PRODUCER = "twisted.upgrade_producer"
+HTTP_PRODUCER = "twisted.http_producer"
 
 
 def _source(obj: Any) -> str:
@@ -56,3 +57,28 @@ def _check_upgrade_producer() -> None:
     for name in ("registerProducer", "unregisterProducer"):
         if not callable(getattr(abstract.FileDescriptor, name, None)):
             raise AttributeError(f"FileDescriptor has no {name}")
+
+
+@hook(
+    HTTP_PRODUCER,
+    library="Twisted",
+    versions=">=24.7,<27",
+    purpose="backpressure on streamed HTTP responses (SSE, multipart): our producer on "
+    "daphne's request",
+    fallback="no backpressure: a stream whose client stops reading is buffered without limit",
+    required=True,
+)
+def _check_http_producer() -> None:
+    from daphne.http_protocol import WebRequest
+    from twisted.web.http import HTTPChannel, Request
+
+    if not issubclass(WebRequest, Request):
+        raise TypeError("daphne's WebRequest is no longer a twisted.web Request")
+    # The channel is the transport's producer while it handles a request, and passes a
+    # full buffer on to the producer its request registered.
+    for method in ("pauseProducing", "resumeProducing"):
+        if f"self._requestProducer.{method}()" not in _source(getattr(HTTPChannel, method)):
+            raise TypeError(f"HTTPChannel.{method} no longer forwards to the request's producer")
+    for name in ("registerProducer", "unregisterProducer"):
+        if not callable(getattr(Request, name, None)):
+            raise AttributeError(f"twisted.web Request has no {name}")

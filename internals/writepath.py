@@ -21,6 +21,13 @@ Hooks (internals/hooks.py), each with its standard path when off: ``daphne.send_
 (daphne's protocol behind ``send``; off: none of the three below), ``twisted.write_through``
 (off: Twisted's buffering), ``twisted.upgrade_producer`` (off: no backpressure, writes are
 unbounded as in plain Channels) and ``autobahn.write_text`` (off: autobahn's sendMessage).
+
+Streamed HTTP responses (SSE and multipart subscriptions, internals/httpstream.py) have the
+same problem: daphne hands every ``http.response.body`` to Twisted's request, whose channel
+writes it to the transport, which buffers it. ``http_pressure_attach`` registers a
+WritePressure on the request (Twisted's public ``Request.registerProducer``: the channel
+passes the transport's pause on to it); the hook ``twisted.http_producer`` checks that
+forwarding (off: HTTP streams are unbounded).
 """
 
 from __future__ import annotations
@@ -37,11 +44,13 @@ from twisted.web.http import HTTPChannel
 from internals.autobahn import WRITE_TEXT
 from internals.daphne import SEND_PROTOCOL
 from internals.hooks import hook_active
-from internals.twisted import UPGRADE_PRODUCER, WRITE_THROUGH
+from internals.twisted import HTTP_PRODUCER, UPGRADE_PRODUCER, WRITE_THROUGH
 
 __all__ = [
+    "HttpWritePressure",
     "WritePressure",
     "WriteThroughServer",
+    "http_pressure_attach",
     "text_frame",
     "write_pressure_attach",
     "write_through_enable",
@@ -192,5 +201,39 @@ def write_pressure_attach(send: Any) -> WritePressure | None:
         register(pressure, True)
     except RuntimeError:
         logger.warning("websocket transport has another producer; write backpressure is off")
+        return None
+    return pressure
+
+
+class HttpWritePressure(WritePressure):
+    """WritePressure of a streamed HTTP response, registered on its request."""
+
+    __slots__ = ("_request",)
+
+    def __init__(self, request: Any) -> None:
+        super().__init__()
+        self._request = request
+
+    def detach(self) -> None:
+        """Unregister from the request (before its response ends: a keep-alive
+        connection's next request registers its own) and release any waiting writer."""
+        request, self._request = self._request, None
+        if request is not None and request.producer is self:
+            request.unregisterProducer()
+        self.stopProducing()
+
+
+def http_pressure_attach(send: Any) -> HttpWritePressure | None:
+    """Register a WritePressure on daphne's HTTP request behind ``send`` (a streamed
+    response), if there is one; None under another server: writes stay unbounded."""
+    protocol = _protocol(send) if hook_active(HTTP_PRODUCER) else None
+    register = getattr(protocol, "registerProducer", None)
+    if protocol is None or register is None:
+        return None
+    pressure = HttpWritePressure(protocol)
+    try:
+        register(pressure, True)
+    except (RuntimeError, ValueError):
+        logger.warning("HTTP request has another producer; write backpressure is off")
         return None
     return pressure

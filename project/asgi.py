@@ -1,4 +1,5 @@
-"""ASGI entry point: Django for HTTP, the GraphQL websocket consumer for websockets."""
+"""ASGI entry point: Django for HTTP, streamed subscriptions (SSE, multipart) at /graphql/,
+the GraphQL websocket consumer for websockets."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from chat.logs import install_log_context  # noqa: E402
+from internals.httpstream import StreamingFront  # noqa: E402
 from internals.readtimeout import request_read_timeout_install  # noqa: E402
 from internals.websocket import ChatWSConsumer  # noqa: E402
 from project.connlimit import SocketsPerAddressLimit  # noqa: E402
@@ -44,13 +46,14 @@ request_read_timeout_install(settings.CHAT["REQUEST_READ_TIMEOUT_SECONDS"])
 # subscription.
 gc.freeze()
 
+sockets = SocketsPerAddressLimit(
+    SessionAuthRoute("/graphql/", ChatWSConsumer.as_asgi(schema=schema))
+)
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOrNoOriginValidator(
-            SocketsPerAddressLimit(
-                SessionAuthRoute("/graphql/", ChatWSConsumer.as_asgi(schema=schema))
-            )
-        ),
+        # Subscriptions over SSE and multipart HTTP (internals/httpstream.py) count
+        # against the same per-address cap as websockets.
+        "http": StreamingFront(django_asgi_app, schema, sockets.open),
+        "websocket": AllowedHostsOrNoOriginValidator(sockets),
     }
 )

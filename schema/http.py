@@ -23,12 +23,19 @@ from schema.context import ChatContext
 from schema.errors import DATABASE_UNAVAILABLE, error_record
 from schema.limits import QUERY_TOO_LARGE, query_size_error
 
-__all__ = ["ChatGraphQLView", "content_security_policy", "json_decode"]
+__all__ = [
+    "ChatGraphQLView",
+    "bearer_token",
+    "content_security_policy",
+    "csrf_failed",
+    "json_decode",
+]
 
 logger = logging.getLogger(__name__)
 
 
-def _bearer_token(authorization: str | None) -> str | None:
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header; None for another scheme."""
     if not authorization:
         return None
     scheme, _, token = authorization.strip().partition(" ")
@@ -85,6 +92,15 @@ def _no_response(request: HttpRequest) -> HttpResponse:
 _csrf = CsrfViewMiddleware(_no_response)
 
 
+def csrf_failed(request: HttpRequest) -> bool:
+    """Whether a POST carrying the session cookie fails Django's CSRF check."""
+    return (
+        request.method == "POST"
+        and settings.SESSION_COOKIE_NAME in request.COOKIES
+        and _csrf.process_view(request, _no_response, (), {}) is not None
+    )
+
+
 class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
     """GraphQL over HTTP (POST, and GET for queries and GraphiQL)."""
 
@@ -102,7 +118,7 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
 
     async def _dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         authorization = request.headers.get("Authorization")
-        token = _bearer_token(authorization)
+        token = bearer_token(authorization)
         if authorization and token is None:
             return _unauthenticated("Authorization header must be `Bearer <token>`.")
         if token is not None:
@@ -111,11 +127,7 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
                 return _unauthenticated("Invalid or expired token.")
             request.chat_context = ChatContext(user=user, token=token, request=request)  # type: ignore[attr-defined]
         else:
-            if (
-                request.method == "POST"
-                and settings.SESSION_COOKIE_NAME in request.COOKIES
-                and _csrf.process_view(request, _no_response, (), {}) is not None
-            ):
+            if csrf_failed(request):
                 return _error(
                     "CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken "
                     "header, or authenticate with a bearer token.",

@@ -53,6 +53,7 @@ HOOKS = {
     "strawberry.graphql_schema",
     "strawberry.graphql_ws",
     "strawberry.transport_ws",
+    "twisted.http_producer",
     "twisted.http_read_timeout",
     "twisted.upgrade_producer",
     "twisted.write_through",
@@ -493,6 +494,7 @@ def test_a_production_process_refuses_to_start_without_its_backpressure_hooks(
         assert [name for name, on in result.items() if not on] == ["daphne.send_protocol"]
         assert sorted(name for name, hook in hooks().items() if hook.required) == [
             "daphne.send_protocol",
+            "twisted.http_producer",
             "twisted.upgrade_producer",
         ]
     finally:

@@ -1,0 +1,359 @@
+"""Subscriptions over HTTP streaming at /graphql/ (internals/httpstream.py), through
+project.asgi.application: GraphQL over SSE (graphql-sse PROTOCOL.md, distinct connections
+mode) and Apollo's multipart HTTP subscriptions. Whole responses: status, headers, bytes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from asgiref.testing import ApplicationCommunicator
+from django.conf import settings
+from django.test import override_settings
+
+from chat.db import in_thread
+from chat.posting import message_create
+from chat.services import room_create, room_invite, room_member_remove
+from realtime.hub import get_hub
+from tests import factories
+from tests.conftest import wait_for
+from tests.schema.test_subscriptions import SUBSCRIPTION, message_json
+from tests.servers import RedisServer
+from tests.test_leaks import SUBSCRIPTION_STRAWBERRY, active
+from tests.test_scale_out import group_subscribers
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SSE_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+MULTIPART_HEADERS = [
+    (b"content-type", b'multipart/mixed; boundary="graphql"; subscriptionSpec=1.0'),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+PART = b"\r\n--graphql\r\ncontent-type: application/json; charset=utf-8\r\n\r\n"
+SSE_ACCEPT = b"text/event-stream"
+# What Apollo Client's HttpLink sends for a subscription.
+MULTIPART_ACCEPT = (
+    b"multipart/mixed;boundary=graphql;subscriptionSpec=1.0,"
+    b"application/graphql-response+json,application/json;q=0.9"
+)
+
+
+class Stream:
+    """One HTTP request to /graphql/ through project.asgi.application."""
+
+    def __init__(
+        self,
+        accept: bytes,
+        body: dict[str, Any] | bytes | None = None,
+        *,
+        method: str = "POST",
+        query_string: str = "",
+        token: str | None = None,
+        headers: list[tuple[bytes, bytes]] = (),  # type: ignore[assignment]
+        client: str = "127.0.0.1",
+    ) -> None:
+        from project.asgi import application
+
+        all_headers = [(b"host", b"localhost"), (b"accept", accept)]
+        if method == "POST":
+            all_headers.append((b"content-type", b"application/json"))
+        if token is not None:
+            all_headers.append((b"authorization", f"Bearer {token}".encode()))
+        all_headers += headers
+        scope = {
+            "type": "http",
+            "http_version": "1.1",
+            "method": method,
+            "scheme": "http",
+            "path": "/graphql/",
+            "raw_path": b"/graphql/",
+            "root_path": "",
+            "query_string": query_string.encode(),
+            "headers": all_headers,
+            "client": (client, 40000),
+            "server": ("localhost", 80),
+        }
+        self.communicator = ApplicationCommunicator(application, scope)
+        self.body = json.dumps(body).encode() if isinstance(body, dict) else (body or b"")
+
+    async def start(self) -> tuple[int, list[tuple[bytes, bytes]]]:
+        await self.communicator.send_input({"type": "http.request", "body": self.body})
+        message = await self.communicator.receive_output(10)
+        assert message["type"] == "http.response.start", message
+        return message["status"], message["headers"]
+
+    async def chunk(self) -> tuple[bytes, bool]:
+        message = await self.communicator.receive_output(10)
+        assert message["type"] == "http.response.body", message
+        return message["body"], message.get("more_body", False)
+
+    async def rest(self) -> bytes:
+        """Every chunk up to the end of the response."""
+        body = b""
+        more = True
+        while more:
+            chunk, more = await self.chunk()
+            body += chunk
+        await self.communicator.wait(10)
+        return body
+
+    async def disconnect(self) -> None:
+        await self.communicator.send_input({"type": "http.disconnect"})
+        await self.communicator.wait(10)
+
+
+def sse_next(payload: dict[str, Any]) -> bytes:
+    return b"event: next\ndata: " + json.dumps(payload).encode() + b"\n\n"
+
+
+def part(payload: dict[str, Any] | None) -> bytes:
+    return PART + json.dumps({"payload": payload}).encode()
+
+
+def subscribe_body(room: str, query: str = SUBSCRIPTION) -> dict[str, Any]:
+    return {"query": query, "variables": {"room": room}}
+
+
+@pytest.mark.parametrize("query", [SUBSCRIPTION, SUBSCRIPTION_STRAWBERRY], ids=["fast", "std"])
+async def test_sse_streams_next_events_and_disconnect_leaves_nothing(
+    query: str, alice: factories.Member, redis_server: RedisServer
+) -> None:
+    """PROTOCOL.md: "The `Content-Type` MUST always be `text/event-stream`"; results are
+    `next` events; "Streaming operations ... are terminated/completed by having the client
+    simply close the SSE connection"."""
+    before = active()
+    stream = Stream(SSE_ACCEPT, subscribe_body("sse", query), token=alice.token)
+    assert await stream.start() == (200, SSE_HEADERS)
+    assert await stream.chunk() == (b":\n\n", True)
+    await wait_for(lambda: get_hub().rooms == {"sse": 1})
+    message = await in_thread(message_create)(room_name="sse", author=alice.user, text="hi")
+    selected = message_json(message) if query == SUBSCRIPTION else {"seq": message.seq}
+    assert await stream.chunk() == (sse_next({"data": {"messageAdded": selected}}), True)
+    await stream.disconnect()
+    assert get_hub().rooms == {}
+    assert active() == before
+    await wait_for(lambda: group_subscribers(redis_server, "sse") == 0)
+
+
+async def test_multipart_parts_as_apollo_reads_them(alice: factories.Member) -> None:
+    """Apollo's multipart subscription spec: boundary "graphql", each result wrapped in
+    `payload`, heartbeats `{}`."""
+    stream = Stream(MULTIPART_ACCEPT, subscribe_body("mp"), token=alice.token)
+    assert await stream.start() == (200, MULTIPART_HEADERS)
+    assert await stream.chunk() == (PART + b"{}", True)
+    await wait_for(lambda: get_hub().rooms == {"mp": 1})
+    message = await in_thread(message_create)(room_name="mp", author=alice.user, text="hi")
+    assert await stream.chunk() == (part({"data": {"messageAdded": message_json(message)}}), True)
+    await stream.disconnect()
+    assert get_hub().rooms == {}
+
+
+@pytest.mark.parametrize("accept", [SSE_ACCEPT, MULTIPART_ACCEPT], ids=["sse", "multipart"])
+async def test_a_query_is_one_result_then_complete(accept: bytes) -> None:
+    stream = Stream(accept, {"query": "{ __typename }"})
+    assert (await stream.start())[0] == 200
+    if accept == SSE_ACCEPT:
+        expected = b":\n\n" + sse_next({"data": {"__typename": "Query"}})
+        expected += b"event: complete\ndata:\n\n"
+    else:
+        expected = PART + b"{}" + part({"data": {"__typename": "Query"}}) + b"\r\n--graphql--\r\n"
+    assert await stream.rest() == expected
+
+
+async def test_sse_validation_errors_are_next_events_on_an_accepted_stream() -> None:
+    """PROTOCOL.md: "Validation steps that run before execution of the GraphQL operation
+    MUST report errors through an accepted SSE connection by emitting `next` events that
+    contain the errors in the data field"."""
+    stream = Stream(SSE_ACCEPT, {"query": "subscription { nope }"})
+    assert await stream.start() == (200, SSE_HEADERS)
+    error = {
+        "message": "Cannot query field 'nope' on type 'Subscription'.",
+        "locations": [{"line": 1, "column": 16}],
+        "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"},
+    }
+    assert await stream.rest() == (
+        b":\n\n" + sse_next({"errors": [error]}) + b"event: complete\ndata:\n\n"
+    )
+
+
+async def test_sse_get_with_query_params_and_mutation_by_get_is_405() -> None:
+    """GraphQL over HTTP, which PROTOCOL.md's distinct connections mode follows: GET
+    carries the parameters in the query string; a mutation by GET is 405."""
+    query = urlencode({"query": "query Q($n: Boolean!) { __typename @include(if: $n) }"})
+    variables = urlencode({"variables": json.dumps({"n": True})})
+    stream = Stream(SSE_ACCEPT, method="GET", query_string=f"{query}&{variables}")
+    assert (await stream.start())[0] == 200
+    assert await stream.rest() == (
+        b":\n\n" + sse_next({"data": {"__typename": "Query"}}) + b"event: complete\ndata:\n\n"
+    )
+    mutation = urlencode({"query": 'mutation { sendMessage(room: "r", text: "x") { seq } }'})
+    refused = Stream(SSE_ACCEPT, method="GET", query_string=mutation)
+    assert await refused.start() == (
+        405,
+        [(b"content-type", b"application/json"), (b"allow", b"POST")],
+    )
+    assert json.loads(await refused.rest()) == {
+        "errors": [
+            {"message": "Send mutations by POST.", "extensions": {"code": "METHOD_NOT_ALLOWED"}}
+        ]
+    }
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "message", "code"),
+    [
+        ({"token": "nope"}, 401, "Invalid or expired token.", "UNAUTHENTICATED"),
+        (
+            {"headers": [(b"authorization", b"Basic eA==")]},
+            401,
+            "Authorization header must be `Bearer <token>`.",
+            "UNAUTHENTICATED",
+        ),
+        ({"method": "PUT"}, 405, "Use GET or POST.", "METHOD_NOT_ALLOWED"),
+        ({"body": b"{"}, 400, "The body is not valid JSON.", "BAD_USER_INPUT"),
+        ({"body": b"[]"}, 400, "The body must be a JSON object.", "BAD_USER_INPUT"),
+        ({"body": {"variables": {}}}, 400, "Missing query.", "BAD_USER_INPUT"),
+        ({"body": {"query": 1}}, 400, "`query` must be a string.", "BAD_USER_INPUT"),
+        (
+            {"body": {"query": "{a}", "variables": []}},
+            400,
+            "`variables` must be an object.",
+            "BAD_USER_INPUT",
+        ),
+        (
+            {"headers": [(b"cookie", b"sessionid=abc")]},
+            403,
+            "CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken "
+            "header, or authenticate with a bearer token.",
+            "FORBIDDEN",
+        ),
+    ],
+    ids=["token", "scheme", "method", "json", "array", "query", "type", "variables", "csrf"],
+)
+@pytest.mark.parametrize("accept", [SSE_ACCEPT, MULTIPART_ACCEPT], ids=["sse", "multipart"])
+async def test_request_errors_are_json_with_their_status_and_start_nothing(
+    accept: bytes, kwargs: dict[str, Any], status: int, message: str, code: str
+) -> None:
+    kwargs = {"body": subscribe_body("never"), **kwargs}
+    stream = Stream(accept, kwargs.pop("body"), **kwargs)
+    assert (await stream.start())[0] == status
+    assert json.loads(await stream.rest()) == {
+        "errors": [{"message": message, "extensions": {"code": code}}]
+    }
+    assert get_hub().rooms == {}
+
+
+async def test_other_requests_pass_through_to_django() -> None:
+    stream = Stream(b"application/json", {"query": "{ __typename }"})
+    status, headers = await stream.start()
+    assert (status, dict(headers)[b"Content-Type"]) == (200, b"application/json")
+    assert json.loads(await stream.rest()) == {"data": {"__typename": "Query"}}
+
+
+@override_settings(CHAT={**settings.CHAT, "MAX_SOCKETS_PER_IP": 2})
+async def test_streams_count_against_the_per_address_cap(alice: factories.Member) -> None:
+    streams = [Stream(SSE_ACCEPT, subscribe_body("cap"), token=alice.token) for _ in range(2)]
+    for stream in streams:
+        assert (await stream.start())[0] == 200
+    refused = Stream(SSE_ACCEPT, subscribe_body("cap"), token=alice.token)
+    assert (await refused.start())[0] == 429
+    assert json.loads(await refused.rest()) == {
+        "errors": [
+            {
+                "message": "Too many connections from this address.",
+                "extensions": {"code": "RATE_LIMITED"},
+            }
+        ]
+    }
+    other = Stream(SSE_ACCEPT, subscribe_body("cap"), token=alice.token, client="10.0.0.9")
+    assert (await other.start())[0] == 200
+    for stream in [*streams, other]:
+        await stream.disconnect()
+
+
+@override_settings(CHAT={**settings.CHAT, "MAX_UNKNOWN_ROOM_SUBSCRIPTIONS": 2})
+async def test_unknown_rooms_are_capped_per_client_address() -> None:
+    """Each stream is a connection: the websocket's per-connection cap is per address here."""
+    streams = [Stream(SSE_ACCEPT, subscribe_body(f"ghost-{n}")) for n in range(2)]
+    for stream in streams:
+        assert (await stream.start())[0] == 200
+        assert await stream.chunk() == (b":\n\n", True)
+    await wait_for(lambda: len(get_hub().rooms) == 2)
+    refused = Stream(SSE_ACCEPT, subscribe_body("ghost-2"))
+    assert (await refused.start())[0] == 200
+    error = {
+        "message": "Too many subscriptions to rooms that do not exist on this connection "
+        "(at most 2).",
+        "extensions": {"code": "TOO_MANY_UNKNOWN_ROOMS"},
+    }
+    assert await refused.rest() == (
+        b":\n\n" + sse_next({"data": None, "errors": [error]}) + b"event: complete\ndata:\n\n"
+    )
+    await streams[0].disconnect()
+    again = Stream(SSE_ACCEPT, subscribe_body("ghost-3"))
+    assert (await again.start())[0] == 200
+    assert await again.chunk() == (b":\n\n", True)
+    await wait_for(lambda: len(get_hub().rooms) == 2)
+    for stream in [streams[1], again]:
+        await stream.disconnect()
+    assert get_hub().rooms == {}
+
+
+@pytest.mark.parametrize("accept", [SSE_ACCEPT, MULTIPART_ACCEPT], ids=["sse", "multipart"])
+async def test_a_removed_member_s_stream_ends_with_forbidden(
+    accept: bytes, alice: factories.Member, bob: factories.Member
+) -> None:
+    await in_thread(room_create)(name="secret", private=True, creator=alice.user)
+    await in_thread(room_invite)(name="secret", username=bob.username, inviter=alice.user)
+    stream = Stream(accept, subscribe_body("secret"), token=bob.token)
+    assert (await stream.start())[0] == 200
+    await stream.chunk()
+    await wait_for(lambda: get_hub().rooms == {"secret": 1})
+    await in_thread(room_member_remove)(name="secret", username=bob.username, remover=alice.user)
+    forbidden = {
+        "data": None,
+        "errors": [
+            {"message": "You are not a member of this room.", "extensions": {"code": "FORBIDDEN"}}
+        ],
+    }
+    if accept == SSE_ACCEPT:
+        expected = sse_next(forbidden) + b"event: complete\ndata:\n\n"
+    else:
+        expected = part(forbidden) + b"\r\n--graphql--\r\n"
+    assert await stream.rest() == expected
+    assert get_hub().rooms == {}
+
+
+async def test_logout_ends_the_stream_with_unauthenticated(alice: factories.Member) -> None:
+    from tests.conftest import GraphQLHttp
+
+    stream = Stream(SSE_ACCEPT, subscribe_body("bye"), token=alice.token)
+    assert (await stream.start())[0] == 200
+    await stream.chunk()
+    await wait_for(lambda: get_hub().rooms == {"bye": 1})
+    assert await GraphQLHttp(alice.token)("mutation { logout }") == {"data": {"logout": True}}
+    error = {"message": "Your session has ended.", "extensions": {"code": "UNAUTHENTICATED"}}
+    ended = {"data": None, "errors": [error]}
+    assert await stream.rest() == sse_next(ended) + b"event: complete\ndata:\n\n"
+    assert get_hub().rooms == {}
+
+
+@override_settings(CHAT={**settings.CHAT, "KEEPALIVE_SECONDS": 0.05})
+@pytest.mark.parametrize("accept", [SSE_ACCEPT, MULTIPART_ACCEPT], ids=["sse", "multipart"])
+async def test_heartbeats(accept: bytes) -> None:
+    stream = Stream(accept, subscribe_body("quiet"))
+    assert (await stream.start())[0] == 200
+    beat = b":\n\n" if accept == SSE_ACCEPT else PART + b"{}"
+    # The first on opening, then the keepalive's.
+    for _ in range(3):
+        assert await stream.chunk() == (beat, True)
+    await stream.disconnect()
+    await asyncio.sleep(0)
