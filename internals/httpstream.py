@@ -83,8 +83,12 @@ _MULTIPART_HEADERS = [
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
-_PART = b"\r\n--graphql\r\ncontent-type: application/json; charset=utf-8\r\n\r\n"
-_MULTIPART_END = b"\r\n--graphql--\r\n"
+# Each part is closed by the next delimiter at once (clients hand a part on only when
+# they see its end); the last delimiter then becomes the close delimiter.
+_DELIMITER = b"\r\n--graphql"
+_PART = b"\r\ncontent-type: application/json; charset=utf-8\r\n\r\n"
+_HEARTBEAT = _PART + b"{}" + _DELIMITER
+_MULTIPART_END = b"--\r\n"
 # Some browsers (Firefox, Safari) expose an event stream only once a byte of it has come.
 _SSE_OPEN = b":\n\n"
 _SSE_COMPLETE = b"event: complete\ndata:\n\n"
@@ -354,7 +358,7 @@ class _Stream:
         )
         self.pressure = http_pressure_attach(send)
         write_through_enable(send)
-        await self._write(_SSE_OPEN if self.mode == SSE else _PART + b"{}")
+        await self._write(_SSE_OPEN if self.mode == SSE else _DELIMITER + _HEARTBEAT)
         if self.credential is not None:
             self.credential.on_revoked = self._revoked
             await credential_register(self.credential)
@@ -433,11 +437,11 @@ class _Stream:
         if self.mode == SSE:
             await self._write(b"event: next\ndata: " + payload.encode() + b"\n\n")
         else:
-            await self._write(_PART + b'{"payload": ' + payload.encode() + b"}")
+            await self._write(_PART + b'{"payload": ' + payload.encode() + b"}" + _DELIMITER)
 
     async def send_message(self, message: Any) -> None:
         """The pinger's heartbeat: an SSE comment, or an empty multipart part."""
-        await self._write(_SSE_OPEN if self.mode == SSE else _PART + b"{}")
+        await self._write(_SSE_OPEN if self.mode == SSE else _HEARTBEAT)
 
     async def _write(self, body: bytes) -> None:
         await self.base_send({"type": "http.response.body", "body": body, "more_body": True})

@@ -37,7 +37,10 @@ MULTIPART_HEADERS = [
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
-PART = b"\r\n--graphql\r\ncontent-type: application/json; charset=utf-8\r\n\r\n"
+DELIMITER = b"\r\n--graphql"
+PART = b"\r\ncontent-type: application/json; charset=utf-8\r\n\r\n"
+# Apollo's multipart subscription spec: the heartbeat, an empty object.
+HEARTBEAT = PART + b"{}" + DELIMITER
 SSE_ACCEPT = b"text/event-stream"
 # What Apollo Client's HttpLink sends for a subscription.
 MULTIPART_ACCEPT = (
@@ -115,7 +118,7 @@ def sse_next(payload: dict[str, Any]) -> bytes:
 
 
 def part(payload: dict[str, Any] | None) -> bytes:
-    return PART + json.dumps({"payload": payload}).encode()
+    return PART + json.dumps({"payload": payload}).encode() + DELIMITER
 
 
 def subscribe_body(room: str, query: str = SUBSCRIPTION) -> dict[str, Any]:
@@ -148,7 +151,7 @@ async def test_multipart_parts_as_apollo_reads_them(alice: factories.Member) -> 
     `payload`, heartbeats `{}`."""
     stream = Stream(MULTIPART_ACCEPT, subscribe_body("mp"), token=alice.token)
     assert await stream.start() == (200, MULTIPART_HEADERS)
-    assert await stream.chunk() == (PART + b"{}", True)
+    assert await stream.chunk() == (DELIMITER + HEARTBEAT, True)
     await wait_for(lambda: get_hub().rooms == {"mp": 1})
     message = await in_thread(message_create)(room_name="mp", author=alice.user, text="hi")
     assert await stream.chunk() == (part({"data": {"messageAdded": message_json(message)}}), True)
@@ -164,7 +167,7 @@ async def test_a_query_is_one_result_then_complete(accept: bytes) -> None:
         expected = b":\n\n" + sse_next({"data": {"__typename": "Query"}})
         expected += b"event: complete\ndata:\n\n"
     else:
-        expected = PART + b"{}" + part({"data": {"__typename": "Query"}}) + b"\r\n--graphql--\r\n"
+        expected = DELIMITER + HEARTBEAT + part({"data": {"__typename": "Query"}}) + b"--\r\n"
     assert await stream.rest() == expected
 
 
@@ -327,7 +330,7 @@ async def test_a_removed_member_s_stream_ends_with_forbidden(
     if accept == SSE_ACCEPT:
         expected = sse_next(forbidden) + b"event: complete\ndata:\n\n"
     else:
-        expected = part(forbidden) + b"\r\n--graphql--\r\n"
+        expected = part(forbidden) + b"--\r\n"
     assert await stream.rest() == expected
     assert get_hub().rooms == {}
 
@@ -351,9 +354,12 @@ async def test_logout_ends_the_stream_with_unauthenticated(alice: factories.Memb
 async def test_heartbeats(accept: bytes) -> None:
     stream = Stream(accept, subscribe_body("quiet"))
     assert (await stream.start())[0] == 200
-    beat = b":\n\n" if accept == SSE_ACCEPT else PART + b"{}"
     # The first on opening, then the keepalive's.
-    for _ in range(3):
+    if accept == SSE_ACCEPT:
+        beats = [b":\n\n"] * 3
+    else:
+        beats = [DELIMITER + HEARTBEAT, HEARTBEAT, HEARTBEAT]
+    for beat in beats:
         assert await stream.chunk() == (beat, True)
     await stream.disconnect()
     await asyncio.sleep(0)
