@@ -22,7 +22,7 @@ from tests import factories
 from tests.conftest import wait_for
 from tests.schema.test_subscriptions import SUBSCRIPTION, message_json
 from tests.servers import RedisServer
-from tests.test_leaks import SUBSCRIPTION_STRAWBERRY, active
+from tests.test_leaks import POINTS, SUBSCRIPTION_STRAWBERRY, active, gate_at
 from tests.test_scale_out import group_subscribers
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -363,3 +363,92 @@ async def test_heartbeats(accept: bytes) -> None:
         assert await stream.chunk() == (beat, True)
     await stream.disconnect()
     await asyncio.sleep(0)
+
+
+def streams_running() -> list[asyncio.Task[Any]]:
+    """The operation tasks of HTTP streams (internals.httpstream) still running."""
+    return [
+        task
+        for task in asyncio.all_tasks()
+        if getattr(task.get_coro(), "__qualname__", "") == "_Stream._run"
+    ]
+
+
+@pytest.mark.parametrize(
+    "query", [SUBSCRIPTION, SUBSCRIPTION_STRAWBERRY], ids=["fast path", "strawberry"]
+)
+@pytest.mark.parametrize("point", POINTS)
+async def test_a_stream_whose_client_goes_away_at_any_await_point_leaves_nothing(
+    point: str, query: str, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """http.disconnect cancels the stream wherever it is (tests/test_leaks.py's points)."""
+    room = f"gone-{abs(hash((point, query)))}"
+    before = active()
+    gate = None if point == "live" else gate_at(point, monkeypatch)
+    after_seq = 0 if point == "replay" else None
+    body = {"query": query, "variables": {"room": room, "afterSeq": after_seq}}
+    stream = Stream(SSE_ACCEPT, body)
+    assert (await stream.start())[0] == 200
+    try:
+        if gate is None:
+            await wait_for(lambda: get_hub().rooms == {room: 1})
+        else:
+            await asyncio.wait_for(gate.reached.wait(), 10)
+        (runner,) = streams_running()
+        closing = asyncio.ensure_future(stream.disconnect())
+        await wait_for(lambda: runner.cancelling() > 0)
+    finally:
+        if gate is not None:
+            gate.open()
+    await closing
+    await wait_for(lambda: not streams_running())
+    assert get_hub().rooms == {}
+    assert active() == before
+    await wait_for(lambda: group_subscribers(redis_server, room) == 0)
+
+
+@override_settings(CHAT={**settings.CHAT, "PRESENCE_GRACE_SECONDS": 0.05})
+async def test_inbox_and_signals_streams_release_groups_and_presence(
+    redis_server: RedisServer, alice: factories.Member, bob: factories.Member
+) -> None:
+    from tests.conftest import GraphQLHttp
+    from tests.schema.test_inbox import INBOX, activity, rooms_joined
+    from tests.schema.test_signals import SEND, SIGNALS, presence
+
+    await rooms_joined(alice, bob, rooms=("lobby", "hall"))
+    before = active()
+    inbox = Stream(SSE_ACCEPT, {"query": INBOX}, token=bob.token)
+    signals = Stream(
+        MULTIPART_ACCEPT, {"query": SIGNALS, "variables": {"room": "lobby"}}, token=bob.token
+    )
+    for stream in (inbox, signals):
+        assert (await stream.start())[0] == 200
+        await stream.chunk()
+    assert await signals.chunk() == (part({"data": {"roomSignals": presence("bob", True)}}), True)
+    groups = ["lobby", "hall", f"user.{bob.user.pk}"]
+    await wait_for(lambda: [group_subscribers(redis_server, g) for g in groups] == [1, 1, 1])
+    await GraphQLHttp(alice.token)(SEND, {"room": "hall", "text": "live"})
+    assert await inbox.chunk() == (
+        sse_next({"data": {"inbox": activity("hall", 1, "live", 1)}}),
+        True,
+    )
+    # Alice watches the room: bob going offline is an event she gets.
+    watcher = Stream(
+        SSE_ACCEPT, {"query": SIGNALS, "variables": {"room": "lobby"}}, token=alice.token
+    )
+    assert (await watcher.start())[0] == 200
+    assert await watcher.chunk() == (b":\n\n", True)
+    assert await watcher.chunk() == (
+        sse_next({"data": {"roomSignals": presence("alice", True)}}),
+        True,
+    )
+    for stream in (inbox, signals):
+        await stream.disconnect()
+    assert await watcher.chunk() == (
+        sse_next({"data": {"roomSignals": presence("bob", False)}}),
+        True,
+    )
+    await watcher.disconnect()
+    await wait_for(lambda: [group_subscribers(redis_server, g) for g in groups] == [0, 0, 0])
+    assert get_hub().rooms == {}
+    assert active() == before
