@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from contextlib import nullcontext
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,13 +20,13 @@ from chat.posting import message_create
 from chat.services import room_create, room_invite, room_member_remove
 from realtime.hub import get_hub
 from tests import factories
-from tests.conftest import wait_for
+from tests.conftest import fast_paths_taken, wait_for
 from tests.schema.test_subscriptions import SUBSCRIPTION, message_json
 from tests.servers import RedisServer
 from tests.test_leaks import POINTS, SUBSCRIPTION_STRAWBERRY, active, gate_at
 from tests.test_scale_out import group_subscribers
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.contract]
 
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -134,9 +135,13 @@ async def test_sse_streams_next_events_and_disconnect_leaves_nothing(
     simply close the SSE connection"."""
     before = active()
     stream = Stream(SSE_ACCEPT, subscribe_body("sse", query), token=alice.token)
-    assert await stream.start() == (200, SSE_HEADERS)
-    assert await stream.chunk() == (b":\n\n", True)
-    await wait_for(lambda: get_hub().rooms == {"sse": 1})
+    # The websocket's fast path serves the stream too (the standard path with a fragment
+    # at the root, or with CHAT_FAST_PATHS=0).
+    taken = fast_paths_taken({"messageAdded": 1}) if query == SUBSCRIPTION else nullcontext()
+    with taken:
+        assert await stream.start() == (200, SSE_HEADERS)
+        assert await stream.chunk() == (b":\n\n", True)
+        await wait_for(lambda: get_hub().rooms == {"sse": 1})
     message = await in_thread(message_create)(room_name="sse", author=alice.user, text="hi")
     selected = message_json(message) if query == SUBSCRIPTION else {"seq": message.seq}
     assert await stream.chunk() == (sse_next({"data": {"messageAdded": selected}}), True)
@@ -452,3 +457,71 @@ async def test_inbox_and_signals_streams_release_groups_and_presence(
     await wait_for(lambda: [group_subscribers(redis_server, g) for g in groups] == [0, 0, 0])
     assert get_hub().rooms == {}
     assert active() == before
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+async def test_a_session_cookie_authenticates_a_stream_until_logout(
+    method: str, alice: factories.Member
+) -> None:
+    """As over HTTP: the session cookie, CSRF-checked on POST (GET is what a browser's
+    EventSource sends, with no header of its own); logout ends the stream."""
+    from tests.schema.test_auth import LOGIN, ME, post
+
+    _, cookies = await post(LOGIN, {"u": "alice", "p": factories.PASSWORD})
+    csrf = cookies["csrftoken"]
+    cookie = [(b"cookie", f"sessionid={cookies['sessionid']}; csrftoken={csrf}".encode())]
+    me = {"me": {"id": str(alice.user.pk), "username": "alice"}}
+    room = subscribe_body("cookie")
+    if method == "GET":
+        query = urlencode({"query": room["query"], "variables": json.dumps(room["variables"])})
+        stream = Stream(SSE_ACCEPT, method="GET", query_string=query, headers=cookie)
+        asked = Stream(
+            SSE_ACCEPT, method="GET", query_string=urlencode({"query": ME}), headers=cookie
+        )
+    else:
+        with_csrf = [*cookie, (b"x-csrftoken", csrf.encode())]
+        stream = Stream(SSE_ACCEPT, room, headers=with_csrf)
+        asked = Stream(SSE_ACCEPT, {"query": ME}, headers=with_csrf)
+    assert (await asked.start())[0] == 200
+    assert await asked.rest() == b":\n\n" + sse_next({"data": me}) + b"event: complete\ndata:\n\n"
+    assert (await stream.start())[0] == 200
+    assert await stream.chunk() == (b":\n\n", True)
+    await wait_for(lambda: get_hub().rooms == {"cookie": 1})
+    logout = await post("mutation { logout }", cookie=cookie[0][1].decode(), csrf=csrf)
+    assert logout[0] == {"data": {"logout": True}}
+    error = {"message": "Your session has ended.", "extensions": {"code": "UNAUTHENTICATED"}}
+    ended = sse_next({"data": None, "errors": [error]}) + b"event: complete\ndata:\n\n"
+    assert await stream.rest() == ended
+    assert get_hub().rooms == {}
+
+
+@pytest.mark.parametrize("accept", [SSE_ACCEPT, MULTIPART_ACCEPT], ids=["sse", "multipart"])
+async def test_cost_and_size_limits_refuse_before_execution(
+    accept: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(settings.CHAT, "MAX_QUERY_COST", 1)
+    query = 'subscription { costly: messageAdded(room: "limits") { seq text } }'
+    stream = Stream(accept, {"query": query})
+    assert (await stream.start())[0] == 200
+    costly = {
+        "message": "This operation would cost 3, more than the limit of 1: ask for fewer "
+        "fields, aliases or smaller pages.",
+        "locations": [{"line": 1, "column": 1}],
+        "extensions": {"code": "QUERY_TOO_COMPLEX", "cost": 3, "maxCost": 1},
+    }
+    assert await stream.rest() == whole(accept, {"errors": [costly]})
+    assert get_hub().rooms == {}
+    large = Stream(accept, {"query": "{ __typename }" + " " * 70_000})
+    assert (await large.start())[0] == 200
+    too_large = {
+        "message": "Document too large: 70014 bytes, the limit is 65536.",
+        "extensions": {"code": "QUERY_TOO_LARGE", "bytes": 70014, "limit": 65536},
+    }
+    assert await large.rest() == whole(accept, {"errors": [too_large]})
+
+
+def whole(accept: bytes, payload: dict[str, Any]) -> bytes:
+    """A whole response of one result."""
+    if accept == SSE_ACCEPT:
+        return b":\n\n" + sse_next(payload) + b"event: complete\ndata:\n\n"
+    return DELIMITER + HEARTBEAT + part(payload) + b"--\r\n"
