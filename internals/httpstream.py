@@ -55,7 +55,7 @@ from realtime.credentials import LiveCredential, credential_register, credential
 from schema.context import ChatContext
 from schema.errors import error_record
 from schema.http import bearer_token, csrf_failed, json_decode
-from schema.limits import QUERY_TOO_LARGE, query_size_error
+from schema.limits import MAX_TOKENS, QUERY_TOO_LARGE, query_size_error
 
 __all__ = ["MULTIPART", "SSE", "StreamingFront", "stream_mode"]
 
@@ -125,6 +125,10 @@ class RequestError(Exception):
         self.status = status
         self.code = code
         self.headers = list(headers)
+
+
+class _Gone(Exception):
+    """The client went away before its request was read."""
 
 
 # Per client address, live stream subscriptions to rooms that did not exist when they
@@ -211,6 +215,8 @@ class _Stream:
         except RequestError as error:
             await self._refuse(error)
             return
+        except _Gone:
+            return
         limit = settings.CHAT["MAX_SOCKETS_PER_IP"]
         if limit > 0 and self.front.open[self.address] >= limit:
             await self._refuse(
@@ -238,7 +244,7 @@ class _Stream:
         while True:
             message = await self.receive()
             if message["type"] == "http.disconnect":
-                raise asyncio.CancelledError
+                raise _Gone
             body += message.get("body", b"")
             if limit is not None and len(body) > limit:
                 raise RequestError(413, "The body is too large.", "BAD_USER_INPUT")
@@ -468,7 +474,7 @@ def _is_mutation(query: str, operation_name: str | None) -> bool:
     if query_size_error(query) is not None:
         return False
     try:
-        operation = get_operation_ast(parse(query), operation_name)
+        operation = get_operation_ast(parse(query, max_tokens=MAX_TOKENS), operation_name)
     except GraphQLError:
         return False  # reported by the stream, as any other error before execution
     return operation is not None and operation.operation == OperationType.MUTATION

@@ -37,6 +37,7 @@ from tests.conftest import GraphQLHttp, GraphQLSocket, wait_for
 from tests.daphne import daphnes_running
 from tests.schema.test_subscriptions import SEND, SUBSCRIPTION, message_json
 from tests.servers import PostgresServer, RedisServer
+from tests.test_http_streams_daphne import SseClient
 
 HOOKS = {
     "asgiref.main_event_loop",
@@ -63,6 +64,7 @@ WRITE_PATH = (
     "daphne.send_protocol",
     "twisted.write_through",
     "twisted.upgrade_producer",
+    "twisted.http_producer",
     "autobahn.write_text",
 )
 TRANSPORT = (
@@ -396,6 +398,9 @@ async def test_fan_out_through_daphne_without_the_write_path_hooks(
             await ws.send(
                 json.dumps({"id": f"s{n}", "type": "subscribe", "payload": {"query": query}})
             )
+        # And one over SSE (internals/httpstream.py), without its producer.
+        sse, _ = await SseClient.open(daphne.port, {"query": query}, alice.token)
+        assert await sse.event() == b":\n\n"
         try:
             # Frames with 16-bit and 7-bit payload lengths.
             texts = ["中" * 4000, "short", "x" * 200 + " ü é"]
@@ -428,7 +433,9 @@ async def test_fan_out_through_daphne_without_the_write_path_hooks(
                     }
                     for i, text in enumerate(texts)
                 ]
+            assert [await sse.payload() for _ in texts] == [frame["payload"] for frame in frames]
         finally:
+            sse.close()
             for ws in clients:
                 await ws.close()
 
