@@ -27,6 +27,7 @@ import contextlib
 import io
 import json
 import logging
+import time
 import uuid
 from collections import Counter
 from contextlib import aclosing
@@ -46,6 +47,7 @@ from strawberry.types.execution import ExecutionResult, PreExecutionError
 from chat.clientip import client_ip
 from chat.db import in_thread
 from chat.logs import connection_id
+from chat.metrics import HTTP_STREAMS_OPEN
 from chat.selectors import token_credential_get, token_digest
 from internals.fastpaths.registry import fast_path_serve
 from internals.fastpaths.subscription import OperationPlan, room_serve
@@ -199,6 +201,7 @@ class _Stream:
         self.pressure: HttpWritePressure | None = None
         self.credential: LiveCredential | None = None
         self.revoked = False
+        self.gone = False
         self.runner: asyncio.Task[None] | None = None
         self.address = client_ip(scope)
 
@@ -224,12 +227,26 @@ class _Stream:
             )
             return
         self.front.open[self.address] += 1
+        gauge = HTTP_STREAMS_OPEN.labels(transport=self.mode)
+        gauge.inc()
+        opened_at = time.monotonic()
+        logger.info("stream opened", extra={"event": "stream.opened", "transport": self.mode})
         try:
             await self._stream(context, params)
         finally:
             self.front.open[self.address] -= 1
             if not self.front.open[self.address]:
                 del self.front.open[self.address]
+            gauge.dec()
+            logger.info(
+                "stream closed",
+                extra={
+                    "event": "stream.closed",
+                    "transport": self.mode,
+                    "closed_by": "client" if self.gone else "server",
+                    "duration_seconds": round(time.monotonic() - opened_at, 3),
+                },
+            )
 
     # The request: read, authenticated, its parameters checked.
 
@@ -378,6 +395,7 @@ class _Stream:
             await asyncio.wait((self.runner, gone), return_when=asyncio.FIRST_COMPLETED)
             if gone.done():
                 ended = False
+                self.gone = True
                 self.runner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.runner

@@ -14,6 +14,7 @@ import pytest
 from asgiref.testing import ApplicationCommunicator
 from django.conf import settings
 from django.test import override_settings
+from prometheus_client import REGISTRY
 
 from chat.db import in_thread
 from chat.posting import message_create
@@ -114,6 +115,12 @@ class Stream:
         await self.communicator.wait(10)
 
 
+def streams_open() -> float:
+    value = REGISTRY.get_sample_value("chat_http_streams_open", {"transport": "sse"})
+    assert value is not None
+    return value
+
+
 def sse_next(payload: dict[str, Any]) -> bytes:
     return b"event: next\ndata: " + json.dumps(payload).encode() + b"\n\n"
 
@@ -142,12 +149,14 @@ async def test_sse_streams_next_events_and_disconnect_leaves_nothing(
         assert await stream.start() == (200, SSE_HEADERS)
         assert await stream.chunk() == (b":\n\n", True)
         await wait_for(lambda: get_hub().rooms == {"sse": 1})
+    assert streams_open() == 1
     message = await in_thread(message_create)(room_name="sse", author=alice.user, text="hi")
     selected = message_json(message) if query == SUBSCRIPTION else {"seq": message.seq}
     assert await stream.chunk() == (sse_next({"data": {"messageAdded": selected}}), True)
     await stream.disconnect()
     assert get_hub().rooms == {}
     assert active() == before
+    assert streams_open() == 0
     await wait_for(lambda: group_subscribers(redis_server, "sse") == 0)
 
 
