@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -14,21 +13,19 @@ import psutil
 import pytest
 from django import db
 from django.conf import settings
-from django.db import connection
 from django.test import override_settings
 
 from chat.posting import message_create
-from tests import factories
+from tests import factories, test_slow_subscriber
 from tests.conftest import wait_for
-from tests.daphne import Daphne, daphne_env, start_daphne
-from tests.servers import PostgresServer, RedisServer
+from tests.daphne import Daphne
+from tests.servers import RedisServer
 from tests.test_scale_out import group_subscribers
 from tests.test_slow_subscriber import MemoryGrowth, PeakRss, text_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 TOTAL = 5000
-BUFFER = 200
 
 
 def subscription(room: str) -> str:
@@ -38,21 +35,9 @@ def subscription(room: str) -> str:
     )
 
 
-@pytest.fixture
-def daphne(
-    django_db_setup: None, redis_server: RedisServer, postgres_server: PostgresServer
-) -> Iterator[Daphne]:
-    env = daphne_env(
-        redis_server,
-        postgres_server,
-        connection.settings_dict["NAME"],
-        CHAT_KEEPALIVE_SECONDS="0",
-        CHAT_SUBSCRIBER_BUFFER=str(BUFFER),
-    )
-    process = start_daphne(env)
-    yield process
-    process.process.terminate()
-    process.process.wait(timeout=10)
+# The slow-subscriber test's daphne: keepalives off (the slow client reads nothing), a
+# subscriber buffer of 200 events.
+daphne = test_slow_subscriber.daphne
 
 
 class SseClient:
