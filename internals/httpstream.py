@@ -211,22 +211,31 @@ class _Stream:
 
     async def serve(self) -> None:
         connection_id.set(uuid.uuid4().hex[:12])
-        try:
-            request = await self._request()
-            context = await self._context(request)
-            params = self._params(request)
-        except RequestError as error:
-            await self._refuse(error)
-            return
-        except _Gone:
-            return
         limit = settings.CHAT["MAX_SOCKETS_PER_IP"]
         if limit > 0 and self.front.open[self.address] >= limit:
+            # Before anything is read or looked up: a flood costs nobody a query.
             await self._refuse(
                 RequestError(429, "Too many connections from this address.", "RATE_LIMITED")
             )
             return
         self.front.open[self.address] += 1
+        try:
+            try:
+                request = await self._request()
+                context = await self._context(request)
+                params = self._params(request)
+            except RequestError as error:
+                await self._refuse(error)
+                return
+            except _Gone:
+                return
+            await self._logged(context, params)
+        finally:
+            self.front.open[self.address] -= 1
+            if not self.front.open[self.address]:
+                del self.front.open[self.address]
+
+    async def _logged(self, context: StreamContext, params: dict[str, Any]) -> None:
         gauge = HTTP_STREAMS_OPEN.labels(transport=self.mode)
         gauge.inc()
         opened_at = time.monotonic()
@@ -234,9 +243,6 @@ class _Stream:
         try:
             await self._stream(context, params)
         finally:
-            self.front.open[self.address] -= 1
-            if not self.front.open[self.address]:
-                del self.front.open[self.address]
             gauge.dec()
             logger.info(
                 "stream closed",
