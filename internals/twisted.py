@@ -26,7 +26,8 @@ def _source(obj: Any) -> str:
     WRITE_THROUGH,
     library="Twisted",
     versions=">=24.7,<27",
-    purpose="websocket frames written to the socket at once when nothing is buffered",
+    purpose="websocket frames and HTTP stream chunks written to the socket at once when "
+    "nothing is buffered",
     fallback="Twisted's buffering (a write on the next reactor iteration)",
 )
 def _check_write_through() -> None:
@@ -39,8 +40,11 @@ def _check_write_through() -> None:
         raise AttributeError("tcp.Connection no longer keeps its socket")
     # WriteThroughServer replaces an instance's class: no slots may differ, and write()
     # must still be the one-argument method it overrides.
-    if "__slots__" in vars(tcp.Server) or len(inspect.signature(tcp.Server.write).parameters) != 2:
-        raise TypeError("tcp.Server's write or layout changed")
+    if "__slots__" in vars(tcp.Server) or any(
+        len(inspect.signature(method).parameters) != 2
+        for method in (tcp.Server.write, tcp.Server.writeSequence)
+    ):
+        raise TypeError("tcp.Server's write, writeSequence or layout changed")
 
 
 @hook(

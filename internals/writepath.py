@@ -14,7 +14,8 @@ data, registers the socket with the event loop's selector, and sends on the next
 iteration when the socket is writable, then unregisters it: two ``epoll_ctl`` calls, a
 callback and a loop pass per frame. For a fan-out of one frame to many sockets that was
 most of the cost of a delivery. ``WriteThroughServer`` sends at once when nothing is
-buffered (as asyncio's transports do) and falls back to Twisted's buffering for whatever
+buffered (as asyncio's transports do; a ``writeSequence`` too, as twisted.web writes each
+chunk of a streamed HTTP response) and falls back to Twisted's buffering for whatever
 the kernel does not take, so ordering, ``bufferSize`` and the producer above are unchanged.
 
 Hooks (internals/hooks.py), each with its standard path when off: ``daphne.send_protocol``
@@ -36,6 +37,7 @@ import asyncio
 import functools
 import logging
 import struct
+from collections.abc import Iterable
 from typing import Any
 
 from twisted.internet import tcp
@@ -155,6 +157,15 @@ class WriteThroughServer(tcp.Server):
                 return
             data = data[sent:]
         super().write(data)
+
+    def writeSequence(self, iovec: Iterable[bytes]) -> None:
+        # twisted.web writes every chunk of a chunked response (each event of an HTTP
+        # stream) as a sequence, which Twisted always buffers: joined, it goes at once too.
+        iovec = list(iovec)
+        if iovec and self.offset == len(self.dataBuffer) and not self._tempDataBuffer:
+            self.write(b"".join(iovec))
+            return
+        super().writeSequence(iovec)
 
 
 def _protocol(send: Any) -> Any:
