@@ -3,7 +3,7 @@
 // (multipart subscriptions), against a real daphne (CHAT_HTTP_URL).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ApolloClient, HttpLink, InMemoryCache } from "@apollo/client";
+import { ApolloClient, CombinedGraphQLErrors, HttpLink, InMemoryCache } from "@apollo/client";
 import { print } from "graphql";
 import { createClient } from "graphql-sse";
 import { chatClient } from "./apollo";
@@ -99,3 +99,26 @@ function stripTypenames(value: unknown): unknown {
     JSON.stringify(value, (key, item) => (key === "__typename" ? undefined : item)),
   ) as unknown;
 }
+
+test("Apollo Client with HttpLink alone: a refused subscription's error code is readable", async () => {
+  const client = new ApolloClient({
+    link: new HttpLink({ uri: httpUrl }),
+    cache: new InMemoryCache(),
+  });
+  const inbox = new Inbox<unknown>();
+  const subscription = client
+    .subscribe({ query: Feed, variables: { room: "multipart", afterSeq: -1 } })
+    .subscribe({ next: inbox.push, error: inbox.push, complete: () => inbox.push("complete") });
+  try {
+    // A GraphQL result on the stream, not a ServerError: the code reaches the app.
+    const { error } = (await inbox.next()) as { error: unknown };
+    assert.ok(CombinedGraphQLErrors.is(error));
+    equal(error.errors, [
+      { message: "`afterSeq` must be 0 or more.", extensions: { code: "BAD_USER_INPUT" } },
+    ]);
+    equal(await inbox.next(), "complete");
+  } finally {
+    subscription.unsubscribe();
+    client.stop();
+  }
+});

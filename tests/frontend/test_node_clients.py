@@ -34,6 +34,7 @@ def test_apollo_and_legacy_clients(frontend: Path, daphne: Daphne) -> None:
         "ok 5 - graphql-sse (distinct connections): resumed with afterSeq, live messages, errors "
         "as results",
         "ok 6 - Apollo Client with HttpLink alone: a subscription over multipart HTTP",
+        "ok 7 - Apollo Client with HttpLink alone: a refused subscription's error code is readable",
     ], output
     comments = [
         line
@@ -41,9 +42,9 @@ def test_apollo_and_legacy_clients(frontend: Path, daphne: Daphne) -> None:
         if line.startswith("#") and not line.startswith(("# Subtest: ", "# duration_ms "))
     ]
     assert comments == [
-        "# tests 6",
+        "# tests 7",
         "# suites 0",
-        "# pass 6",
+        "# pass 7",
         "# fail 0",
         "# cancelled 0",
         "# skipped 0",
