@@ -23,7 +23,6 @@ reading pauses its stream (internals/writepath.py), and one that goes away
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import json
 import logging
@@ -94,6 +93,20 @@ _MULTIPART_END = b"--\r\n"
 # Some browsers (Firefox, Safari) expose an event stream only once a byte of it has come.
 _SSE_OPEN = b":\n\n"
 _SSE_COMPLETE = b"event: complete\ndata:\n\n"
+# An operation that failed outside execution (a bug, the database gone under the fast
+# path's access check): over SSE the result Strawberry's path gives a resolver that
+# fails; over multipart Apollo's transport error, which ends the subscription.
+_INTERNAL_ERROR = [
+    {"message": "Internal server error.", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+]
+_FAILED_SSE = (
+    b"event: next\ndata: "
+    + json.dumps({"data": None, "errors": _INTERNAL_ERROR}).encode()
+    + b"\n\n"
+)
+_FAILED_MULTIPART = (
+    _PART + json.dumps({"payload": None, "errors": _INTERNAL_ERROR}).encode() + _DELIMITER
+)
 
 
 def stream_mode(headers: list[tuple[bytes, bytes]]) -> str | None:
@@ -395,16 +408,27 @@ class _Stream:
         if keepalive:
             pinger().add(self)  # type: ignore[arg-type]
         self.runner = asyncio.create_task(self._run(context, params))
+        if self.revoked:
+            # Revoked while it was being registered (an expiry already past).
+            self.runner.cancel()
         gone = asyncio.ensure_future(self._disconnected())
         ended = True
+        failed = False
         try:
             await asyncio.wait((self.runner, gone), return_when=asyncio.FIRST_COMPLETED)
             if gone.done():
                 ended = False
                 self.gone = True
                 self.runner.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await self.runner
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                # As Strawberry's handlers do: logged, and the operation ends. Here the
+                # client is also told, the one failure that is the transport's to report.
+                logger.exception("stream operation failed")
+                failed = True
         finally:
             gone.cancel()
             if keepalive:
@@ -414,7 +438,9 @@ class _Stream:
             if self.pressure is not None:
                 self.pressure.detach()
         if ended:
-            if self.revoked:
+            if failed:
+                await self._write(_FAILED_SSE if self.mode == SSE else _FAILED_MULTIPART)
+            elif self.revoked:
                 await self.send_payload(json.dumps(SESSION_ENDED))
             await self._end()
 

@@ -535,3 +535,38 @@ def whole(accept: bytes, payload: dict[str, Any]) -> bytes:
     if accept == SSE_ACCEPT:
         return b":\n\n" + sse_next(payload) + b"event: complete\ndata:\n\n"
     return DELIMITER + HEARTBEAT + part(payload) + b"--\r\n"
+
+
+@pytest.mark.parametrize("accept", [SSE_ACCEPT, MULTIPART_ACCEPT], ids=["sse", "multipart"])
+async def test_an_operation_that_fails_ends_its_stream_with_an_internal_error(
+    accept: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    fast_path_switch: Any,
+) -> None:
+    """The database gone under the fast path's access check: logged, the client told,
+    nothing kept. Multipart: Apollo's transport error, `{"payload": null, "errors": [...]}`
+    (Strawberry's path reports a resolver failure as a result instead)."""
+    fast_path_switch(True)
+    import internals.fastpaths.subscription
+    import schema.subscriptions
+
+    def down(**kwargs: Any) -> Any:
+        raise RuntimeError("database gone")
+
+    for module in (internals.fastpaths.subscription, schema.subscriptions):
+        monkeypatch.setattr(module, "room_subscribe_check", down)
+    stream = Stream(accept, subscribe_body("broken"))
+    assert (await stream.start())[0] == 200
+    error = {"message": "Internal server error.", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+    if accept == SSE_ACCEPT:
+        expected = whole(accept, {"data": None, "errors": [error]})
+    else:
+        failed = PART + json.dumps({"payload": None, "errors": [error]}).encode() + DELIMITER
+        expected = DELIMITER + HEARTBEAT + failed + b"--\r\n"
+    assert await stream.rest() == expected
+    assert get_hub().rooms == {}
+    assert [r.getMessage() for r in caplog.records if r.name == "internals.httpstream"][-2:] == [
+        "stream operation failed",
+        "stream closed",
+    ]
