@@ -28,7 +28,12 @@ from internals.channels import CONSUMER_LOOP
 from internals.hooks import hook_active
 from internals.protocols import GraphQLTransportWSHandler, GraphQLWSHandler
 from internals.strawberry import CONSUMER_QUEUE
-from internals.writepath import WritePressure, write_pressure_attach, write_through_enable
+from internals.writepath import (
+    WritePressure,
+    close_with_reason,
+    write_pressure_attach,
+    write_through_enable,
+)
 from realtime.credentials import LiveCredential, credential_register, credential_unregister
 from realtime.mailbox import Mailbox
 from schema.context import ChatContext
@@ -158,6 +163,14 @@ class ChatWSConsumer(GraphQLWSConsumer):
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
         if isinstance(code, int) and not isinstance(code, bool):
             self.server_close_code = code
+            # daphne drops the ASGI close reason: written here, clients see why (PROTOCOL.md
+            # close events are "<code>: <reason>"). Under another server, ASGI's close.
+            if (
+                reason
+                and self.opened_at is not None
+                and close_with_reason(self.base_send, code, reason)
+            ):
+                return
         await super().close(code, reason)
 
     async def websocket_disconnect(self, message: Any) -> None:

@@ -44,7 +44,7 @@ from twisted.internet import tcp
 from twisted.web.http import HTTPChannel
 
 from internals.autobahn import WRITE_TEXT
-from internals.daphne import SEND_PROTOCOL
+from internals.daphne import CLOSE_REASON, SEND_PROTOCOL
 from internals.hooks import hook_active
 from internals.twisted import HTTP_PRODUCER, UPGRADE_PRODUCER, WRITE_THROUGH
 
@@ -52,6 +52,7 @@ __all__ = [
     "HttpWritePressure",
     "WritePressure",
     "WriteThroughServer",
+    "close_with_reason",
     "http_pressure_attach",
     "text_frame",
     "write_pressure_attach",
@@ -176,6 +177,20 @@ def _protocol(send: Any) -> Any:
         return None
     protocol = send.args[0]
     return protocol if getattr(protocol, "transport", None) is not None else None
+
+
+def close_with_reason(send: Any, code: int, reason: str) -> bool:
+    """Close the accepted socket behind ``send`` with ``code`` and ``reason`` as daphne's
+    ``serverClose`` would, but with the reason it drops (autobahn cuts it to the 123 bytes
+    a close frame has room for); False if there is no daphne protocol to do it, or the
+    code is one autobahn refuses (the caller sends the ASGI ``websocket.close``)."""
+    protocol = _protocol(send) if hook_active(CLOSE_REASON) else None
+    if protocol is None or protocol.state != protocol.STATE_OPEN:
+        return False
+    if code != 1000 and not 3000 <= code <= 4999:
+        return False
+    protocol.sendClose(code=code, reason=reason)
+    return True
 
 
 def write_through_enable(send: Any) -> bool:
