@@ -35,10 +35,12 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from channels.auth import get_user
+from corsheaders.middleware import CorsMiddleware
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpResponse
 from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from strawberry import Schema
 from strawberry.types.execution import ExecutionResult, PreExecutionError
@@ -84,6 +86,7 @@ _MULTIPART_HEADERS = [
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
+_HEADERS = {"sse": _SSE_HEADERS, "multipart": _MULTIPART_HEADERS}
 # Each part is closed by the next delimiter at once (clients hand a part on only when
 # they see its end); the last delimiter then becomes the close delimiter.
 _DELIMITER = b"\r\n--graphql"
@@ -107,6 +110,21 @@ _FAILED_SSE = (
 _FAILED_MULTIPART = (
     _PART + json.dumps({"payload": None, "errors": _INTERNAL_ERROR}).encode() + _DELIMITER
 )
+
+
+# django-cors-headers' own decision for a request (the API's CORS policy, project/settings.py):
+# streams are answered without Django's middleware chain.
+_cors = CorsMiddleware(lambda request: HttpResponse())
+
+
+def cors_headers(request: ASGIRequest) -> list[tuple[bytes, bytes]]:
+    """The CORS response headers (and Vary) Django's middleware would add for ``request``."""
+    response = _cors.add_response_headers(request, HttpResponse())
+    return [
+        (name.lower().encode("latin1"), value.encode("latin1"))
+        for name, value in response.items()
+        if name.lower().startswith("access-control-") or name.lower() == "vary"
+    ]
 
 
 def stream_mode(headers: list[tuple[bytes, bytes]]) -> str | None:
@@ -215,6 +233,7 @@ class _Stream:
         self.credential: LiveCredential | None = None
         self.revoked = False
         self.gone = False
+        self.cors: list[tuple[bytes, bytes]] = []
         self.runner: asyncio.Task[None] | None = None
         self.address = client_ip(scope)
 
@@ -291,6 +310,8 @@ class _Stream:
             request.get_host()
         except DisallowedHost as error:
             raise RequestError(400, "Invalid Host header.", "BAD_REQUEST") from error
+        # On every answer from here, refusals included: a cross-origin app reads them too.
+        self.cors = cors_headers(request)
         return request
 
     async def _context(self, request: ASGIRequest) -> StreamContext:
@@ -381,7 +402,7 @@ class _Stream:
         body = json.dumps(
             {"errors": [{"message": str(error), "extensions": {"code": error.code}}]}
         ).encode()
-        headers = [(b"content-type", b"application/json"), *error.headers]
+        headers = [(b"content-type", b"application/json"), *error.headers, *self.cors]
         await self.base_send(
             {"type": "http.response.start", "status": error.status, "headers": headers}
         )
@@ -395,7 +416,7 @@ class _Stream:
             {
                 "type": "http.response.start",
                 "status": 200,
-                "headers": _SSE_HEADERS if self.mode == SSE else _MULTIPART_HEADERS,
+                "headers": [*_HEADERS[self.mode], *self.cors],
             }
         )
         self.pressure = http_pressure_attach(send)

@@ -29,15 +29,18 @@ from tests.test_scale_out import group_subscribers
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.contract]
 
+# Vary: origin, as django-cors-headers adds to every /graphql/ response.
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
+    (b"vary", b"origin"),
 ]
 MULTIPART_HEADERS = [
     (b"content-type", b'multipart/mixed; boundary="graphql"; subscriptionSpec=1.0'),
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
+    (b"vary", b"origin"),
 ]
 DELIMITER = b"\r\n--graphql"
 PART = b"\r\ncontent-type: application/json; charset=utf-8\r\n\r\n"
@@ -215,7 +218,7 @@ async def test_sse_get_with_query_params_and_mutation_by_get_is_405() -> None:
     refused = Stream(SSE_ACCEPT, method="GET", query_string=mutation)
     assert await refused.start() == (
         405,
-        [(b"content-type", b"application/json"), (b"allow", b"POST")],
+        [(b"content-type", b"application/json"), (b"allow", b"POST"), (b"vary", b"origin")],
     )
     assert json.loads(await refused.rest()) == {
         "errors": [
@@ -570,3 +573,31 @@ async def test_an_operation_that_fails_ends_its_stream_with_an_internal_error(
         "stream operation failed",
         "stream closed",
     ]
+
+
+APP = "http://localhost:5173"
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[APP])
+@pytest.mark.parametrize("accept", [SSE_ACCEPT, MULTIPART_ACCEPT], ids=["sse", "multipart"])
+async def test_streams_carry_the_api_s_cors_headers(accept: bytes) -> None:
+    """django-cors-headers' own decision (tests/test_cors.py), though streams bypass
+    Django's middleware: an allowed origin reads the stream and its refusals, no other."""
+    allowed = [(b"origin", APP.encode())]
+    stream = Stream(accept, {"query": "{ __typename }"}, headers=allowed)
+    status, headers = await stream.start()
+    assert (status, headers[-2:]) == (
+        200,
+        [(b"vary", b"origin"), (b"access-control-allow-origin", APP.encode())],
+    )
+    await stream.rest()
+    refused = Stream(accept, {"query": "{ __typename }"}, token="nope", headers=allowed)
+    status, headers = await refused.start()
+    assert (status, headers[-2:]) == (
+        401,
+        [(b"vary", b"origin"), (b"access-control-allow-origin", APP.encode())],
+    )
+    other = Stream(accept, {"query": "{ __typename }"}, headers=[(b"origin", b"http://evil.test")])
+    status, headers = await other.start()
+    assert (status, [h for h in headers if h[0].startswith(b"access-control-")]) == (200, [])
+    await other.rest()
