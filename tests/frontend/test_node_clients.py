@@ -27,6 +27,7 @@ def test_apollo_and_legacy_clients(frontend: Path, daphne: Daphne) -> None:
         "--test-reporter=tap",
         ".build/compat.test.mjs",
         ".build/events.test.mjs",
+        ".build/streams.test.mjs",
         env=env,
     )  # fmt: skip (persisted.test.mjs: test_persisted_clients.py, with two servers)
     lines = output.splitlines()
