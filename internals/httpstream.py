@@ -59,6 +59,7 @@ from schema.context import ChatContext
 from schema.errors import error_record
 from schema.http import bearer_token, csrf_failed, json_decode
 from schema.limits import MAX_TOKENS, QUERY_TOO_LARGE, query_size_error
+from schema.persisted import PersistedQueryError, persisted_document
 
 __all__ = ["MULTIPART", "SSE", "StreamingFront", "stream_mode"]
 
@@ -256,24 +257,27 @@ class _Stream:
                 request = await self._request()
                 context = await self._context(request)
                 params = self._params(request)
+                refusal = await self._document(params)
             except RequestError as error:
                 await self._refuse(error)
                 return
             except _Gone:
                 return
-            await self._logged(context, params)
+            await self._logged(context, params, refusal)
         finally:
             self.front.open[self.address] -= 1
             if not self.front.open[self.address]:
                 del self.front.open[self.address]
 
-    async def _logged(self, context: StreamContext, params: dict[str, Any]) -> None:
+    async def _logged(
+        self, context: StreamContext, params: dict[str, Any], refusal: GraphQLError | None
+    ) -> None:
         gauge = HTTP_STREAMS_OPEN.labels(transport=self.mode)
         gauge.inc()
         opened_at = time.monotonic()
         logger.info("stream opened", extra={"event": "stream.opened", "transport": self.mode})
         try:
-            await self._stream(context, params)
+            await self._stream(context, params, refusal)
         finally:
             gauge.dec()
             logger.info(
@@ -373,22 +377,38 @@ class _Stream:
             params = self._json(request.body)
             if not isinstance(params, dict):
                 raise RequestError(400, "The body must be a JSON object.", "BAD_USER_INPUT")
-        query = params.get("query")
-        if query is None:
-            raise RequestError(400, "Missing query.", "BAD_USER_INPUT")
-        if not isinstance(query, str):
-            raise RequestError(400, "`query` must be a string.", "BAD_USER_INPUT")
         for name in ("variables", "extensions"):
             if not isinstance(params.get(name), dict | None):
                 raise RequestError(400, f"`{name}` must be an object.", "BAD_USER_INPUT")
+        query = params.get("query")
+        # (Automatic persisted queries name the document by hash instead.)
+        if query is None and "persistedQuery" not in (params.get("extensions") or {}):
+            raise RequestError(400, "Missing query.", "BAD_USER_INPUT")
+        if not isinstance(query, str | None):
+            raise RequestError(400, "`query` must be a string.", "BAD_USER_INPUT")
         if not isinstance(params.get("operationName"), str | None):
             raise RequestError(400, "`operationName` must be a string.", "BAD_USER_INPUT")
-        if request.method == "GET" and _is_mutation(query, params.get("operationName")):
+        return params
+
+    async def _document(self, params: dict[str, Any]) -> PersistedQueryError | None:
+        """Put the document to run in ``params["query"]``: its own, or the persisted one
+        (schema/persisted.py, allow-list mode included, as over HTTP and websockets); the
+        refusal to stream instead, if any."""
+        try:
+            document = await persisted_document(params.get("query"), params.get("extensions"))
+        except PersistedQueryError as refusal:
+            return refusal
+        params["query"] = document
+        if (
+            self.scope["method"] == "GET"
+            and isinstance(document, str)
+            and _is_mutation(document, params.get("operationName"))
+        ):
             # GraphQL over HTTP: mutations only by POST.
             raise RequestError(
                 405, "Send mutations by POST.", "METHOD_NOT_ALLOWED", [(b"allow", b"POST")]
             )
-        return params
+        return None
 
     @staticmethod
     def _json(data: str | bytes) -> Any:
@@ -410,7 +430,9 @@ class _Stream:
 
     # The stream.
 
-    async def _stream(self, context: StreamContext, params: dict[str, Any]) -> None:
+    async def _stream(
+        self, context: StreamContext, params: dict[str, Any], refusal: GraphQLError | None
+    ) -> None:
         send = self.base_send
         await send(
             {
@@ -428,7 +450,7 @@ class _Stream:
         keepalive = settings.CHAT["KEEPALIVE_SECONDS"] > 0
         if keepalive:
             pinger().add(self)  # type: ignore[arg-type]
-        self.runner = asyncio.create_task(self._run(context, params))
+        self.runner = asyncio.create_task(self._run(context, params, refusal))
         if self.revoked:
             # Revoked while it was being registered (an expiry already past).
             self.runner.cancel()
@@ -475,7 +497,14 @@ class _Stream:
         if self.runner is not None:
             self.runner.cancel()
 
-    async def _run(self, context: StreamContext, params: dict[str, Any]) -> None:
+    async def _run(
+        self, context: StreamContext, params: dict[str, Any], refusal: GraphQLError | None
+    ) -> None:
+        if refusal is not None:
+            # As the HTTP view reports it (Apollo's persisted-query link then sends the
+            # document with its hash).
+            await self.send_payload(json.dumps({"data": None, "errors": [refusal.formatted]}))
+            return
         query: str = params["query"]
         operation_name = params.get("operationName")
         variables = params.get("variables")

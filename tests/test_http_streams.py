@@ -601,3 +601,51 @@ async def test_streams_carry_the_api_s_cors_headers(accept: bytes) -> None:
     status, headers = await other.start()
     assert (status, [h for h in headers if h[0].startswith(b"access-control-")]) == (200, [])
     await other.rest()
+
+
+@pytest.mark.parametrize("accept", [SSE_ACCEPT, MULTIPART_ACCEPT], ids=["sse", "multipart"])
+async def test_persisted_queries_and_the_allow_list_apply_to_streams(
+    accept: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As over HTTP (tests/schema/test_persisted.py): a hash alone runs once its document
+    is known; in allow-list mode a stream is no way around the list."""
+    from schema.persisted import persisted_store_clear
+    from tests.schema.test_persisted import APQ, NOT_ALLOWED, NOT_FOUND, QUERY, TYPENAME
+
+    await persisted_store_clear()
+    try:
+        hash_only = Stream(accept, {"extensions": APQ})
+        assert (await hash_only.start())[0] == 200
+        assert await hash_only.rest() == whole(accept, NOT_FOUND)
+        registered = Stream(accept, {"query": QUERY, "extensions": APQ})
+        assert (await registered.start())[0] == 200
+        assert await registered.rest() == whole(accept, TYPENAME)
+        again = Stream(accept, {"extensions": APQ})
+        assert (await again.start())[0] == 200
+        assert await again.rest() == whole(accept, TYPENAME)
+
+        monkeypatch.setitem(settings.CHAT, "PERSISTED_QUERIES_ONLY", True)
+        other = Stream(accept, subscribe_body("listed"))
+        assert (await other.start())[0] == 200
+        assert await other.rest() == whole(accept, NOT_ALLOWED)
+        assert get_hub().rooms == {}
+    finally:
+        await persisted_store_clear()
+
+
+async def test_a_persisted_mutation_by_get_is_405() -> None:
+    from schema.persisted import document_hash, persisted_store_clear
+
+    mutation = 'mutation { sendMessage(room: "r", text: "x") { seq } }'
+    apq = {"persistedQuery": {"version": 1, "sha256Hash": document_hash(mutation)}}
+    await persisted_store_clear()
+    try:
+        known = Stream(SSE_ACCEPT, {"query": mutation, "extensions": apq})
+        assert (await known.start())[0] == 200
+        await known.rest()
+        query = urlencode({"extensions": json.dumps(apq)})
+        by_get = Stream(SSE_ACCEPT, method="GET", query_string=query)
+        assert (await by_get.start())[0] == 405
+        await by_get.rest()
+    finally:
+        await persisted_store_clear()
