@@ -11,7 +11,9 @@ or the session cookie with Django's CSRF check on POST, as schema/http.py), the 
 execution (the room fast paths of internals/fastpaths/subscription.py, else Strawberry's
 ``Schema.stream`` with every extension: cost, depth and token limits), the same live
 credentials (realtime/credentials.py: logout or revocation ends the stream with
-UNAUTHENTICATED) and room access (a removed member's stream ends with FORBIDDEN).
+UNAUTHENTICATED) and room access (a removed member's stream ends with FORBIDDEN), the
+same persisted queries and allow-list (schema/persisted.py) and the same CORS policy
+(django-cors-headers, asked directly: Django's middleware does not see these responses).
 Connections count against ``CHAT_MAX_SOCKETS_PER_IP`` together with websockets, and
 subscriptions to rooms that do not exist against ``CHAT_MAX_UNKNOWN_ROOM_SUBSCRIPTIONS``
 per client address (each stream is a connection of its own, so a per-connection count
@@ -219,8 +221,6 @@ class StreamingFront:
 class _Stream:
     """One streamed operation."""
 
-    # Duck-typed for internals.keepalive's pinger, which sends every stream's heartbeat
-    # from one task per event loop: it asks ``view.write_paused`` and ``send_message``.
     def __init__(
         self, front: StreamingFront, scope: dict[str, Any], receive: Any, send: Any, mode: str
     ) -> None:
@@ -229,6 +229,8 @@ class _Stream:
         self.receive = receive
         self.base_send = send
         self.mode = mode
+        # Duck-typed for internals.keepalive's pinger, which sends every stream's heartbeat
+        # from one task per event loop: it asks ``view.write_paused`` and ``send_message``.
         self.view = self
         self.pressure: HttpWritePressure | None = None
         self.credential: LiveCredential | None = None
