@@ -28,8 +28,14 @@ from internals.channels import CONSUMER_LOOP
 from internals.hooks import hook_active
 from internals.protocols import GraphQLTransportWSHandler, GraphQLWSHandler
 from internals.strawberry import CONSUMER_QUEUE
-from internals.writepath import WritePressure, write_pressure_attach, write_through_enable
+from internals.writepath import (
+    WritePressure,
+    close_frame_send,
+    write_pressure_attach,
+    write_through_enable,
+)
 from realtime.credentials import LiveCredential, credential_register, credential_unregister
+from realtime.draining import SERVICE_RESTART, draining, socket_register, socket_unregister
 from realtime.mailbox import Mailbox
 from schema.context import ChatContext
 from schema.http import json_decode
@@ -128,8 +134,10 @@ class ChatWSConsumer(GraphQLWSConsumer):
         # frame, in a thread hop of its own; chat.db.in_thread does that check in the
         # hop each ORM call makes anyway. (Only websocket.* messages reach this consumer:
         # it has no channel-layer channel.)
-        if self.credential_revoked and message["type"] == "websocket.receive":
-            # Closed for a revoked credential: frames still in flight are not executed.
+        if (self.credential_revoked or draining()) and message["type"] == "websocket.receive":
+            # Closed for a revoked credential, or about to close for a restart: frames
+            # still in flight are not executed (after a restart's 1012 the client resends
+            # what was not answered, a post with the same clientId).
             return
         if not hook_active(CONSUMER_LOOP):
             return await super().dispatch(message)
@@ -149,6 +157,7 @@ class ChatWSConsumer(GraphQLWSConsumer):
     async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
         await super().accept(subprotocol, headers)
         self.opened_at = time.monotonic()
+        socket_register(self, self._close_for_restart)
         WEBSOCKETS_OPEN.inc()
         logger.info(
             "socket connected",
@@ -160,7 +169,15 @@ class ChatWSConsumer(GraphQLWSConsumer):
             self.server_close_code = code
         await super().close(code, reason)
 
+    async def _close_for_restart(self) -> None:
+        """Close with 1012 (a graceful stop): the client reconnects and resumes."""
+        if close_frame_send(self.base_send, SERVICE_RESTART, "Service Restart"):
+            self.server_close_code = SERVICE_RESTART
+            return
+        await self.close(code=1000, reason="Service Restart")
+
     async def websocket_disconnect(self, message: Any) -> None:
+        socket_unregister(self)
         if self.live_credential is not None:
             credential_unregister(self.live_credential)
             self.live_credential = None

@@ -31,6 +31,7 @@ from internals.readtimeout import request_read_timeout_install  # noqa: E402
 from internals.websocket import ChatWSConsumer  # noqa: E402
 from project.connlimit import SocketsPerAddressLimit  # noqa: E402
 from project.origin import AllowedHostsOrNoOriginValidator  # noqa: E402
+from project.shutdown import DrainingHTTP, graceful_stop_install  # noqa: E402
 from project.wsauth import SessionAuthRoute  # noqa: E402
 from schema import schema  # noqa: E402
 
@@ -44,9 +45,12 @@ request_read_timeout_install(settings.CHAT["REQUEST_READ_TIMEOUT_SECONDS"])
 # subscription.
 gc.freeze()
 
+# Under daphne: SIGTERM stops the process gracefully (project/shutdown.py).
+graceful_stop_install(settings.CHAT["SHUTDOWN_SECONDS"])
+
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": DrainingHTTP(django_asgi_app),
         "websocket": AllowedHostsOrNoOriginValidator(
             SocketsPerAddressLimit(
                 SessionAuthRoute("/graphql/", ChatWSConsumer.as_asgi(schema=schema))

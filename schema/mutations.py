@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from chat import accounts, direct, messaging, posting, reads, services
 from chat.db import in_thread
 from chat.errors import InvalidInput, Unauthenticated
+from chat.inflight import work
 from chat.models import Message
 from chat.signin import user_sign_in, user_sign_up
 from realtime.batcher import batched
@@ -237,15 +238,18 @@ async def message_post(
     client_id: str | None = None,
 ) -> Message:
     """posting.message_create from async code, batched with the loop's other posts."""
-    return await _post(
-        posting.Post(
-            room_name=room_name,
-            author=author,
-            text=text,
-            reply_to_id=reply_to_id,
-            client_id=client_id,
+    # Work in flight from here, not only once in an ORM thread: a graceful stop waits for
+    # the posts still queued for the next batch too (realtime.draining).
+    with work():
+        return await _post(
+            posting.Post(
+                room_name=room_name,
+                author=author,
+                text=text,
+                reply_to_id=reply_to_id,
+                client_id=client_id,
+            )
         )
-    )
 
 
 def _messages_create(posts: Sequence[posting.Post]) -> list[Message | Exception]:
