@@ -3,12 +3,14 @@ was lost returns the message it made instead of posting again."""
 
 from __future__ import annotations
 
+import io
 import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.core.management import call_command
 from django.db import connection, connections
 from django.utils import timezone
 
@@ -282,3 +284,17 @@ async def test_fast_path_and_standard_path_answer_retries_alike(
             (4, "alice", "literal", "k4"),
         ]
     )
+
+
+@pytest.mark.embedded
+def test_the_expiry_command_frees_only_keys_older_than_a_day() -> None:
+    alice = factories.member("alice").user
+    old = posting.message_create(room_name="a", author=alice, text="old", client_id="k1")
+    posting.message_create(room_name="a", author=alice, text="new", client_id="k2")
+    Message.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - posting.CLIENT_ID_KEEP - timedelta(seconds=1)
+    )
+    out = io.StringIO()
+    call_command("expire_client_ids", stdout=out)
+    assert out.getvalue() == "freed 1 clientIds\n"
+    assert [row[4] for row in stored()] == [None, "k2"]
