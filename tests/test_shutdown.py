@@ -23,8 +23,9 @@ from django.db import connection
 from websockets.typing import Subprotocol
 
 from chat.models import Message
+from realtime import draining
 from tests import factories
-from tests.conftest import wait_for
+from tests.conftest import GraphQLHttp, wait_for
 from tests.daphne import Daphne, daphne_env, start_daphne
 from tests.servers import PostgresServer, RedisServer
 
@@ -187,3 +188,68 @@ async def test_a_post_in_its_database_call_at_sigterm_is_answered_and_published(
         lambda: list(Message.objects.order_by("seq").values_list("seq", "text", "client_id"))
     )()
     assert stored == [(1, "message 1", None), (2, "in flight", "k-1")]
+
+
+async def test_a_post_still_waiting_at_the_deadline_is_retried_safely_elsewhere(
+    env: dict[str, str], daphnes: list[Daphne], alice: factories.Member
+) -> None:
+    """The lock outlasts CHAT_SHUTDOWN_SECONDS: the watchdog ends the process on time (exit
+    status 1), the client gets no answer, and its retry with the same clientId on another
+    process stores the post once, whichever of the two inserts runs first."""
+    daphnes.append(stopping := await asyncio.to_thread(start_daphne, env))
+    daphnes.append(other := await asyncio.to_thread(start_daphne, env))
+    await sync_to_async(factories.messages)(room="lobby", author=alice.user, count=1)
+    dsn = env["DATABASE_URL"]
+    variables = {"room": "lobby", "text": "in flight", "clientId": "k-2"}
+    holder = await psycopg.AsyncConnection.connect(dsn)
+    lost: list[BaseException] = []
+
+    def first_try() -> None:
+        try:
+            post(stopping, alice.token, variables)
+        except Exception as error:  # the process ended without answering
+            lost.append(error)
+
+    try:
+        await holder.execute("LOCK TABLE chat_message IN SHARE ROW EXCLUSIVE MODE")
+        poster = threading.Thread(target=first_try)
+        poster.start()
+        await wait_for(lambda: _lock_waiters(dsn) > 0, timeout=10)
+        stopping.process.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(exit_code, stopping) == 1
+        await asyncio.to_thread(poster.join, 30)
+        assert [type(error).__name__ for error in lost] in (
+            ["RemoteDisconnected"],
+            ["ConnectionResetError"],
+        )
+        retry = asyncio.create_task(asyncio.to_thread(post, other, alice.token, variables))
+        await wait_for(lambda: _lock_waiters(dsn) > 0, timeout=10)
+        await holder.commit()
+        answer = await retry
+    finally:
+        await holder.close()
+    assert answer == (200, {"data": {"sendMessage": {"seq": 2, "text": "in flight"}}})
+    stored = await sync_to_async(
+        lambda: list(Message.objects.order_by("seq").values_list("seq", "text", "client_id"))
+    )()
+    assert stored == [(1, "message 1", None), (2, "in flight", "k-2")]
+
+
+@pytest.mark.embedded
+async def test_http_requests_are_refused_while_draining(
+    gql: GraphQLHttp, alice: factories.Member, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(draining, "_draining", True)
+    status, body = await gql.post(SEND, {"room": "lobby", "text": "hi"}, token=alice.token)
+    assert (status, body) == (
+        503,
+        {
+            "errors": [
+                {
+                    "message": "This server is restarting; retry (another one will answer).",
+                    "extensions": {"code": "SERVICE_UNAVAILABLE"},
+                }
+            ]
+        },
+    )
+    assert await sync_to_async(Message.objects.count)() == 0
