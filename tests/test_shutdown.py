@@ -113,6 +113,7 @@ def post(daphne: Daphne, token: str, variables: dict[str, Any]) -> tuple[int, An
         return error.code, json.loads(error.read())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("disabled", "code"),
     [
@@ -146,6 +147,7 @@ def _lock_waiters(dsn: str) -> int:
         return int(row[0])
 
 
+@pytest.mark.slow
 async def test_a_post_in_its_database_call_at_sigterm_is_answered_and_published(
     env: dict[str, str], daphnes: list[Daphne], alice: factories.Member
 ) -> None:
@@ -190,6 +192,7 @@ async def test_a_post_in_its_database_call_at_sigterm_is_answered_and_published(
     assert stored == [(1, "message 1", None), (2, "in flight", "k-1")]
 
 
+@pytest.mark.slow
 async def test_a_post_still_waiting_at_the_deadline_is_retried_safely_elsewhere(
     env: dict[str, str], daphnes: list[Daphne], alice: factories.Member
 ) -> None:
