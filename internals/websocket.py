@@ -57,6 +57,8 @@ class ChatWSConsumer(GraphQLWSConsumer):
 
     opened_at: float | None = None
     server_close_code: int | None = None
+    # Its close frame (1012) is sent: nothing more may be (see _close_for_restart).
+    restart_closed: bool = False
     # What authenticated this socket (indexed in realtime.credentials), and whether it has
     # been revoked: the socket is then closing, and nothing it sends is executed.
     live_credential: LiveCredential | None = None
@@ -104,12 +106,18 @@ class ChatWSConsumer(GraphQLWSConsumer):
         if text_data is not None and bytes_data is None and not close:
             await self.send_unpaused(text_data)
             return
+        if self.restart_closed:
+            return
         await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
     async def send_unpaused(self, text: str) -> None:
         """Send a text frame the caller knows may be written now (``write_paused`` is
         false): straight to daphne's transport when possible (see internals/writepath.py),
         else as the ASGI message Channels' ``send`` would make."""
+        if self.restart_closed:
+            # Closed with 1012: its subscriptions' last events are not sent (autobahn
+            # would raise on each); the client resumes them from its last position.
+            return
         pressure = self.write_pressure
         if pressure is None or not pressure.write_text(text):
             await self.base_send({"type": "websocket.send", "text": text})
@@ -173,6 +181,7 @@ class ChatWSConsumer(GraphQLWSConsumer):
         """Close with 1012 (a graceful stop): the client reconnects and resumes."""
         if close_frame_send(self.base_send, SERVICE_RESTART, "Service Restart"):
             self.server_close_code = SERVICE_RESTART
+            self.restart_closed = True
             return
         await self.close(code=1000, reason="Service Restart")
 
