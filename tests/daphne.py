@@ -44,6 +44,14 @@ class Daphne:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())  # type: ignore[no-any-return]
 
+    def refuses_connections(self) -> bool:
+        """True once the port refuses connections (a stop has begun, or it has ended)."""
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+        except ConnectionRefusedError:
+            return True
+        return False
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)

@@ -14,7 +14,6 @@ import asyncio
 import json
 import re
 import signal
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -88,14 +87,6 @@ def _error_kind(line: str) -> str:
     """nginx's error line without its time, ids and request: what went wrong."""
     message = line.split("[error] ", 1)[-1]
     return re.sub(r"^\d+#\d+: \*\d+ ", "", message).split(", client:")[0]
-
-
-def refuses_connections(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except ConnectionRefusedError:
-        return True
-    return False
 
 
 def _post_once(balancer: LoadBalancer, token: str, variables: dict[str, Any]) -> Any:
@@ -196,7 +187,7 @@ async def restart_during_a_post(
             pending = poster.done + 1
             daphne.process.send_signal(signal.SIGTERM)
             signalled = time.monotonic()
-            await wait_for(lambda: refuses_connections(daphne.port), timeout=10)
+            await wait_for(daphne.refuses_connections, timeout=10)
             await holder.rollback()
         finally:
             await holder.close()

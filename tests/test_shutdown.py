@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import socket
 import subprocess
 import threading
 import urllib.error
@@ -73,14 +72,6 @@ def exit_code(daphne: Daphne) -> int:
     except subprocess.TimeoutExpired:
         daphne.process.kill()
         raise AssertionError("daphne did not exit within CHAT_SHUTDOWN_SECONDS") from None
-
-
-def refuses_connections(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except ConnectionRefusedError:
-        return True
-    return False
 
 
 async def subscribed(url: str, query: str = WATCH) -> Any:
@@ -175,7 +166,7 @@ async def test_a_post_in_its_database_call_at_sigterm_is_answered_and_published(
         await wait_for(lambda: _lock_waiters(dsn) > 0, timeout=10)
         stopping.process.send_signal(signal.SIGTERM)
         # The stop has begun: the process no longer accepts connections.
-        await wait_for(lambda: refuses_connections(stopping.port))
+        await wait_for(stopping.refuses_connections)
         await holder.commit()
         await asyncio.to_thread(poster.join, 30)
     finally:
