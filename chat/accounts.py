@@ -46,6 +46,7 @@ __all__ = [
     "user_register_check",
     "username_key_ensure",
     "username_text_check",
+    "users_deactivate",
 ]
 
 logger = logging.getLogger(__name__)
@@ -90,6 +91,24 @@ def credential_notice(*, credential: str | None = None, user_id: int | None = No
     """Close, after commit and in every process, the sockets authenticated by
     ``credential`` (a realtime.credentials key) or by any credential of ``user_id``."""
     _credential_notice_publish(credential=credential, user_id=user_id)
+
+
+def users_deactivate(*, user_ids: list[int], staff: User) -> list[User]:
+    """Deactivate the active users among ``user_ids`` (never ``staff`` themselves) and,
+    after commit, close their open sockets in every process; return those deactivated."""
+    with transaction.atomic():
+        users = list(
+            User.objects.select_for_update()
+            .filter(pk__in=user_ids, is_active=True)
+            .exclude(pk=staff.pk)
+            .order_by("pk")
+        )
+        # One UPDATE: post_save (chat.signals) does not run, so notify here.
+        User.objects.filter(pk__in=[user.pk for user in users]).update(is_active=False)
+        for user in users:
+            user.is_active = False
+            credential_notice(user_id=user.pk)
+    return users
 
 
 def _credential_notice_publish(*, credential: str | None, user_id: int | None) -> None:

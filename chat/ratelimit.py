@@ -14,6 +14,7 @@ import redis
 from django.conf import settings
 
 from chat.errors import RateLimited
+from chat.redisclients import redis_client
 
 __all__ = [
     "login_attempt_check",
@@ -34,14 +35,13 @@ _local_lock = threading.Lock()
 
 
 def _redis() -> redis.Redis | None:
-    if not settings.REDIS_URLS:
+    if not settings.REDIS_SHARDS:
         return None
-    url = settings.REDIS_URLS[0]
-    client = _clients.get(url)
+    shard = settings.REDIS_SHARDS[0]
+    key = repr(shard)
+    client = _clients.get(key)
     if client is None:
-        client = _clients[url] = redis.Redis.from_url(
-            url, socket_timeout=0.5, socket_connect_timeout=0.5
-        )
+        client = _clients[key] = redis_client(shard, socket_timeout=0.5, socket_connect_timeout=0.5)
     return client
 
 

@@ -7,10 +7,12 @@ from typing import Any
 
 from internals.hooks import hook
 
-__all__ = ["SEND_PROTOCOL"]
+__all__ = ["CLOSE_REASON", "SEND_PROTOCOL"]
 
 # Used by internals/writepath.py.
 SEND_PROTOCOL = "daphne.send_protocol"
+# internals/writepath.py's close_with_reason. Off: close frames carry the code only.
+CLOSE_REASON = "daphne.close_reason"
 
 
 def _source(obj: Any) -> str:
@@ -32,3 +34,19 @@ def _check_send_protocol() -> None:
         raise TypeError("daphne no longer sends through partial(handle_reply, protocol)")
     if list(inspect.signature(Server.handle_reply).parameters) != ["self", "protocol", "message"]:
         raise TypeError("daphne Server.handle_reply's signature changed")
+
+
+@hook(
+    CLOSE_REASON,
+    library="daphne",
+    versions=">=4.1,<4.3",
+    purpose="close frames carry their reason (daphne's serverClose drops the ASGI reason)",
+    fallback="close frames carry the code only, as daphne sends them",
+)
+def _check_close_reason() -> None:
+    from daphne.ws_protocol import WebSocketProtocol
+
+    if "self.sendClose(code=code)" not in _source(WebSocketProtocol.serverClose):
+        raise TypeError("daphne's serverClose no longer calls sendClose(code=code)")
+    if "reason" not in inspect.signature(WebSocketProtocol.sendClose).parameters:
+        raise TypeError("autobahn's sendClose no longer takes a reason")

@@ -6,11 +6,12 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any, Protocol
 
 from django.conf import settings
-from graphql import DocumentNode
+from graphql import DocumentNode, GraphQLError
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions.protocols.graphql_transport_ws import types as transport_ws
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
@@ -22,6 +23,7 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
     ConnectionInitMessage,
     StartMessage,
 )
+from strawberry.types.execution import ExecutionResult, PreExecutionError
 
 from chat.db import in_thread
 from chat.errors import Forbidden, TooManyUnknownRooms
@@ -34,11 +36,14 @@ from internals.fastpaths.subscription import OperationPlan, next_payload, ready_
 from internals.hooks import hook_active
 from internals.keepalive import pinger
 from internals.strawberry import GRAPHQL_WS, TRANSPORT_WS
+from internals.wsmessages import request_payload_problem, subscribe_message_problem
 from realtime.streams import event_stream
 from realtime.subscriber import Envelope
 from schema.context import ChatContext
 from schema.errors import error_record
+from schema.httpspec import is_request_error
 from schema.limits import QUERY_TOO_LARGE, query_size_error
+from schema.persisted import persisted_payload_apply
 from schema.subscriptions import inbox_values, unknown_room_release, unknown_room_take
 
 
@@ -98,6 +103,29 @@ class GraphQLWSHandler(BaseGraphQLWSHandler[ChatContext, None]):
 
     async def handle_start(self, message: StartMessage) -> None:
         payload = message.get("payload")
+        if (
+            self.connection_acknowledged
+            and hook_active(GRAPHQL_WS)
+            and isinstance(message.get("id"), str)
+            and (problem := request_payload_problem(payload)) is not None
+        ):
+            # Strawberry would run it and mask what breaks as INTERNAL_SERVER_ERROR, with
+            # a logged traceback. The protocol ends an operation it cannot run with an
+            # ``error`` for its id; the socket and its other operations go on.
+            error_record("BAD_REQUEST")
+            refusal: Any = {
+                "type": "error",
+                "id": message["id"],
+                "payload": {"message": problem, "extensions": {"code": "BAD_REQUEST"}},
+            }
+            await self.send_message(refusal)
+            return
+        # A well-formed payload may name its document by hash instead of carrying it.
+        if self.connection_acknowledged and (missing := await persisted_payload_apply(payload)):
+            await self.send_message(
+                {"type": "error", "id": message["id"], "payload": missing.formatted}
+            )  # type: ignore[typeddict-item]
+            return
         query = payload.get("query") if isinstance(payload, dict) else None
         if (
             self.connection_acknowledged
@@ -107,10 +135,44 @@ class GraphQLWSHandler(BaseGraphQLWSHandler[ChatContext, None]):
         ):
             # Refused before it is parsed (nor cached), as graphql-ws reports errors.
             error_record(QUERY_TOO_LARGE)
-            refusal = {"type": "error", "id": message["id"], "payload": error.formatted}
-            await self.send_message(refusal)  # type: ignore[arg-type]
+            refused = {"type": "error", "id": message["id"], "payload": error.formatted}
+            await self.send_message(refused)  # type: ignore[arg-type]
             return
         await super().handle_start(message)
+
+
+def _coercion_error(error: GraphQLError) -> bool:
+    """Whether ``error`` is graphql-core's own, raised before execution (no path; no
+    original error but another GraphQLError, as coercion wraps the scalar's)."""
+    original = error.original_error
+    return not error.path and (original is None or isinstance(original, GraphQLError))
+
+
+async def _request_error_first(results: Any) -> AsyncIterator[Any]:
+    """The results as they come, but a first one that is a request error (no data, and
+    only ``_coercion_error``s: variables that do not coerce) as the PreExecutionError it
+    is. (An exception from a subscription's source stream comes without a path too, but
+    with its original exception: a ``next``, as before.)
+
+    Strawberry sends one as ``next`` for a query or mutation (graphql-core raises it in
+    execute, not before); PROTOCOL.md makes an error "before execution starts" an ``error``
+    message, as it already is for a subscription."""
+    first = True
+    async with aclosing(results):
+        async for result in results:
+            if (
+                first
+                and isinstance(result, ExecutionResult)
+                and not isinstance(result, PreExecutionError)
+                and result.data is None
+                and result.errors
+                and all(_coercion_error(error) for error in result.errors)
+            ):
+                result = PreExecutionError(
+                    data=None, errors=result.errors, extensions=result.extensions
+                )
+            first = False
+            yield result
 
 
 class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]):
@@ -141,6 +203,44 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
     async def shutdown(self) -> None:
         pinger().discard(self)
         await super().shutdown()
+
+    async def handle_subscribe(self, message: transport_ws.SubscribeMessage) -> None:
+        # PROTOCOL.md, Invalid message: "Receiving a message of a type or format which is
+        # not specified in this document will result in an immediate socket closure with
+        # the event 4400: <error-message>." Strawberry checks only that payload.query
+        # exists: a query that is not a string failed later, as INTERNAL_SERVER_ERROR.
+        problem = subscribe_message_problem(message)
+        if problem is not None and self.connection_acknowledged:
+            await self.websocket.close(code=4400, reason=problem)
+            return
+        # A well-formed message (its shape checked first: a malformed one is 4400 whatever
+        # it carries) may name its document by hash instead of carrying it.
+        if self.connection_acknowledged and (
+            refused := await persisted_payload_apply(message.get("payload"))
+        ):
+            await self.send_message(
+                {"id": message["id"], "type": "error", "payload": [refused.formatted]}
+            )  # type: ignore[typeddict-item]
+            return
+        await super().handle_subscribe(message)
+
+    async def _send_result_stream(
+        self, operation: Operation[ChatContext, None], result_source: Any
+    ) -> None:
+        if hook_active(TRANSPORT_WS):
+            result_source = _request_error_first(result_source)
+        await super()._send_result_stream(operation, result_source)
+
+    @staticmethod
+    def _get_pre_execution_close_reason(error: Any) -> str | None:
+        # Strawberry closes the socket with 4400 for a syntax error or an unknown
+        # operationName, ending every other subscription on it (and graphql-ws clients
+        # treat 4400 as fatal: no retry). PROTOCOL.md, Error: "Operation execution
+        # error(s) in response to the Subscribe message. This can occur before execution
+        # starts, usually due to validation errors": an ``error`` for that id instead.
+        if hook_active(TRANSPORT_WS):
+            return None
+        return BaseGraphQLTransportWSHandler._get_pre_execution_close_reason(error)
 
     async def run_operation(self, operation: Operation[ChatContext, None]) -> None:
         if not hook_active(TRANSPORT_WS):
@@ -190,6 +290,13 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
                     variables=operation.variables,
                     context=self.context,
                 )
+            if is_request_error(payload):
+                # Variables that do not coerce: an ``error``, as _request_error_first makes
+                # it on Strawberry's path.
+                await operation.send_operation_message(
+                    {"id": operation.id, "type": "error", "payload": payload["errors"]}
+                )
+                return
             await operation.send_operation_message(
                 {"id": operation.id, "type": "next", "payload": payload}  # type: ignore[arg-type,misc]
             )

@@ -31,8 +31,9 @@ __all__ = [
 
 GRAPHQL_SCHEMA = "strawberry.graphql_schema"
 # internals/protocols.py. Off: Strawberry's own run_operation (no fast paths, no size
-# refusal before parsing) and no per-operation end on a revoked credential (the socket
-# still closes with 4403).
+# refusal before parsing), no per-operation end on a revoked credential (the socket
+# still closes with 4403), and a syntax error or unknown operationName closes the socket
+# with 4400 instead of ending its operation with an ``error``.
 TRANSPORT_WS = "strawberry.transport_ws"
 # internals/protocols.py. Off: Strawberry's own graphql-ws handling (a refused
 # connection_init closes with 1011, not 4403).
@@ -89,7 +90,8 @@ def _parameters(function: Any) -> list[str]:
     TRANSPORT_WS,
     library="strawberry-graphql",
     versions=">=0.280,<0.400",
-    purpose="graphql-transport-ws operations run by our run_operation (fast paths, size refusal)",
+    purpose="graphql-transport-ws operations run by our run_operation (fast paths, size "
+    "refusal); errors before execution end the operation, not the socket",
     fallback="Strawberry's run_operation (schema.stream for every operation)",
 )
 def _check_transport_ws() -> None:
@@ -101,6 +103,7 @@ def _check_transport_ws() -> None:
     for method, parameters in (
         (base.run_operation, ["self", "operation"]),
         (base.handle_task_exception, ["self", "error"]),
+        (base._send_result_stream, ["self", "operation", "result_source"]),
         (base.cleanup_operation, ["self", "operation_id"]),
         (base.send_message, ["self", "message"]),
         (Operation.send_operation_message, ["self", "message"]),
@@ -112,6 +115,10 @@ def _check_transport_ws() -> None:
     wanted = {"id", "query", "variables", "operation_name"}
     if not wanted <= slots:
         raise AttributeError(f"Operation lacks {sorted(wanted - slots)}")
+    # Our _get_pre_execution_close_reason (None: an ``error`` for the operation, not a 4400
+    # for the socket) must be what decides.
+    if "self._get_pre_execution_close_reason(" not in _source(base._handle_pre_execution_error):
+        raise TypeError("pre-execution errors no longer ask _get_pre_execution_close_reason")
     # The fast path writes the frames Strawberry's send_next would: {"id", "type", "payload"}.
     if '"type": "next"' not in _source(Operation.send_next).replace("'", '"'):
         raise TypeError("Operation.send_next no longer sends type next")

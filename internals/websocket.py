@@ -31,6 +31,7 @@ from internals.strawberry import CONSUMER_QUEUE
 from internals.writepath import (
     WritePressure,
     close_frame_send,
+    close_with_reason,
     write_pressure_attach,
     write_through_enable,
 )
@@ -175,6 +176,14 @@ class ChatWSConsumer(GraphQLWSConsumer):
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
         if isinstance(code, int) and not isinstance(code, bool):
             self.server_close_code = code
+            # daphne drops the ASGI close reason: written here, clients see why (PROTOCOL.md
+            # close events are "<code>: <reason>"). Under another server, ASGI's close.
+            if (
+                reason
+                and self.opened_at is not None
+                and close_with_reason(self.base_send, code, reason)
+            ):
+                return
         await super().close(code, reason)
 
     async def _close_for_restart(self) -> None:

@@ -35,7 +35,7 @@ from twisted.internet import tcp
 from twisted.web.http import HTTPChannel
 
 from internals.autobahn import CLOSE_CODE, WRITE_TEXT
-from internals.daphne import SEND_PROTOCOL
+from internals.daphne import CLOSE_REASON, SEND_PROTOCOL
 from internals.hooks import hook_active
 from internals.twisted import UPGRADE_PRODUCER, WRITE_THROUGH
 
@@ -43,6 +43,7 @@ __all__ = [
     "WritePressure",
     "WriteThroughServer",
     "close_frame_send",
+    "close_with_reason",
     "text_frame",
     "write_pressure_attach",
     "write_through_enable",
@@ -168,6 +169,20 @@ def close_frame_send(send: Any, code: int, reason: str) -> bool:
         return False
     # sendClose's own call, minus its check of the code (see internals/autobahn.py).
     protocol.sendCloseFrame(code=code, reasonUtf8=reason.encode()[:123], isReply=False)
+    return True
+
+
+def close_with_reason(send: Any, code: int, reason: str) -> bool:
+    """Close the accepted socket behind ``send`` with ``code`` and ``reason`` as daphne's
+    ``serverClose`` would, but with the reason it drops (autobahn cuts it to the 123 bytes
+    a close frame has room for); False if there is no daphne protocol to do it, or the
+    code is one autobahn refuses (the caller sends the ASGI ``websocket.close``)."""
+    protocol = _protocol(send) if hook_active(CLOSE_REASON) else None
+    if protocol is None or protocol.state != protocol.STATE_OPEN:
+        return False
+    if code != 1000 and not 3000 <= code <= 4999:
+        return False
+    protocol.sendClose(code=code, reason=reason)
     return True
 
 

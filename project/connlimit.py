@@ -8,6 +8,7 @@ from typing import Any
 from django.conf import settings
 
 from chat.clientip import client_ip
+from internals.writepath import close_with_reason
 
 __all__ = ["SocketsPerAddressLimit"]
 
@@ -58,10 +59,7 @@ class SocketsPerAddressLimit:
         # and would then report 1006 instead of our code.
         subprotocol = next((p for p in _SUBPROTOCOLS if p in requested), None)
         await send({"type": "websocket.accept", "subprotocol": subprotocol})
-        await send(
-            {
-                "type": "websocket.close",
-                "code": 4429,
-                "reason": "Too many connections from this address",
-            }
-        )
+        reason = "Too many connections from this address"
+        # daphne drops an ASGI close reason: written straight to its protocol when it can.
+        if not close_with_reason(send, 4429, reason):
+            await send({"type": "websocket.close", "code": 4429, "reason": reason})

@@ -1,5 +1,6 @@
 """Websocket origin check: the page must be of the site's own origin (scheme, host and
-port) or a trusted one; non-browser clients, which send no Origin, are let in."""
+port), a trusted one or a CORS-allowed one; non-browser clients, which send no Origin, are
+let in. Only the first two may use the session cookie."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from channels.security.websocket import WebsocketDenier
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
-__all__ = ["AllowedHostsOrNoOriginValidator", "origin_allowed"]
+__all__ = ["AllowedHostsOrNoOriginValidator", "origin_allowed", "origin_credentialed"]
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -76,15 +77,28 @@ def _trusted(origin: Origin) -> bool:
     return False
 
 
-def origin_allowed(scope: dict[str, Any]) -> bool:
-    """True without an Origin header, else if it is the socket's own origin or trusted."""
+def _cors_allowed(origin: Origin) -> bool:
+    """In CORS_ALLOWED_ORIGINS (exact origins)."""
+    return any(_origin(entry) == origin for entry in settings.CORS_ALLOWED_ORIGINS)
+
+
+def origin_credentialed(scope: dict[str, Any]) -> bool:
+    """True without an Origin header, else if it is the socket's own origin or trusted:
+    the page may use the session cookie the browser sends with it."""
     value = _header(scope, b"origin")
     if value is None:
         return True
     origin = _origin(value.strip())
-    if origin is None:
-        return False
-    return origin == _own_origin(scope) or _trusted(origin)
+    return origin is not None and (origin == _own_origin(scope) or _trusted(origin))
+
+
+def origin_allowed(scope: dict[str, Any]) -> bool:
+    """True if ``origin_credentialed``, or the Origin is CORS-allowed (a browser app served
+    elsewhere, which authenticates with a token in connection_init)."""
+    if origin_credentialed(scope):
+        return True
+    origin = _origin((_header(scope, b"origin") or "").strip())
+    return origin is not None and _cors_allowed(origin)
 
 
 class AllowedHostsOrNoOriginValidator:
@@ -92,7 +106,8 @@ class AllowedHostsOrNoOriginValidator:
 
     A browser always sends Origin and sends the victim's cookies whatever page opened the
     socket, so a page of any other origin (another port or scheme of the same host
-    included) is refused. No Origin means a native or server-side client (Apollo on Node,
+    included) is refused, unless trusted, or CORS-allowed (and then cookie-less: see
+    project/wsauth.py). No Origin means a native or server-side client (Apollo on Node,
     mobile apps), which no page can impersonate. Channels' AllowedHostsOriginValidator
     compares the host alone.
     """

@@ -74,6 +74,21 @@ SECURE_HSTS_SECONDS = _env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 365 * 24 *
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = _env_bool("DJANGO_HSTS_PRELOAD", False)
 
+# CORS (django-cors-headers), for the API only: browser apps served from these origins
+# (e.g. a Vite dev server, http://localhost:5173) may call /graphql/, and open its
+# websocket (project/origin.py). Exact origins, comma-separated; none by default.
+CORS_ALLOWED_ORIGINS = _env_list("CHAT_CORS_ALLOWED_ORIGINS", "")
+CORS_URLS_REGEX = r"^/graphql/$"
+# Browsers may cache a preflight this long (Chromium caps it at 2 hours, Firefox at 24).
+CORS_PREFLIGHT_MAX_AGE = _env_int("CHAT_CORS_MAX_AGE_SECONDS", 7200)
+# Off: those origins authenticate with a bearer token only; the browser withholds the
+# response of any credentialed (cookie) request, and a websocket from them is anonymous
+# until its connection_init carries a token. On: they are also trusted with the session
+# cookie (added to CSRF_TRUSTED_ORIGINS: cookie POSTs still need the X-CSRFToken header).
+CORS_ALLOW_CREDENTIALS = _env_bool("CHAT_CORS_ALLOW_CREDENTIALS", False)
+if CORS_ALLOW_CREDENTIALS:
+    CSRF_TRUSTED_ORIGINS = [*CSRF_TRUSTED_ORIGINS, *CORS_ALLOWED_ORIGINS]
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -83,6 +98,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "channels",
+    # Its system checks refuse a malformed CORS origin (scheme and host, no path).
+    "corsheaders",
     "strawberry_django",
     "chat",
     "realtime",
@@ -92,6 +109,9 @@ INSTALLED_APPS = [
 # Django's standard stack, with hooks run on the event loop (see project/middleware.py).
 MIDDLEWARE = [
     "project.middleware.SecurityMiddleware",
+    # Before anything that can answer (preflights get their answer here). Async-native: it
+    # runs on the event loop with no thread hop, as the hooks below do.
+    "corsheaders.middleware.CorsMiddleware",
     "project.middleware.ContentSecurityPolicyMiddleware",
     # Before anything else touches the request: static files (the chat UI's and GraphiQL's
     # assets) need no session or CSRF, and are served by the app under daphne too.
@@ -159,14 +179,57 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 # Several comma-separated URLs shard the layer; the rate limit uses the first.
 REDIS_URLS = [url.strip() for url in REDIS_URL.split(",") if url.strip()]
 CHAT_REDIS_PREFIX = os.environ.get("CHAT_REDIS_PREFIX", "chat")
-if REDIS_URL:
+
+
+def _redis_sentinels(value: list[str]) -> list[tuple[str, int]]:
+    sentinels = []
+    for item in value:
+        host, _, port = item.rpartition(":")
+        if not host or not port.isdigit():
+            raise ImproperlyConfigured(f"REDIS_SENTINELS: {item!r} is not host:port.")
+        sentinels.append((host.strip("[]"), int(port)))
+    return sentinels
+
+
+# Redis Sentinel instead of REDIS_URL: the sentinels (host:port, comma-separated) and the
+# master name each shard is monitored under (several names shard as several URLs do).
+# Clients ask the sentinels for the master and follow a failover to the promoted replica.
+REDIS_SENTINELS = _redis_sentinels(_env_list("REDIS_SENTINELS", ""))
+REDIS_SENTINEL_MASTERS = _env_list("REDIS_SENTINEL_MASTER", "")
+if REDIS_SENTINELS and REDIS_URLS:
+    raise ImproperlyConfigured("Set REDIS_URL or REDIS_SENTINELS, not both.")
+if bool(REDIS_SENTINELS) != bool(REDIS_SENTINEL_MASTERS):
+    raise ImproperlyConfigured("REDIS_SENTINELS and REDIS_SENTINEL_MASTER go together.")
+# Every Redis the service uses, one channels_redis host dict per shard (chat.redisclients makes
+# the other clients from the same dicts).
+REDIS_SHARDS: list[dict[str, Any]] = [{"address": url} for url in REDIS_URLS]
+if REDIS_SENTINELS:
+    _redis_auth = {
+        "password": os.environ.get("REDIS_PASSWORD") or None,
+        "db": _env_int("REDIS_DB", 0),
+    }
+    REDIS_SHARDS = [
+        {
+            "sentinels": REDIS_SENTINELS,
+            "master_name": name,
+            # A sentinel that does not answer must not stall the search for the master.
+            "sentinel_kwargs": {
+                "password": os.environ.get("REDIS_SENTINEL_PASSWORD") or None,
+                "socket_timeout": 0.5,
+                "socket_connect_timeout": 0.5,
+            },
+            **_redis_auth,
+        }
+        for name in REDIS_SENTINEL_MASTERS
+    ]
+if REDIS_SHARDS:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [
-                    {"address": url, "max_connections": _env_int("CHAT_REDIS_MAX_CONNECTIONS", 64)}
-                    for url in REDIS_URLS
+                    {**shard, "max_connections": _env_int("CHAT_REDIS_MAX_CONNECTIONS", 64)}
+                    for shard in REDIS_SHARDS
                 ],
                 "prefix": CHAT_REDIS_PREFIX,
             },
@@ -268,6 +331,14 @@ CHAT: dict[str, Any] = {
     # Largest accepted document in bytes, refused before parsing (QUERY_TOO_LARGE); 0: none.
     # The largest document of this service's own clients is under 2 KiB (introspection: 1.6 KiB).
     "MAX_QUERY_BYTES": _env_int("CHAT_MAX_QUERY_BYTES", 64 * 1024),
+    # Automatic persisted queries (schema/persisted.py): documents clients registered by
+    # hash, shared through Redis: at most this many bytes of them (the oldest go first),
+    # each for at most this long.
+    "PERSISTED_QUERIES_BYTES": _env_int("CHAT_PERSISTED_QUERIES_BYTES", 8 * 1024 * 1024),
+    "PERSISTED_QUERY_TTL_SECONDS": _env_int("CHAT_PERSISTED_QUERY_TTL_SECONDS", 24 * 3600),
+    # Allow-list mode: only documents registered ahead of time run (manage.py
+    # persisted_queries_register, which needs REDIS_URL to reach every process).
+    "PERSISTED_QUERIES_ONLY": _env_bool("CHAT_PERSISTED_QUERIES_ONLY", False),
     # Bytes each cache of parsed documents and plans may hold (schema/caches.py).
     "QUERY_CACHE_BYTES": _env_int("CHAT_QUERY_CACHE_BYTES", 4 * 1024 * 1024),
     # The websocket fast paths (internals/fastpaths/registry.py); 0: every operation takes

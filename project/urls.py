@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import path, re_path
 from django.views.decorators.csrf import csrf_exempt
+from django.views.generic import RedirectView
 
 from chat.views import chat_index, chat_room
 from project.adminlogin import admin_login
@@ -12,6 +13,8 @@ from schema import schema
 from schema.http import ChatGraphQLView
 
 urlpatterns = [
+    # Not permanent: browsers would cache it for good if / ever serves something else.
+    path("", RedirectView.as_view(pattern_name="chat-index"), name="root"),
     # Before the admin's own: its login throttled.
     path("admin/login/", admin_login, name="admin-login"),
     path("admin/", admin.site.urls),

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import parse_cookie
 
+from project.origin import origin_credentialed
+
 __all__ = ["SessionAuthRoute"]
 
 
@@ -40,7 +42,11 @@ class SessionAuthRoute:
         for name, value in scope.get("headers", ()):
             if name == b"cookie":
                 cookies.update(parse_cookie(value.decode("latin1")))
-        session_key = cookies.get(settings.SESSION_COOKIE_NAME)
+        # A page of a CORS-allowed origin that is not trusted with credentials gets the
+        # cookie the browser sends anyway ignored (websockets have no CORS of their own).
+        session_key = (
+            cookies.get(settings.SESSION_COOKIE_NAME) if origin_credentialed(scope) else None
+        )
         if session_key is None:
             # Token and anonymous clients: no session to load, no thread hop to load it.
             scope = {**scope, "user": AnonymousUser()}

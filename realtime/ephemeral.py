@@ -19,9 +19,9 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import redis.asyncio as aioredis
 from django.conf import settings
 
+from chat.redisclients import redis_async_client
 from realtime.loops import loop_local
 
 __all__ = ["EphemeralStore", "MemoryStore", "RedisStore", "get_store", "store_reset"]
@@ -115,9 +115,11 @@ class RedisStore:
     """The shared store: each room's keys on one Redis (by a hash of the room's name,
     when the layer is sharded), all in one hash slot."""
 
-    def __init__(self, urls: list[str], prefix: str) -> None:
+    def __init__(self, shards: list[dict[str, Any]], prefix: str) -> None:
         self.process = _process_id()
-        self._clients = [aioredis.Redis.from_url(url) for url in urls]
+        # With Sentinel, one master name per shard: a room stays on its shard across a
+        # failover (the promoted replica has its keys, up to replication lag).
+        self._clients = [redis_async_client(shard) for shard in shards]
         self._prefix = prefix
         self._scripts: dict[tuple[int, str], Any] = {}
 
@@ -279,8 +281,8 @@ class MemoryStore:
 
 
 def _store_create() -> EphemeralStore:
-    if settings.REDIS_URLS:
-        return RedisStore(settings.REDIS_URLS, settings.CHAT["REDIS_PREFIX"])
+    if settings.REDIS_SHARDS:
+        return RedisStore(settings.REDIS_SHARDS, settings.CHAT["REDIS_PREFIX"])
     return MemoryStore()
 
 

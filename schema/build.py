@@ -11,6 +11,7 @@ from schema.errors import ErrorCodes
 from schema.introspection import introspection_switch
 from schema.limits import depth_limiter, max_tokens_limiter
 from schema.mutations import Mutation
+from schema.operations import OperationSelection
 from schema.queries import Query
 from schema.signaltypes import SIGNAL_TYPES
 from schema.subscriptions import Subscription
@@ -36,6 +37,8 @@ schema = strawberry.Schema(
         max_tokens_limiter,
         introspection_switch,
         ValidationCache,
+        # After ValidationCache: see OperationSelection.on_validate.
+        OperationSelection,
         ErrorCodes,
     ],
 )

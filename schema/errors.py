@@ -21,6 +21,7 @@ from strawberry.types.execution import StreamExecutionResult
 from chat.errors import ChatError
 from chat.metrics import GRAPHQL_ERRORS
 from schema.introspection import suggestions_strip
+from schema.operations import OPERATION_RESOLUTION_FAILURE
 
 __all__ = [
     "DATABASE_UNAVAILABLE",
@@ -37,7 +38,10 @@ logger = logging.getLogger("chat.errors")
 # Raised by Strawberry before execution when the request names no operation it can run
 # (e.g. a query started on legacy graphql-ws, which runs subscriptions only): the
 # client's mistake, reported with Strawberry's message.
-_BAD_REQUESTS = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
+_BAD_REQUESTS = (MissingQueryError, InvalidOperationTypeError)
+# An operationName the document does not have (GetOperation's request error): Apollo
+# Server's code for it (schema.operations.OPERATION_RESOLUTION_FAILURE).
+_UNKNOWN_OPERATION = CannotGetOperationTypeError
 
 
 def error_record(code: str, path: str | None = None) -> None:
@@ -86,6 +90,9 @@ def errors_process(errors: list[GraphQLError]) -> list[GraphQLError]:
             processed.append(error)
         elif isinstance(original, _BAD_REQUESTS):
             error.extensions = {**(error.extensions or {}), "code": "BAD_REQUEST"}
+            processed.append(error)
+        elif isinstance(original, _UNKNOWN_OPERATION):
+            error.extensions = {**(error.extensions or {}), "code": OPERATION_RESOLUTION_FAILURE}
             processed.append(error)
         elif isinstance(original, OperationalError | InterfaceError):
             logger.error("database unavailable", exc_info=original)

@@ -17,7 +17,7 @@ from typing import Any
 
 from tests.servers import PostgresServer, RedisServer, free_port
 
-__all__ = ["Daphne", "daphne_env", "daphnes_running", "start_daphne"]
+__all__ = ["Daphne", "daphne_env", "daphnes_running", "graphql_post", "start_daphne"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,13 +36,7 @@ class Daphne:
         return f"ws://127.0.0.1:{self.port}/graphql/"
 
     def post(self, query: str, variables: dict[str, Any], token: str) -> dict[str, Any]:
-        request = urllib.request.Request(
-            self.http_url,
-            data=json.dumps({"query": query, "variables": variables}).encode(),
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())  # type: ignore[no-any-return]
+        return graphql_post(self.http_url, query, variables, token)
 
     def refuses_connections(self) -> bool:
         """True once the port refuses connections (a stop has begun, or it has ended)."""
@@ -55,6 +49,17 @@ class Daphne:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
+
+
+def graphql_post(url: str, query: str, variables: dict[str, Any], token: str) -> dict[str, Any]:
+    """POST a GraphQL operation as ``token``'s user; the decoded response."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps({"query": query, "variables": variables}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())  # type: ignore[no-any-return]
 
 
 def daphne_env(

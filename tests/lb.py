@@ -19,7 +19,9 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from tests.daphne import graphql_post
 from tests.servers import free_port
 
 __all__ = [
@@ -93,6 +95,10 @@ class LoadBalancer:
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/graphql/"
+
+    def post(self, query: str, variables: dict[str, Any], token: str) -> dict[str, Any]:
+        """POST a GraphQL operation through the load balancer."""
+        return graphql_post(self.http_url, query, variables, token)
 
     def log(self) -> str:
         """What nginx wrote (error log and access log)."""

@@ -44,6 +44,7 @@ HOOKS = {
     "autobahn.write_text",
     "channels.consumer_loop",
     "channels_redis.shard_publish",
+    "daphne.close_reason",
     "daphne.send_protocol",
     "django.asgi_without_thread_sensitive_context",
     "django.inline_middleware",
@@ -311,11 +312,30 @@ async def test_subscription_and_mutation_without_the_transport_hooks(
         "type": "data",
         "payload": {"data": {"messageAdded": expected}},
     }
-    # Over HTTP too (the validation cache is off with strawberry.graphql_schema).
+    # Over HTTP too (the validation cache is off with strawberry.graphql_schema), with
+    # operation selection as the GraphQL spec says (a public extension, no hook).
     assert await GraphQLHttp(alice.token)("query { me { username } }") == {
         "data": {"me": {"username": "alice"}}
     }
+    two = await GraphQLHttp(alice.token)("query A { __typename } query B { __typename }")
+    assert two == {
+        "data": None,
+        "errors": [
+            {
+                "message": "Must provide operation name if query contains multiple operations.",
+                "extensions": {"code": "OPERATION_RESOLUTION_FAILURE"},
+            }
+        ],
+    }
     await listener.assert_silent()
+    # Strawberry's own handling of a syntax error: the socket closes with 4400 (with the
+    # hook, an error message for the operation: tests/schema/test_ws_conformance.py).
+    await listener.send({"id": "bad", "type": "subscribe", "payload": {"query": "subscription {"}})
+    assert await listener.receive_close() == {
+        "type": "websocket.close",
+        "code": 4400,
+        "reason": "Syntax Error: Expected Name, found <EOF>.",
+    }
 
 
 @pytest.mark.django_db(transaction=True)
@@ -500,7 +520,11 @@ def test_a_production_process_refuses_to_start_without_its_backpressure_hooks(
                 with pytest.raises(ImproperlyConfigured, match=refused):
                     hooks_verify()
             result = hooks_verify(disabled=["daphne.send_protocol"])
-        assert [name for name, on in result.items() if not on] == ["daphne.send_protocol"]
+        # (daphne.close_reason is off too, out of its range, but drops no bound.)
+        assert [name for name, on in result.items() if not on] == [
+            "daphne.send_protocol",
+            "daphne.close_reason",
+        ]
         assert sorted(name for name, hook in hooks().items() if hook.required) == [
             "daphne.send_protocol",
             "twisted.upgrade_producer",

@@ -3,13 +3,14 @@
 // Queries and mutations go over HTTP POST with the headers from GraphiQL's headers editor.
 // Subscriptions go over the websocket at the same URL (graphql-transport-ws, graphql-ws
 // client); the websocket takes the token as {"authToken": "<token>"} in connection_init
-// (schema/views.py), so `Authorization: Bearer <token>` from the headers editor is turned
+// (internals/websocket.py), so `Authorization: Bearer <token>` from the headers editor is turned
 // into that payload, with one websocket client per distinct token.
 import "./workers.js";
 import "graphiql/style.css";
 
 import { createGraphiQLFetcher } from "@graphiql/toolkit";
 import { GraphiQL } from "graphiql";
+import { getOperationAST, parse } from "graphql";
 import { createClient } from "graphql-ws";
 import { createElement } from "react";
 import { createRoot } from "react-dom/client";
@@ -64,13 +65,72 @@ function fetcherFor(token) {
   return fetcher;
 }
 
-function fetcher(params, options) {
-  return fetcherFor(bearerToken(options?.headers))(params, options);
+// The toolkit's fetcher takes the websocket only when `documentAST` shows the selected
+// operation is a subscription. GraphiQL passes its editor's last parse and the operation
+// name it selected then, both made 100 ms after the last keystroke (a debounce): a
+// subscription typed or pasted and run at once went out as an HTTP POST, under the name
+// of an operation of the previous text. Decide from the text being sent instead; a name
+// that is not in it, when it has one operation only, is that stale selection.
+function sent(params, options) {
+  let documentAST;
+  try {
+    documentAST = parse(params.query);
+  } catch {
+    return [params, options]; // the server reports the syntax error
+  }
+  let operation = getOperationAST(documentAST, params.operationName || undefined);
+  if (!operation && params.operationName) {
+    operation = getOperationAST(documentAST);
+  }
+  const operationName = operation ? (operation.name?.value ?? null) : params.operationName;
+  return [{ ...params, operationName }, { ...options, documentAST }];
 }
+
+function fetcher(params, options) {
+  return fetcherFor(bearerToken(options?.headers))(...sent(params, options));
+}
+
+// What GraphiQL opens with (until the visitor's own work is stored in the browser).
+const EXAMPLE = `# Queries and mutations go over HTTP, subscriptions over the websocket.
+# Sign in with the register or login mutation: this page then uses its session cookie.
+# Or put the token they return in the Headers tab below (the websocket gets it too):
+#   {"Authorization": "Bearer <token>"}
+
+query Room {
+  room(name: "lobby") {
+    name
+    lastSeq
+    members { username }
+  }
+}
+
+mutation SendMessage {
+  sendMessage(room: "lobby", text: "Hello from GraphiQL") {
+    seq
+    text
+    author { username }
+  }
+}
+
+subscription MessageAdded {
+  messageAdded(room: "lobby") {
+    seq
+    text
+    author { username }
+  }
+}
+`;
+
+const HEADERS = `{
+  // "Authorization": "Bearer <token from register or login>"
+}
+`;
 
 createRoot(container).render(
   createElement(GraphiQL, {
     fetcher,
+    defaultQuery: EXAMPLE,
+    defaultHeaders: HEADERS,
     defaultEditorToolsVisibility: true,
     isHeadersEditorEnabled: true,
     shouldPersistHeaders: true,

@@ -43,6 +43,7 @@ from schema.cost import cost_limiter
 from schema.errors import ErrorCodes
 from schema.introspection import introspection_switch
 from schema.limits import depth_limiter, max_tokens_limiter
+from schema.operations import OperationSelection
 
 if TYPE_CHECKING:
     from strawberry import Schema
@@ -62,7 +63,9 @@ ANY = "*"
 
 # schema/build.py's extensions, each replicated by document_prepare (the same
 # validation rules and limits, each document validated once), errors_format (ErrorCodes'
-# codes and masking) or nothing being needed (ValidationCache only caches validation).
+# codes and masking), operation_get (OperationSelection: several operations and no
+# operationName select none, and the standard path reports it) or nothing being needed
+# (ValidationCache only caches validation).
 REPLICATED_EXTENSIONS: frozenset[object] = frozenset(
     {
         depth_limiter,
@@ -70,6 +73,7 @@ REPLICATED_EXTENSIONS: frozenset[object] = frozenset(
         max_tokens_limiter,
         introspection_switch,
         ValidationCache,
+        OperationSelection,
         ErrorCodes,
     }
 )

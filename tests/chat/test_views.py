@@ -69,3 +69,8 @@ async def test_static_files_are_served_without_collectstatic(
     assert status == 200
     assert headers[b"Content-Type"] == content_type
     assert body == (STATIC / name).read_bytes()
+
+
+async def test_root_redirects_to_the_chat_page() -> None:
+    status, headers, body = await get("/")
+    assert (status, headers[b"Location"], body) == (302, b"/chat/", b"")

@@ -240,7 +240,7 @@ async def test_subscriptions_match_the_standard_path(
     assert [outcome(frames) for frames in results[True]] == [
         {"messageAdded": message},
         {"messageAdded": {"seq": 1}},
-        ["error", "GRAPHQL_VALIDATION_FAILED"],  # two operations, no operationName
+        ["error", "OPERATION_RESOLUTION_FAILURE"],  # two operations, no operationName
         ["error", "GRAPHQL_VALIDATION_FAILED"],  # "0" is not an Int
         ["error", "GRAPHQL_VALIDATION_FAILED"],  # 5 is not a String
         ["error", "GRAPHQL_VALIDATION_FAILED"],  # a required variable missing
