@@ -198,10 +198,9 @@ async def restart_during_a_post(
     restart.answered_while_stopping = pending in poster.answers and pending not in poster.retried
     started = daphnes[index] = await asyncio.to_thread(start_daphne, env, port=daphne.port)
     # Back in nginx's rotation before the next restart, as a deploy waits for a replica's
-    # health before stopping the next: it has served a post, and each nginx worker (each
-    # keeps its own record: the upstream has no shared zone) has let the failures it saw
-    # while the process was down expire. nginx offers no event for that: the wait is
-    # its fail_timeout.
+    # health before stopping the next: it has served a post, and the failures nginx saw
+    # while it was down have expired (nginx skips a server for fail_timeout after a failed
+    # connection, and offers no event for the end of that: the wait is fail_timeout).
     await wait_for(lambda: published(started) > 0, timeout=30)
     await asyncio.sleep(FAIL_TIMEOUT_SECONDS)
     return restart
