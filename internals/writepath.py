@@ -43,7 +43,7 @@ from typing import Any
 from twisted.internet import tcp
 from twisted.web.http import HTTPChannel
 
-from internals.autobahn import WRITE_TEXT
+from internals.autobahn import CLOSE_CODE, WRITE_TEXT
 from internals.daphne import CLOSE_REASON, SEND_PROTOCOL
 from internals.hooks import hook_active
 from internals.twisted import HTTP_PRODUCER, UPGRADE_PRODUCER, WRITE_THROUGH
@@ -52,6 +52,7 @@ __all__ = [
     "HttpWritePressure",
     "WritePressure",
     "WriteThroughServer",
+    "close_frame_send",
     "close_with_reason",
     "http_pressure_attach",
     "text_frame",
@@ -177,6 +178,18 @@ def _protocol(send: Any) -> Any:
         return None
     protocol = send.args[0]
     return protocol if getattr(protocol, "transport", None) is not None else None
+
+
+def close_frame_send(send: Any, code: int, reason: str) -> bool:
+    """Close the websocket behind ``send`` with ``code``, any code (autobahn's sendClose,
+    which daphne's websocket.close goes to, refuses all but 1000 and 3000-4999); False if
+    that is not possible here (the hook is off, another server)."""
+    protocol = _protocol(send) if hook_active(CLOSE_CODE) else None
+    if protocol is None:
+        return False
+    # sendClose's own call, minus its check of the code (see internals/autobahn.py).
+    protocol.sendCloseFrame(code=code, reasonUtf8=reason.encode()[:123], isReply=False)
+    return True
 
 
 def close_with_reason(send: Any, code: int, reason: str) -> bool:

@@ -33,6 +33,7 @@ from internals.readtimeout import request_read_timeout_install  # noqa: E402
 from internals.websocket import ChatWSConsumer  # noqa: E402
 from project.connlimit import SocketsPerAddressLimit  # noqa: E402
 from project.origin import AllowedHostsOrNoOriginValidator  # noqa: E402
+from project.shutdown import DrainingHTTP, graceful_stop_install  # noqa: E402
 from project.wsauth import SessionAuthRoute  # noqa: E402
 from schema import schema  # noqa: E402
 
@@ -49,11 +50,15 @@ gc.freeze()
 sockets = SocketsPerAddressLimit(
     SessionAuthRoute("/graphql/", ChatWSConsumer.as_asgi(schema=schema))
 )
+# Under daphne: SIGTERM stops the process gracefully (project/shutdown.py).
+graceful_stop_install(settings.CHAT["SHUTDOWN_SECONDS"])
+
 application = ProtocolTypeRouter(
     {
         # Subscriptions over SSE and multipart HTTP (internals/httpstream.py) count
-        # against the same per-address cap as websockets.
-        "http": StreamingFront(django_asgi_app, schema, sockets.open),
+        # against the same per-address cap as websockets. They stay outside the drain,
+        # which waits for requests in flight: a stream would hold it to the deadline.
+        "http": StreamingFront(DrainingHTTP(django_asgi_app), schema, sockets.open),
         "websocket": AllowedHostsOrNoOriginValidator(sockets),
     }
 )

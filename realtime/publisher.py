@@ -27,6 +27,7 @@ __all__ = [
     "events_merge",
     "events_publish",
     "loop_finder_set",
+    "publisher_flush",
 ]
 
 logger = logging.getLogger(__name__)
@@ -180,6 +181,11 @@ class _Publisher:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), context=contextvars.Context())
 
+    async def flush(self) -> None:
+        """Return once the queue is empty and its last publish done."""
+        while (task := self._task) is not None:
+            await asyncio.shield(task)
+
     async def _run(self) -> None:
         try:
             while not self._queue.empty():
@@ -192,6 +198,12 @@ class _Publisher:
 
 
 _publisher = loop_local(_Publisher)
+
+
+async def publisher_flush() -> None:
+    """Return once every event queued on this loop's publisher is published (or given up:
+    see PUBLISH_TIMEOUT_SECONDS), for a graceful stop."""
+    await _publisher().flush()
 
 
 def event_publish_sync(event: Event) -> None:

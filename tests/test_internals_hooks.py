@@ -41,6 +41,7 @@ from tests.test_http_streams_daphne import SseClient
 
 HOOKS = {
     "asgiref.main_event_loop",
+    "autobahn.close_code",
     "autobahn.write_text",
     "channels.consumer_loop",
     "channels_redis.shard_publish",
@@ -227,7 +228,16 @@ def test_model_restore_without_its_hook_runs_from_db(
     assert (partial.pk, partial.seq, partial.get_deferred_fields()) == (
         5,
         7,
-        {"room_id", "author_id", "text", "created_at", "edited_at", "deleted", "reply_to_id"},
+        {
+            "room_id",
+            "author_id",
+            "text",
+            "created_at",
+            "edited_at",
+            "deleted",
+            "reply_to_id",
+            "client_id",
+        },
     )
 
 
