@@ -4,6 +4,7 @@
     .venv/bin/python -m bench --scenarios fanout --designs ours,tutorial-pubsub
     .venv/bin/python -m bench --tiny               # a few sockets each (the smoke test)
     .venv/bin/python -m bench --scenarios fanout,fanout-events,reactions --designs ours
+    .venv/bin/python -m bench --scenarios fanout,fanout-sse,fanout-multipart --designs ours
     .venv/bin/python -m bench --scenarios typing,presence,inbox-roomevents,inbox --designs ours
     .venv/bin/python -m bench --scenarios chat-day --designs ours --set mark_read=false
     .venv/bin/python -m bench --scenarios fanout --designs ours,tutorial-pubsub --post http
@@ -63,6 +64,16 @@ SCENARIOS: dict[str, dict[str, Any]] = {
         "mode": "burst", "rooms": 1, "per_room": 100, "messages": 200,
         "subscription": "roomEvents", "designs": ["ours"], "compare": "fanout",
     },
+    # fanout with the subscribers over SSE and over multipart HTTP (internals/httpstream.py),
+    # beside fanout's websocket figures.
+    "fanout-sse": {
+        "mode": "burst", "rooms": 1, "per_room": 100, "messages": 200, "transport": "sse",
+        "designs": ["ours"], "compare": "fanout",
+    },
+    "fanout-multipart": {
+        "mode": "burst", "rooms": 1, "per_room": 100, "messages": 200,
+        "transport": "multipart", "designs": ["ours"], "compare": "fanout",
+    },
     # 100 roomEvents subscribers while 20 users toggle 500 reactions (add, then remove).
     "reactions": {
         "mode": "reactions", "rooms": 1, "per_room": 100, "users": 20, "toggles": 500,
@@ -105,6 +116,8 @@ TINY: dict[str, dict[str, Any]] = {
     "idle": {"per_room": 5},
     "storm": {"per_room": 5},
     "fanout-events": {"per_room": 3, "messages": 5},
+    "fanout-sse": {"per_room": 3, "messages": 5},
+    "fanout-multipart": {"per_room": 3, "messages": 5},
     "reactions": {"per_room": 3, "users": 2, "toggles": 6},
     "typing": {"subscribers": 4, "typers": 3, "period": 0.5, "seconds": 1.5},
     # The offline grace shortened: the tiny run waits it out once per user.
@@ -275,6 +288,7 @@ def client_args(
         "--messages", str(config.get("messages", 0)), "--rate", str(config.get("rate", 20)),
         "--subscription", config.get("subscription", "messageAdded"),
         "--users", str(config.get("users", 20)), "--toggles", str(config.get("toggles", 0)),
+        "--transport", config.get("transport", "ws"),
         "--post", post,
     ]  # fmt: skip
 

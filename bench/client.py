@@ -383,6 +383,13 @@ async def warm_up(publisher: Publisher, rooms: list[str], stats: Stats, count: i
     await asyncio.sleep(0.5)
 
 
+def stream_design(transport: str, design: Design) -> Design:
+    """Ours, with subscribers over HTTP streaming (bench/sse.py)."""
+    from bench.sse import StreamDesign
+
+    return StreamDesign(transport, design)
+
+
 def mark(name: str) -> None:
     print(f"MARK {name}", flush=True)
     sys.stdin.readline()
@@ -416,7 +423,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     if args.mode == "idle":
         mark("before")
     started = time.monotonic()
-    sockets, tasks, failures = await open_subscribers(design, rooms, args.per_room, stats)
+    subscribers = design if args.transport == "ws" else stream_design(args.transport, design)
+    sockets, tasks, failures = await open_subscribers(subscribers, rooms, args.per_room, stats)
     await warm_up(publisher, rooms, stats, count - failures)
     result["failures"] = failures
     result["seconds_to_all_live"] = round(time.monotonic() - started, 2)
@@ -478,6 +486,10 @@ if __name__ == "__main__":
                         default="messageAdded")  # fmt: skip
     parser.add_argument("--users", type=int, default=20, help="reactions: users toggling")
     parser.add_argument("--toggles", type=int, default=500, help="reactions: in all")
+    parser.add_argument(
+        "--transport", choices=["ws", "sse", "multipart"], default="ws",
+        help="the subscribers' (ours): websocket, SSE or multipart HTTP",
+    )  # fmt: skip
     parser.add_argument(
         "--post", choices=["ws", "http"], default="ws",
         help="post over the websocket, or (ours) over HTTP POST /graphql/",

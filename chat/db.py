@@ -15,6 +15,8 @@ from django.db import close_old_connections, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorWrapper
 
+from chat.inflight import work
+
 __all__ = ["calling_loop", "in_thread", "statement_cursor"]
 
 P = ParamSpec("P")
@@ -65,7 +67,10 @@ def in_thread(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
             _checked.at = now
         _caller.loop = loop
         try:
-            return func(*args, **kwargs)
+            # Counted in this thread, where it runs: a caller cancelled meanwhile does not
+            # stop it, and a graceful stop waits for it (realtime.draining).
+            with work():
+                return func(*args, **kwargs)
         finally:
             _caller.loop = None
 

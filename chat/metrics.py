@@ -22,6 +22,7 @@ __all__ = [
     "FAST_PATH_OPERATIONS",
     "FAST_PATH_RESULTS",
     "GRAPHQL_ERRORS",
+    "HTTP_STREAMS_OPEN",
     "INTERNALS_HOOK_ACTIVE",
     "LAYER_RECEIVE_FAILURES",
     "MESSAGES_PUBLISHED",
@@ -35,6 +36,11 @@ __all__ = [
 ]
 
 WEBSOCKETS_OPEN = Gauge("chat_websockets_open", "Accepted websocket connections now open.")
+HTTP_STREAMS_OPEN = Gauge(
+    "chat_http_streams_open",
+    "Operations streamed over HTTP (SSE, multipart) now open.",
+    ["transport"],
+)
 SUBSCRIPTIONS_ACTIVE = Gauge(
     "chat_subscriptions_active", "messageAdded subscriptions registered with the room hub."
 )

@@ -89,6 +89,13 @@ class Message(models.Model):
     # Members of the room named as @username in the text at post time (chat.mentions),
     # in order of first appearance: the through table's ids keep the order.
     mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", blank=True)
+    # sendMessage's ``clientId``: the author's idempotency key for this post, so that a
+    # retry whose answer was lost returns this message instead of posting again. Unique per
+    # author while set; cleared a day on by client_ids_expire (chat/posting.py). Nullable
+    # without a default, so a process of the previous version, mid rolling upgrade, still
+    # inserts messages.
+    # NULL, not "", for none: the unique constraint leaves NULLs out.
+    client_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
 
     # The message's reactions in order of first use, when read with it (from an event's
     # payload, or chat.roomevents.reactions_attach); None: not read (load them).
@@ -99,7 +106,13 @@ class Message(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["room", "seq"], name="message_room_seq_unique")
+            models.UniqueConstraint(fields=["room", "seq"], name="message_room_seq_unique"),
+            # Also what makes two concurrent posts with one key store one message.
+            models.UniqueConstraint(
+                fields=["author", "client_id"],
+                condition=models.Q(client_id__isnull=False),
+                name="message_author_client_id_unique",
+            ),
         ]
         ordering = ["room_id", "seq"]
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import connections, transaction
-from django.db.models import F
+from django.db import IntegrityError, connections, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from chat import events
@@ -24,16 +26,78 @@ from chat.models import (
     model_restore,
 )
 from chat.ratelimit import send_rate_check_many
+from chat.roomevents import mentions_attach, reactions_attach
 from chat.selectors import message_visible_get, room_is_visible
 from chat.services import message_text_check, room_access_check, room_get_or_create, room_name_check
 
 __all__ = [
+    "CLIENT_ID_KEEP",
     "Post",
+    "client_id_check",
+    "client_ids_expire",
     "message_create",
     "messages_create",
 ]
 
 logger = logging.getLogger(__name__)
+
+# How long a clientId stands for its message at least: a retry within it returns the
+# message; client_ids_expire, run hourly, frees older keys.
+CLIENT_ID_KEEP = timedelta(hours=24)
+# A UUID (what the browser page sends) fits, as do Matrix's transaction ids and Slack's
+# client_msg_id; nothing that needs escaping in logs.
+CLIENT_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def client_id_check(client_id: str) -> str:
+    """Return ``client_id`` if it is a valid idempotency key, else BAD_USER_INPUT."""
+    if not CLIENT_ID_RE.fullmatch(client_id):
+        raise InvalidInput(
+            "clientId must be 1 to 64 characters of A-Z, a-z, 0-9, '.', '_', ':' or '-'."
+        )
+    return client_id
+
+
+def client_ids_expire(*, before: datetime) -> int:
+    """Free the clientIds of messages posted before ``before``; return how many."""
+    return Message.objects.filter(client_id__isnull=False, created_at__lt=before).update(
+        client_id=None
+    )
+
+
+def _originals_get(posts: Sequence[Post]) -> dict[tuple[int, str], Message]:
+    """The messages already posted under the posts' clientIds, by (author id, clientId),
+    as a post's answer carries them; one query (and one each for reactions and mentions)."""
+    keys = Q()
+    for post in posts:
+        keys |= Q(author_id=post.author.pk, client_id=post.client_id)
+    found = list(
+        Message.objects.filter(keys, client_id__isnull=False).select_related(
+            "room", "author", "reply_to__author"
+        )
+    )
+    if found:
+        reactions_attach(found)
+        mentions_attach(found)
+    return {(message.author_id, message.client_id): message for message in found}  # type: ignore[misc]
+
+
+def _original_answer(original: Message, post: Post) -> Message | Exception:
+    """A retried post's answer: the message its clientId stands for. The same key in
+    another room is a client's mistake, not a retry."""
+    if original.room.name != post.room_name:
+        return InvalidInput("This clientId was used for a message in another room.")
+    return original
+
+
+def _conflict_answer(post: Post, error: IntegrityError) -> Message | Exception:
+    """A post whose insert failed on ``error``: if a concurrent post with its clientId
+    committed first, that one's message (the unique constraint waited for it)."""
+    # Not by the constraint's name: SQLite's error gives the columns instead.
+    if post.client_id is None:
+        return error
+    original = _originals_get([post]).get((post.author.pk, post.client_id))
+    return error if original is None else _original_answer(original, post)
 
 
 def _room_seq_bump(*, name: str) -> int:
@@ -59,6 +123,8 @@ class Post:
     reply_to: Message | None = None
     # The members of the room its text mentions (chat.mentions), in order.
     mentions: tuple[Any, ...] = ()
+    # sendMessage's clientId: the author's idempotency key for this post (None: none).
+    client_id: str | None = None
 
 
 # PostgreSQL: check access, bump the seqs and eventSeqs, insert a batch of posts and their
@@ -73,15 +139,16 @@ class Post:
 _INSERT_BATCH = """
 WITH post AS (
     SELECT * FROM unnest(
-        %(rooms)s::text[], %(authors)s::bigint[], %(texts)s::text[], %(replies)s::bigint[]
-    ) WITH ORDINALITY AS p(room, author, text, reply, ord)
+        %(rooms)s::text[], %(authors)s::bigint[], %(texts)s::text[], %(replies)s::bigint[],
+        %(clients)s::text[]
+    ) WITH ORDINALITY AS p(room, author, text, reply, client, ord)
 ),
 target AS MATERIALIZED (
     SELECT id, name, is_private FROM chat_room
     WHERE name IN (SELECT room FROM post) ORDER BY id FOR UPDATE
 ),
 allowed AS (
-    SELECT p.ord, p.author, p.text, p.reply, t.id AS room_id,
+    SELECT p.ord, p.author, p.text, p.reply, p.client, t.id AS room_id,
         row_number() OVER (PARTITION BY t.id ORDER BY p.ord) AS n
     FROM post AS p JOIN target AS t ON t.name = p.room
     WHERE NOT t.is_private OR EXISTS (
@@ -97,8 +164,10 @@ bumped AS (
         r.created_at, r.is_private, r.created_by_id, r.access_version, r.direct
 ),
 inserted AS (
-    INSERT INTO chat_message (room_id, seq, author_id, text, created_at, deleted, reply_to_id)
-    SELECT a.room_id, b.base + a.n, a.author, a.text, clock_timestamp(), false, a.reply
+    INSERT INTO chat_message
+        (room_id, seq, author_id, text, created_at, deleted, reply_to_id, client_id)
+    SELECT a.room_id, b.base + a.n, a.author, a.text, clock_timestamp(), false, a.reply,
+        a.client
     FROM allowed AS a JOIN bumped AS b ON b.id = a.room_id ORDER BY a.ord
     RETURNING id, room_id, seq, author_id, created_at
 ),
@@ -138,6 +207,7 @@ def _messages_insert(posts: Sequence[Post]) -> list[Message | None]:
                 "authors": [post.author.pk for post in posts],
                 "texts": [post.text for post in posts],
                 "replies": [post.reply_to_id for post in posts],
+                "clients": [post.client_id for post in posts],
                 "mention_posts": [
                     index for index, post in enumerate(posts, 1) for _ in post.mentions
                 ],
@@ -178,6 +248,7 @@ def _messages_insert(posts: Sequence[Post]) -> list[Message | None]:
                 "edited_at": None,
                 "deleted": False,
                 "reply_to_id": post.reply_to_id,
+                "client_id": post.client_id,
             },
         )
         messages[ord_ - 1] = _posted(message, post, room)
@@ -213,6 +284,7 @@ def _message_insert(post: Post) -> Message | None:
             # Taken under the lock, so created_at grows with seq.
             created_at=timezone.now(),
             reply_to_id=post.reply_to_id,
+            client_id=post.client_id,
         )
         RoomEvent.objects.create(
             room=room,
@@ -234,6 +306,8 @@ def _message_insert(post: Post) -> Message | None:
 def _post_check(post: Post) -> Post:
     """Validate; return the post with its text trimmed (and the message it replies to)."""
     room_name_check(post.room_name)
+    if post.client_id is not None:
+        client_id_check(post.client_id)
     post = replace(post, text=message_text_check(post.text))
     if post.reply_to_id is None:
         return post
@@ -273,6 +347,17 @@ def messages_create(posts: Sequence[Post]) -> list[Message | Exception]:
             checked[index] = _post_check(post)
         except Exception as error:
             results[index] = error
+    # Retries first: a post already stored under its clientId is answered with its message
+    # and counts towards nothing (a client retrying a lost answer must not be rate limited
+    # into retrying again).
+    keyed = {index: post for index, post in checked.items() if post.client_id is not None}
+    if keyed:
+        originals = _originals_get(list(keyed.values()))
+        for index, post in keyed.items():
+            original = originals.get((post.author.pk, post.client_id))  # type: ignore[arg-type]
+            if original is not None:
+                results[index] = _original_answer(original, post)
+                del checked[index]
     limited = send_rate_check_many([post.author.pk for post in checked.values()])
     for index, refusal in zip(list(checked), limited, strict=True):
         if refusal is not None:
@@ -296,6 +381,9 @@ def messages_create(posts: Sequence[Post]) -> list[Message | Exception]:
             message = batch[position] if batch is not None else _message_insert(post)
             if message is None:
                 message = _message_insert_refused(post)
+        except IntegrityError as error:
+            results[index] = _conflict_answer(post, error)
+            continue
         except Exception as error:
             results[index] = error
             continue
@@ -320,10 +408,22 @@ def message_posted_log(message: Message) -> None:
 
 
 def message_create(
-    *, room_name: str, author: User, text: str, reply_to_id: int | None = None
+    *,
+    room_name: str,
+    author: User,
+    text: str,
+    reply_to_id: int | None = None,
+    client_id: str | None = None,
 ) -> Message:
-    """Persist a message with the room's next seq and publish it after commit."""
-    post = Post(room_name=room_name, author=author, text=text, reply_to_id=reply_to_id)
+    """Persist a message with the room's next seq and publish it after commit (or return
+    the message already posted by ``author`` under ``client_id``)."""
+    post = Post(
+        room_name=room_name,
+        author=author,
+        text=text,
+        reply_to_id=reply_to_id,
+        client_id=client_id,
+    )
     result = messages_create([post])[0]
     if isinstance(result, Exception):
         raise result

@@ -1,4 +1,5 @@
-"""Hooks into autobahn's internals: a text frame written straight to the transport."""
+"""Hooks into autobahn's internals: a text frame written straight to the transport, and
+a close frame with a code autobahn's public sendClose refuses (1012)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from typing import Any
 
 from internals.hooks import hook
 
-__all__ = ["WRITE_TEXT"]
+__all__ = ["CLOSE_CODE", "WRITE_TEXT"]
 
 # Used by internals/writepath.py (WritePressure.write_text).
 WRITE_TEXT = "autobahn.write_text"
+# Used by internals/writepath.py (close_frame_send).
+CLOSE_CODE = "autobahn.close_code"
 
 
 def _source(obj: Any) -> str:
@@ -43,3 +46,23 @@ def _check_write_text() -> None:
     for name in ("self._perMessageCompress", "self.trackedTimings", "self.state"):
         if name not in source:
             raise AttributeError(f"autobahn's WebSocketProtocol no longer sets {name}")
+
+
+@hook(
+    CLOSE_CODE,
+    library="autobahn",
+    versions=">=24.4,<27",
+    purpose="websockets closed with 1012 (Service Restart) on a graceful stop",
+    fallback="close code 1000 (sendClose allows only 1000 and 3000-4999), reason Service Restart",
+)
+def _check_close_code() -> None:
+    from autobahn.websocket.protocol import WebSocketProtocol
+
+    # sendClose validates the code, then calls sendCloseFrame, which sends any code.
+    if "self.sendCloseFrame(code=code, reasonUtf8=reasonUtf8, isReply=False)" not in _source(
+        WebSocketProtocol.sendClose
+    ):
+        raise TypeError("autobahn's sendClose no longer calls sendCloseFrame")
+    parameters = list(inspect.signature(WebSocketProtocol.sendCloseFrame).parameters)
+    if parameters != ["self", "code", "reasonUtf8", "isReply"]:
+        raise TypeError("autobahn's sendCloseFrame signature changed")

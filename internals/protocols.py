@@ -25,26 +25,21 @@ from strawberry.subscriptions.protocols.graphql_ws.types import (
 )
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 
-from chat.db import in_thread
-from chat.errors import Forbidden, TooManyUnknownRooms
-from chat.services import room_subscribe_check
 from internals.fastpaths.execution import operation_execute
 from internals.fastpaths.inbox import InboxPlan, inbox_payload
 from internals.fastpaths.post import PostPlan, post_payload
 from internals.fastpaths.registry import fast_path_serve
-from internals.fastpaths.subscription import OperationPlan, next_payload, ready_payload
+from internals.fastpaths.subscription import OperationPlan, room_serve
 from internals.hooks import hook_active
 from internals.keepalive import pinger
 from internals.strawberry import GRAPHQL_WS, TRANSPORT_WS
 from internals.wsmessages import request_payload_problem, subscribe_message_problem
-from realtime.streams import event_stream
-from realtime.subscriber import Envelope
 from schema.context import ChatContext
 from schema.errors import error_record
 from schema.httpspec import is_request_error
 from schema.limits import QUERY_TOO_LARGE, query_size_error
 from schema.persisted import persisted_payload_apply
-from schema.subscriptions import inbox_values, unknown_room_release, unknown_room_take
+from schema.subscriptions import inbox_values
 
 
 class Socket(Protocol):
@@ -335,73 +330,40 @@ class GraphQLTransportWSHandler(BaseGraphQLTransportWSHandler[ChatContext, None]
     async def _run_subscription(
         self, operation: Operation[ChatContext, None], plan: OperationPlan
     ) -> None:
-        """A room subscription served by its fast path (plan.stream: messageAdded or
-        roomEvents), as schema.subscriptions._room_stream serves it."""
-        user = self.context.user
-        try:
-            version, exists = await in_thread(room_subscribe_check)(name=plan.room, user=user)
-        except Forbidden:
-            # Strawberry's path reports the refusal exactly as for any other resolver error.
-            await super().run_operation(operation)
-            return
-        user_id = user.pk if user.is_authenticated else None
+        """A room subscription served by its fast path (fastpaths/subscription.py)."""
         consumer: Socket = self.view  # type: ignore[assignment]
-        # The frame is {"id": ..., "type": "next", "payload": ...}, as Strawberry encodes it.
-        prefix = '{"id": ' + json.dumps(operation.id) + ', "type": "next", "payload": '
-
-        async def send(envelope: Envelope) -> None:
-            payload = await next_payload(plan, self.schema, envelope, self.context)  # type: ignore[arg-type]
-            # Waits while the client is not reading (see ChatWSConsumer.send).
-            await consumer.send(text_data=prefix + payload + "}")
-
-        async def send_now(envelope: Envelope) -> bool:
-            # The hub calls this for every subscriber of every room in turn, in its one
-            # task: never wait here, for a client or for an execution (a selection that
-            # reads the database). The message goes to the subscription's buffer
-            # instead, and its own task executes it (``send``), in order.
-            if consumer.write_paused:
-                return False
-            payload = ready_payload(plan, envelope, self.context)
-            if payload is None:
-                return False
-            await consumer.send_unpaused(prefix + payload + "}")
-            return True
-
+        sink = _OperationSink(consumer, operation.id)
         try:
-            counted = unknown_room_take(self.context, exists=exists)
-        except TooManyUnknownRooms:
-            # Reported by Strawberry's path, as the refusal above.
-            await super().run_operation(operation)
-            return
-        try:
-            stream = event_stream(
-                kind=plan.stream.kind,
-                room_name=plan.room,
-                after=plan.after,
-                user_id=user_id,
-                access_version=version,
-                direct=send_now,
-                username=user.get_username() if user_id is not None else None,
-            )
-            try:
-                async with aclosing(stream) as envelopes:
-                    async for envelope in envelopes:
-                        await send(envelope)
-            except Forbidden as error:
-                # Access lost: as Strawberry's path reports a resolver error.
-                error_record(error.code, plan.stream.field)
-                errors = [{"message": error.message, "extensions": {"code": error.code}}]
-                refused: Any = {
-                    "id": operation.id,
-                    "type": "next",
-                    "payload": {"data": None, "errors": errors},
-                }
-                await operation.send_operation_message(refused)
-            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            served = await room_serve(plan, self.schema, self.context, sink)  # type: ignore[arg-type]
+            if served:
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
         except Exception as error:
             await self.handle_task_exception(error)
             await operation.send_operation_message({"id": operation.id, "type": "complete"})
             raise
-        finally:
-            if counted:
-                unknown_room_release(self.context)
+        if not served:
+            # Refused at its start: Strawberry's path reports it exactly as the resolver
+            # raises it.
+            await super().run_operation(operation)
+
+
+class _OperationSink:
+    """An operation's ``next`` messages on its socket (fastpaths.subscription.PayloadSink)."""
+
+    __slots__ = ("_consumer", "_prefix")
+
+    def __init__(self, consumer: Socket, operation_id: str) -> None:
+        self._consumer = consumer
+        # The frame is {"id": ..., "type": "next", "payload": ...}, as Strawberry encodes it.
+        self._prefix = '{"id": ' + json.dumps(operation_id) + ', "type": "next", "payload": '
+
+    @property
+    def write_paused(self) -> bool:
+        return self._consumer.write_paused
+
+    async def send_payload(self, payload: str) -> None:
+        # Waits while the client is not reading (see ChatWSConsumer.send).
+        await self._consumer.send(text_data=self._prefix + payload + "}")
+
+    async def send_payload_unpaused(self, payload: str) -> None:
+        await self._consumer.send_unpaused(self._prefix + payload + "}")

@@ -1,6 +1,7 @@
-"""Hooks into Twisted's internals: write-through on TCP transports and the producer slot
-of an upgraded HTTP connection (internals/writepath.py), the content type of a POST read
-without the email package; the HTTP read deadline is internals/readtimeout.py."""
+"""Hooks into Twisted's internals: write-through on TCP transports, the producer slot
+of an upgraded HTTP connection and the producer of a streamed HTTP response
+(internals/writepath.py), the content type of a POST read without the email package; the
+HTTP read deadline is internals/readtimeout.py."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from twisted.web import http
 
 from internals.hooks import hook, hook_active
 
-__all__ = ["POST_CONTENT_TYPE", "UPGRADE_PRODUCER", "WRITE_THROUGH"]
+__all__ = ["HTTP_PRODUCER", "POST_CONTENT_TYPE", "UPGRADE_PRODUCER", "WRITE_THROUGH"]
 
 WRITE_THROUGH = "twisted.write_through"
 UPGRADE_PRODUCER = "twisted.upgrade_producer"
+HTTP_PRODUCER = "twisted.http_producer"
 POST_CONTENT_TYPE = "twisted.post_content_type"
 
 
@@ -27,7 +29,8 @@ def _source(obj: Any) -> str:
     WRITE_THROUGH,
     library="Twisted",
     versions=">=24.7,<27",
-    purpose="websocket frames written to the socket at once when nothing is buffered",
+    purpose="websocket frames and HTTP stream chunks written to the socket at once when "
+    "nothing is buffered",
     fallback="Twisted's buffering (a write on the next reactor iteration)",
 )
 def _check_write_through() -> None:
@@ -40,8 +43,11 @@ def _check_write_through() -> None:
         raise AttributeError("tcp.Connection no longer keeps its socket")
     # WriteThroughServer replaces an instance's class: no slots may differ, and write()
     # must still be the one-argument method it overrides.
-    if "__slots__" in vars(tcp.Server) or len(inspect.signature(tcp.Server.write).parameters) != 2:
-        raise TypeError("tcp.Server's write or layout changed")
+    if "__slots__" in vars(tcp.Server) or any(
+        len(inspect.signature(method).parameters) != 2
+        for method in (tcp.Server.write, tcp.Server.writeSequence)
+    ):
+        raise TypeError("tcp.Server's write, writeSequence or layout changed")
 
 
 @hook(
@@ -93,3 +99,28 @@ def _check_post_content_type() -> None:
     for part in ("key = _parseContentType(ctype)", 'key == b"application/x-www-form-urlencoded"'):
         if part not in source:
             raise TypeError(f"Request.requestReceived no longer has {part!r}")
+
+
+@hook(
+    HTTP_PRODUCER,
+    library="Twisted",
+    versions=">=24.7,<27",
+    purpose="backpressure on streamed HTTP responses (SSE, multipart): our producer on "
+    "daphne's request",
+    fallback="no backpressure: a stream whose client stops reading is buffered without limit",
+    required=True,
+)
+def _check_http_producer() -> None:
+    from daphne.http_protocol import WebRequest
+    from twisted.web.http import HTTPChannel, Request
+
+    if not issubclass(WebRequest, Request):
+        raise TypeError("daphne's WebRequest is no longer a twisted.web Request")
+    # The channel is the transport's producer while it handles a request, and passes a
+    # full buffer on to the producer its request registered.
+    for method in ("pauseProducing", "resumeProducing"):
+        if f"self._requestProducer.{method}()" not in _source(getattr(HTTPChannel, method)):
+            raise TypeError(f"HTTPChannel.{method} no longer forwards to the request's producer")
+    for name in ("registerProducer", "unregisterProducer"):
+        if not callable(getattr(Request, name, None)):
+            raise AttributeError(f"twisted.web Request has no {name}")

@@ -30,11 +30,13 @@ from internals.protocols import GraphQLTransportWSHandler, GraphQLWSHandler
 from internals.strawberry import CONSUMER_QUEUE
 from internals.writepath import (
     WritePressure,
+    close_frame_send,
     close_with_reason,
     write_pressure_attach,
     write_through_enable,
 )
 from realtime.credentials import LiveCredential, credential_register, credential_unregister
+from realtime.draining import SERVICE_RESTART, draining, socket_register, socket_unregister
 from realtime.mailbox import Mailbox
 from schema.context import ChatContext
 from schema.http import json_decode
@@ -56,6 +58,8 @@ class ChatWSConsumer(GraphQLWSConsumer):
 
     opened_at: float | None = None
     server_close_code: int | None = None
+    # Its close frame (1012) is sent: nothing more may be (see _close_for_restart).
+    restart_closed: bool = False
     # What authenticated this socket (indexed in realtime.credentials), and whether it has
     # been revoked: the socket is then closing, and nothing it sends is executed.
     live_credential: LiveCredential | None = None
@@ -103,12 +107,18 @@ class ChatWSConsumer(GraphQLWSConsumer):
         if text_data is not None and bytes_data is None and not close:
             await self.send_unpaused(text_data)
             return
+        if self.restart_closed:
+            return
         await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
     async def send_unpaused(self, text: str) -> None:
         """Send a text frame the caller knows may be written now (``write_paused`` is
         false): straight to daphne's transport when possible (see internals/writepath.py),
         else as the ASGI message Channels' ``send`` would make."""
+        if self.restart_closed:
+            # Closed with 1012: its subscriptions' last events are not sent (autobahn
+            # would raise on each); the client resumes them from its last position.
+            return
         pressure = self.write_pressure
         if pressure is None or not pressure.write_text(text):
             await self.base_send({"type": "websocket.send", "text": text})
@@ -133,8 +143,10 @@ class ChatWSConsumer(GraphQLWSConsumer):
         # frame, in a thread hop of its own; chat.db.in_thread does that check in the
         # hop each ORM call makes anyway. (Only websocket.* messages reach this consumer:
         # it has no channel-layer channel.)
-        if self.credential_revoked and message["type"] == "websocket.receive":
-            # Closed for a revoked credential: frames still in flight are not executed.
+        if (self.credential_revoked or draining()) and message["type"] == "websocket.receive":
+            # Closed for a revoked credential, or about to close for a restart: frames
+            # still in flight are not executed (after a restart's 1012 the client resends
+            # what was not answered, a post with the same clientId).
             return
         if not hook_active(CONSUMER_LOOP):
             return await super().dispatch(message)
@@ -154,6 +166,7 @@ class ChatWSConsumer(GraphQLWSConsumer):
     async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
         await super().accept(subprotocol, headers)
         self.opened_at = time.monotonic()
+        socket_register(self, self._close_for_restart)
         WEBSOCKETS_OPEN.inc()
         logger.info(
             "socket connected",
@@ -173,7 +186,16 @@ class ChatWSConsumer(GraphQLWSConsumer):
                 return
         await super().close(code, reason)
 
+    async def _close_for_restart(self) -> None:
+        """Close with 1012 (a graceful stop): the client reconnects and resumes."""
+        if close_frame_send(self.base_send, SERVICE_RESTART, "Service Restart"):
+            self.server_close_code = SERVICE_RESTART
+            self.restart_closed = True
+            return
+        await self.close(code=1000, reason="Service Restart")
+
     async def websocket_disconnect(self, message: Any) -> None:
+        socket_unregister(self)
         if self.live_credential is not None:
             credential_unregister(self.live_credential)
             self.live_credential = None

@@ -14,13 +14,21 @@ data, registers the socket with the event loop's selector, and sends on the next
 iteration when the socket is writable, then unregisters it: two ``epoll_ctl`` calls, a
 callback and a loop pass per frame. For a fan-out of one frame to many sockets that was
 most of the cost of a delivery. ``WriteThroughServer`` sends at once when nothing is
-buffered (as asyncio's transports do) and falls back to Twisted's buffering for whatever
+buffered (as asyncio's transports do; a ``writeSequence`` too, as twisted.web writes each
+chunk of a streamed HTTP response) and falls back to Twisted's buffering for whatever
 the kernel does not take, so ordering, ``bufferSize`` and the producer above are unchanged.
 
 Hooks (internals/hooks.py), each with its standard path when off: ``daphne.send_protocol``
 (daphne's protocol behind ``send``; off: none of the three below), ``twisted.write_through``
 (off: Twisted's buffering), ``twisted.upgrade_producer`` (off: no backpressure, writes are
 unbounded as in plain Channels) and ``autobahn.write_text`` (off: autobahn's sendMessage).
+
+Streamed HTTP responses (SSE and multipart subscriptions, internals/httpstream.py) have the
+same problem: daphne hands every ``http.response.body`` to Twisted's request, whose channel
+writes it to the transport, which buffers it. ``http_pressure_attach`` registers a
+WritePressure on the request (Twisted's public ``Request.registerProducer``: the channel
+passes the transport's pause on to it); the hook ``twisted.http_producer`` checks that
+forwarding (off: HTTP streams are unbounded).
 """
 
 from __future__ import annotations
@@ -29,20 +37,24 @@ import asyncio
 import functools
 import logging
 import struct
+from collections.abc import Iterable
 from typing import Any
 
 from twisted.internet import tcp
 from twisted.web.http import HTTPChannel
 
-from internals.autobahn import WRITE_TEXT
+from internals.autobahn import CLOSE_CODE, WRITE_TEXT
 from internals.daphne import CLOSE_REASON, SEND_PROTOCOL
 from internals.hooks import hook_active
-from internals.twisted import UPGRADE_PRODUCER, WRITE_THROUGH
+from internals.twisted import HTTP_PRODUCER, UPGRADE_PRODUCER, WRITE_THROUGH
 
 __all__ = [
+    "HttpWritePressure",
     "WritePressure",
     "WriteThroughServer",
+    "close_frame_send",
     "close_with_reason",
+    "http_pressure_attach",
     "text_frame",
     "write_pressure_attach",
     "write_through_enable",
@@ -148,6 +160,15 @@ class WriteThroughServer(tcp.Server):
             data = data[sent:]
         super().write(data)
 
+    def writeSequence(self, iovec: Iterable[bytes]) -> None:
+        # twisted.web writes every chunk of a chunked response (each event of an HTTP
+        # stream) as a sequence, which Twisted always buffers: joined, it goes at once too.
+        iovec = list(iovec)
+        if iovec and self.offset == len(self.dataBuffer) and not self._tempDataBuffer:
+            self.write(b"".join(iovec))
+            return
+        super().writeSequence(iovec)
+
 
 def _protocol(send: Any) -> Any:
     """daphne's protocol behind an ASGI ``send``: daphne passes
@@ -157,6 +178,18 @@ def _protocol(send: Any) -> Any:
         return None
     protocol = send.args[0]
     return protocol if getattr(protocol, "transport", None) is not None else None
+
+
+def close_frame_send(send: Any, code: int, reason: str) -> bool:
+    """Close the websocket behind ``send`` with ``code``, any code (autobahn's sendClose,
+    which daphne's websocket.close goes to, refuses all but 1000 and 3000-4999); False if
+    that is not possible here (the hook is off, another server)."""
+    protocol = _protocol(send) if hook_active(CLOSE_CODE) else None
+    if protocol is None:
+        return False
+    # sendClose's own call, minus its check of the code (see internals/autobahn.py).
+    protocol.sendCloseFrame(code=code, reasonUtf8=reason.encode()[:123], isReply=False)
+    return True
 
 
 def close_with_reason(send: Any, code: int, reason: str) -> bool:
@@ -207,5 +240,39 @@ def write_pressure_attach(send: Any) -> WritePressure | None:
         register(pressure, True)
     except RuntimeError:
         logger.warning("websocket transport has another producer; write backpressure is off")
+        return None
+    return pressure
+
+
+class HttpWritePressure(WritePressure):
+    """WritePressure of a streamed HTTP response, registered on its request."""
+
+    __slots__ = ("_request",)
+
+    def __init__(self, request: Any) -> None:
+        super().__init__()
+        self._request = request
+
+    def detach(self) -> None:
+        """Unregister from the request (before its response ends: a keep-alive
+        connection's next request registers its own) and release any waiting writer."""
+        request, self._request = self._request, None
+        if request is not None and request.producer is self:
+            request.unregisterProducer()
+        self.stopProducing()
+
+
+def http_pressure_attach(send: Any) -> HttpWritePressure | None:
+    """Register a WritePressure on daphne's HTTP request behind ``send`` (a streamed
+    response), if there is one; None under another server: writes stay unbounded."""
+    protocol = _protocol(send) if hook_active(HTTP_PRODUCER) else None
+    register = getattr(protocol, "registerProducer", None)
+    if protocol is None or register is None:
+        return None
+    pressure = HttpWritePressure(protocol)
+    try:
+        register(pressure, True)
+    except (RuntimeError, ValueError):
+        logger.warning("HTTP request has another producer; write backpressure is off")
         return None
     return pressure

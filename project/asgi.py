@@ -1,4 +1,5 @@
-"""ASGI entry point: Django for HTTP, the GraphQL websocket consumer for websockets."""
+"""ASGI entry point: Django for HTTP, streamed subscriptions (SSE, multipart) at /graphql/,
+the GraphQL websocket consumer for websockets."""
 
 from __future__ import annotations
 
@@ -28,10 +29,12 @@ from django.conf import settings  # noqa: E402
 
 from chat.logs import install_log_context  # noqa: E402
 from internals.fastpaths.http import GraphQLHTTPFront  # noqa: E402
+from internals.httpstream import StreamingFront  # noqa: E402
 from internals.readtimeout import request_read_timeout_install  # noqa: E402
 from internals.websocket import ChatWSConsumer  # noqa: E402
 from project.connlimit import SocketsPerAddressLimit  # noqa: E402
 from project.origin import AllowedHostsOrNoOriginValidator  # noqa: E402
+from project.shutdown import DrainingHTTP, graceful_stop_install  # noqa: E402
 from project.wsauth import SessionAuthRoute  # noqa: E402
 from schema import schema  # noqa: E402
 
@@ -45,14 +48,22 @@ request_read_timeout_install(settings.CHAT["REQUEST_READ_TIMEOUT_SECONDS"])
 # subscription.
 gc.freeze()
 
+sockets = SocketsPerAddressLimit(
+    SessionAuthRoute("/graphql/", ChatWSConsumer.as_asgi(schema=schema))
+)
+# Under daphne: SIGTERM stops the process gracefully (project/shutdown.py).
+graceful_stop_install(settings.CHAT["SHUTDOWN_SECONDS"])
+
 application = ProtocolTypeRouter(
     {
-        # GraphQL POSTs a fast path serves, before Django (internals/fastpaths/http.py).
-        "http": GraphQLHTTPFront(django_asgi_app, schema=schema),
-        "websocket": AllowedHostsOrNoOriginValidator(
-            SocketsPerAddressLimit(
-                SessionAuthRoute("/graphql/", ChatWSConsumer.as_asgi(schema=schema))
-            )
+        # Subscriptions over SSE and multipart HTTP (internals/httpstream.py) count
+        # against the same per-address cap as websockets. They stay outside the drain,
+        # which waits for requests in flight: a stream would hold it to the deadline.
+        # Inside it, GraphQL POSTs a fast path serves, before Django
+        # (internals/fastpaths/http.py).
+        "http": StreamingFront(
+            DrainingHTTP(GraphQLHTTPFront(django_asgi_app, schema=schema)), schema, sockets.open
         ),
+        "websocket": AllowedHostsOrNoOriginValidator(sockets),
     }
 )

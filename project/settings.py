@@ -283,6 +283,12 @@ CHAT: dict[str, Any] = {
     # graphql-transport-ws "ping" from the server, so idle mobile clients are not dropped
     # by proxies; 0 turns it off. (daphne also sends websocket-level pings every 20 s.)
     "KEEPALIVE_SECONDS": _env_float("CHAT_KEEPALIVE_SECONDS", 15),
+    # A SIGTERM stops the process within this many seconds (project/shutdown.py): it
+    # stops accepting, finishes the requests and posts in flight, closes its websockets
+    # with 1012 (clients reconnect elsewhere and resume), flushes its publisher and exits;
+    # past it, it exits anyway. Keep it below the orchestrator's kill timeout (docker's
+    # stop_grace_period, 10 s by default; Kubernetes' terminationGracePeriodSeconds).
+    "SHUTDOWN_SECONDS": _env_float("CHAT_SHUTDOWN_SECONDS", 8),
     # How often each process compares its rooms' seqs with the database to recover
     # events the channel layer lost (see realtime.hub.RoomHub._resync_loop).
     "RESYNC_SECONDS": _env_float("CHAT_RESYNC_SECONDS", 5),

@@ -28,6 +28,7 @@ __all__ = [
     "events_publish",
     "local_listeners",
     "loop_finder_set",
+    "publisher_flush",
 ]
 
 logger = logging.getLogger(__name__)
@@ -181,6 +182,11 @@ class _Publisher:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), context=contextvars.Context())
 
+    async def flush(self) -> None:
+        """Return once the queue is empty and its last publish done."""
+        while (task := self._task) is not None:
+            await asyncio.shield(task)
+
     async def _run(self) -> None:
         try:
             while not self._queue.empty():
@@ -209,6 +215,12 @@ def _local_then_put(event: Event) -> None:
         except Exception:
             logger.exception("a local event listener failed")
     _publisher().put(event)
+
+
+async def publisher_flush() -> None:
+    """Return once every event queued on this loop's publisher is published (or given up:
+    see PUBLISH_TIMEOUT_SECONDS), for a graceful stop."""
+    await _publisher().flush()
 
 
 def event_publish_sync(event: Event) -> None:

@@ -41,12 +41,19 @@ from schema.operations import (
 )
 from schema.persisted import PersistedQueryError, persisted_document
 
-__all__ = ["ChatGraphQLView", "content_security_policy", "json_decode"]
+__all__ = [
+    "ChatGraphQLView",
+    "bearer_token",
+    "content_security_policy",
+    "csrf_failed",
+    "json_decode",
+]
 
 logger = logging.getLogger(__name__)
 
 
-def _bearer_token(authorization: str | None) -> str | None:
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header; None for another scheme."""
     if not authorization:
         return None
     scheme, _, token = authorization.strip().partition(" ")
@@ -167,6 +174,15 @@ def _no_response(request: HttpRequest) -> HttpResponse:
 _csrf = CsrfViewMiddleware(_no_response)
 
 
+def csrf_failed(request: HttpRequest) -> bool:
+    """Whether a POST carrying the session cookie fails Django's CSRF check."""
+    return (
+        request.method == "POST"
+        and settings.SESSION_COOKIE_NAME in request.COOKIES
+        and _csrf.process_view(request, _no_response, (), {}) is not None
+    )
+
+
 class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
     """GraphQL over HTTP (POST, and GET for queries and GraphiQL)."""
 
@@ -196,7 +212,7 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
             # (A GET without a query is GraphiQL's page, or Strawberry's 404.)
             raise _NotAcceptable
         authorization = request.headers.get("Authorization")
-        token = _bearer_token(authorization)
+        token = bearer_token(authorization)
         user = await token_user_cached(raw=token) if token is not None else None
         # login and register take no credential: a stale or malformed one must not stop
         # them (looked at only once the header is refused: no parse on the common path).
@@ -207,11 +223,7 @@ class ChatGraphQLView(AsyncGraphQLView[ChatContext, None]):
         if user is not None:
             request.chat_context = ChatContext(user=user, token=token, request=request)  # type: ignore[attr-defined]
         else:
-            if (
-                request.method == "POST"
-                and settings.SESSION_COOKIE_NAME in request.COOKIES
-                and _csrf.process_view(request, _no_response, (), {}) is not None
-            ):
+            if csrf_failed(request):
                 return _error(
                     request,
                     "CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken "

@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from chat import accounts, direct, messaging, posting, reads, services
 from chat.db import in_thread
 from chat.errors import InvalidInput, Unauthenticated
+from chat.inflight import work
 from chat.models import Message
 from chat.signin import user_sign_in, user_sign_up
 from realtime.batcher import batched
@@ -154,9 +155,17 @@ class Mutation:
             strawberry.ID | None,
             strawberry.argument(description="A message of the same room this one replies to."),
         ] = None,
+        client_id: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Your idempotency key for this post (1 to 64 of A-Z a-z 0-9 . _ : -,"
+                " say a UUID): a retry with the same key within 24 hours returns the message "
+                "first posted with it and posts nothing. Send a new one for each new message."
+            ),
+        ] = None,
     ) -> MessageType:
         return await message_send(  # type: ignore[return-value]
-            info.context, room=room, text=text, reply_to=reply_to
+            info.context, room=room, text=text, reply_to=reply_to, client_id=client_id
         )
 
     @strawberry.mutation(description="Edit the text of your own message (as sendMessage's).")
@@ -205,21 +214,42 @@ def message_id_parse(value: str) -> int:
 
 
 async def message_send(
-    context: ChatContext, *, room: str, text: str, reply_to: str | None = None
+    context: ChatContext,
+    *,
+    room: str,
+    text: str,
+    reply_to: str | None = None,
+    client_id: str | None = None,
 ) -> Message:
     """``sendMessage``; also called by the websocket fast path (internals/fastpaths/post.py)."""
     user = _signed_in_user(context, "Sign in to send messages.")
     reply_to_id = None if reply_to is None else message_id_parse(reply_to)
-    return await message_post(room_name=room, author=user, text=text, reply_to_id=reply_to_id)
+    return await message_post(
+        room_name=room, author=user, text=text, reply_to_id=reply_to_id, client_id=client_id
+    )
 
 
 async def message_post(
-    *, room_name: str, author: User, text: str, reply_to_id: int | None = None
+    *,
+    room_name: str,
+    author: User,
+    text: str,
+    reply_to_id: int | None = None,
+    client_id: str | None = None,
 ) -> Message:
     """posting.message_create from async code, batched with the loop's other posts."""
-    return await _post(
-        posting.Post(room_name=room_name, author=author, text=text, reply_to_id=reply_to_id)
-    )
+    # Work in flight from here, not only once in an ORM thread: a graceful stop waits for
+    # the posts still queued for the next batch too (realtime.draining).
+    with work():
+        return await _post(
+            posting.Post(
+                room_name=room_name,
+                author=author,
+                text=text,
+                reply_to_id=reply_to_id,
+                client_id=client_id,
+            )
+        )
 
 
 def _messages_create(posts: Sequence[posting.Post]) -> list[Message | Exception]:

@@ -38,6 +38,14 @@ class Daphne:
     def post(self, query: str, variables: dict[str, Any], token: str) -> dict[str, Any]:
         return graphql_post(self.http_url, query, variables, token)
 
+    def refuses_connections(self) -> bool:
+        """True once the port refuses connections (a stop has begun, or it has ended)."""
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+        except ConnectionRefusedError:
+            return True
+        return False
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)

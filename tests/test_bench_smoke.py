@@ -43,8 +43,9 @@ def bench_tiny(*args: str, timeout: float) -> list[dict[str, Any]]:
 def test_every_scenario_runs_tiny_against_every_design() -> None:
     rows = bench_tiny("--scenarios", ",".join(CLASSIC), timeout=600)
     figures = [r for r in rows if "failures" in r]
-    # fanout-events and reactions have roomEvents subscribers: ours only.
-    only_ours = {"fanout-events", "reactions"}
+    # fanout-events and reactions have roomEvents subscribers, fanout-sse and
+    # fanout-multipart HTTP-streamed ones: ours only.
+    only_ours = {"fanout-events", "reactions", "fanout-sse", "fanout-multipart"}
     assert {(r["scenario"], r["design"]) for r in figures} == {
         (s, d) for s in CLASSIC for d in DESIGNS if s not in only_ours or d == "ours"
     }
@@ -55,11 +56,16 @@ def test_every_scenario_runs_tiny_against_every_design() -> None:
     assert {r["scenario"]: r["deliveries"] for r in figures if r["scenario"] in only_ours} == {
         "fanout-events": 15,
         "reactions": 18,
+        "fanout-sse": 15,
+        "fanout-multipart": 15,
     }
     assert {r["scenario"] for r in rows if "ours_vs" in r} == set(CLASSIC) - only_ours
     # Each beside fanout's figures, in the same run.
     compared = {(r["scenario"], r["compare"], r["design"]) for r in rows if "compare" in r}
-    assert compared == {("fanout-events", "fanout", "ours"), ("reactions", "fanout", "ours")}
+    assert compared == {
+        (scenario, "fanout", "ours")
+        for scenario in ("fanout-events", "reactions", "fanout-sse", "fanout-multipart")
+    }
     assert all(
         set(r["ratios"]) == {"deliveries_per_s", "server_cpu_us_per_delivery", "p50_ms", "p99_ms"}
         for r in rows

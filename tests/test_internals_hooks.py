@@ -37,9 +37,11 @@ from tests.conftest import GraphQLHttp, GraphQLSocket, wait_for
 from tests.daphne import daphnes_running
 from tests.schema.test_subscriptions import SEND, SUBSCRIPTION, message_json
 from tests.servers import PostgresServer, RedisServer
+from tests.test_http_streams_daphne import SseClient
 
 HOOKS = {
     "asgiref.main_event_loop",
+    "autobahn.close_code",
     "autobahn.write_text",
     "channels.consumer_loop",
     "channels_redis.shard_publish",
@@ -54,6 +56,7 @@ HOOKS = {
     "strawberry.graphql_schema",
     "strawberry.graphql_ws",
     "strawberry.transport_ws",
+    "twisted.http_producer",
     "twisted.http_read_timeout",
     "twisted.post_content_type",
     "twisted.upgrade_producer",
@@ -64,6 +67,7 @@ WRITE_PATH = (
     "daphne.send_protocol",
     "twisted.write_through",
     "twisted.upgrade_producer",
+    "twisted.http_producer",
     "autobahn.write_text",
 )
 TRANSPORT = (
@@ -260,7 +264,16 @@ def test_model_restore_without_its_hook_runs_from_db(
     assert (partial.pk, partial.seq, partial.get_deferred_fields()) == (
         5,
         7,
-        {"room_id", "author_id", "text", "created_at", "edited_at", "deleted", "reply_to_id"},
+        {
+            "room_id",
+            "author_id",
+            "text",
+            "created_at",
+            "edited_at",
+            "deleted",
+            "reply_to_id",
+            "client_id",
+        },
     )
 
 
@@ -454,6 +467,9 @@ async def test_fan_out_through_daphne_without_the_write_path_hooks(
             await ws.send(
                 json.dumps({"id": f"s{n}", "type": "subscribe", "payload": {"query": query}})
             )
+        # And one over SSE (internals/httpstream.py), without its producer.
+        sse, _ = await SseClient.open(daphne.port, {"query": query}, alice.token)
+        assert await sse.event() == b":\n\n"
         try:
             # Frames with 16-bit and 7-bit payload lengths.
             texts = ["中" * 4000, "short", "x" * 200 + " ü é"]
@@ -486,7 +502,9 @@ async def test_fan_out_through_daphne_without_the_write_path_hooks(
                     }
                     for i, text in enumerate(texts)
                 ]
+            assert [await sse.payload() for _ in texts] == [frame["payload"] for frame in frames]
         finally:
+            sse.close()
             for ws in clients:
                 await ws.close()
 
@@ -556,6 +574,7 @@ def test_a_production_process_refuses_to_start_without_its_backpressure_hooks(
         ]
         assert sorted(name for name, hook in hooks().items() if hook.required) == [
             "daphne.send_protocol",
+            "twisted.http_producer",
             "twisted.upgrade_producer",
         ]
     finally:

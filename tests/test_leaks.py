@@ -13,7 +13,7 @@ from channels.layers import get_channel_layer
 from prometheus_client import REGISTRY
 
 import chat.events
-import internals.protocols
+import internals.fastpaths.subscription
 import realtime.streams
 import schema.subscriptions
 from chat.db import in_thread
@@ -126,7 +126,7 @@ def gate_at(point: str, monkeypatch: pytest.MonkeyPatch) -> Gate:
     gate = Gate()
     swallow = point.endswith("swallows")
     if point.startswith("access check"):
-        for module in (internals.protocols, schema.subscriptions):
+        for module in (internals.fastpaths.subscription, schema.subscriptions):
             gated = gate.in_orm_thread(module.room_subscribe_check)
             monkeypatch.setattr(module, "room_subscribe_check", gated)
             monkeypatch.setattr(module, "in_thread", gate.in_thread(gated, swallow=swallow))

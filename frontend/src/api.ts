@@ -70,6 +70,40 @@ export async function request<T, V>(
   return body.data;
 }
 
+/** A failure worth sending the same request again for: the network, a proxy's error page
+ * (not JSON), or a server that is restarting (SERVICE_UNAVAILABLE). */
+function transient(error: unknown): boolean {
+  if (error instanceof GraphQLRequestError) return error.code === "SERVICE_UNAVAILABLE";
+  return error instanceof TypeError || error instanceof SyntaxError;
+}
+
+/** As request, sent again after a transient failure (`attempts` in all, 0.5 s, 1 s, 2 s
+ * apart). Only for operations that are safe to repeat: sendMessage with its clientId. */
+export async function requestRetrying<T, V>(
+  endpoint: string,
+  document: TypedDocumentNode<T, V>,
+  variables: V,
+  attempts = 4,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await request(endpoint, document, variables);
+    } catch (error) {
+      if (attempt >= attempts || !transient(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** (attempt - 1)));
+    }
+  }
+}
+
+/** A new idempotency key for sendMessage's clientId (a UUID). crypto.randomUUID needs a
+ * secure context (https or localhost); getRandomValues does not. */
+export function newClientId(): string {
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) =>
+    byte.toString(16).padStart(2, "0"),
+  ).join("");
+}
+
 /** The websocket URL of the endpoint, on this page's host. */
 export function websocketUrl(endpoint: string): string {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";

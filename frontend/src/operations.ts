@@ -137,8 +137,8 @@ export const MessagePage = graphql(`
 `);
 
 export const SendMessage = graphql(`
-  mutation SendMessage($room: String!, $text: String!, $replyTo: ID) {
-    sendMessage(room: $room, text: $text, replyTo: $replyTo) {
+  mutation SendMessage($room: String!, $text: String!, $replyTo: ID, $clientId: String) {
+    sendMessage(room: $room, text: $text, replyTo: $replyTo, clientId: $clientId) {
       seq
     }
   }

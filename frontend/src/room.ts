@@ -2,7 +2,14 @@
 // the room's events live, resumed after the last eventSeq seen.
 import type { Client } from "graphql-ws";
 import { print } from "graphql";
-import { authGet, request, subscriptionClient, websocketUrl } from "./api";
+import {
+  authGet,
+  newClientId,
+  request,
+  requestRetrying,
+  subscriptionClient,
+  websocketUrl,
+} from "./api";
 import { element, errorText } from "./auth";
 import type { ChatRoomEventFragment, RoomSignalsSubscription } from "./gql/graphql";
 import {
@@ -356,16 +363,29 @@ export function bindRoom(endpoint: string, index: string, room: string, rooms: R
     inviteForm.hidden = !signedIn || signals.direct();
   };
 
+  // The post that last failed, with its clientId: sending the same text again reuses the
+  // key, so a post whose answer was lost (it may have been stored) is not stored twice.
+  let unsent: { text: string; clientId: string } | null = null;
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const text = input.value;
     if (!text.trim()) return;
     failure.textContent = "";
     const replyTo = replyingTo;
+    const clientId = unsent?.text === text ? unsent.clientId : newClientId();
+    unsent = { text, clientId };
     try {
       // The message is shown when the subscription delivers it, in order.
       await signals.typingSettled();
-      await request(endpoint, SendMessage, { room, text, replyTo: replyTo?.id ?? null });
+      // Retried with the same clientId after a transient failure (a server restarting).
+      await requestRetrying(endpoint, SendMessage, {
+        room,
+        text,
+        replyTo: replyTo?.id ?? null,
+        clientId,
+      });
+      unsent = null;
       // Posting ends the author's typing on the server.
       signals.posted();
       // Keep what was typed (or chosen to reply to) while this was being sent.

@@ -1,6 +1,7 @@
 // Client compatibility: Apollo Client (graphql-ws link + HTTP link) and the legacy
 // subscriptions-transport-ws client, against a real daphne (CHAT_HTTP_URL, CHAT_WS_URL).
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { test } from "node:test";
 import { print } from "graphql";
 import { SubscriptionClient } from "subscriptions-transport-ws";
@@ -11,13 +12,18 @@ import { equal, httpUrl, Inbox, ISO_TIME, signUp, wsUrl } from "./support";
 
 test("Apollo Client: mutation and query over HTTP, live subscription over graphql-ws", async () => {
   const client = chatClient(httpUrl, wsUrl, await signUp("ada"));
-  const post = async (text: string) => {
-    const { data } = await client.mutate({ mutation: Post, variables: { room: "apollo", text } });
+  // A new clientId per message, the same one when a post is retried (its answer lost).
+  const post = async (text: string, clientId: string = randomUUID()) => {
+    const variables = { room: "apollo", text, clientId };
+    const { data } = await client.mutate({ mutation: Post, variables });
     assert.ok(data);
     return data.sendMessage;
   };
 
-  const first = await post("first");
+  const key = randomUUID();
+  const first = await post("first", key);
+  // The retry answers with the message first posted, and posts nothing.
+  equal(await post("first", key), first);
   assert.match(first.id, /^\S+$/);
   assert.match(first.createdAt, ISO_TIME);
   equal(first, {

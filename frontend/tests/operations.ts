@@ -29,8 +29,8 @@ export const PostedMessageFields = graphql(`
 `);
 
 export const Post = graphql(`
-  mutation Post($room: String!, $text: String!) {
-    sendMessage(room: $room, text: $text) {
+  mutation Post($room: String!, $text: String!, $clientId: String) {
+    sendMessage(room: $room, text: $text, clientId: $clientId) {
       ...PostedMessage
     }
   }

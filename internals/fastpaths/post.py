@@ -1,13 +1,14 @@
 """``sendMessage`` on websockets without the executor: the other half of every fan-out.
 
 A post is recognised once per document: a mutation whose only root field is a
-directive-free ``sendMessage`` with a selection that compiles (internals/fastpaths/render.py). Its
-arguments (``replyTo`` included) are coerced from the variables as graphql-core coerces
-them, and it runs the resolver's own code (``schema.mutations.message_send``). An error is
-located on the field and coded by ``ErrorCodes``, exactly as the executor reports it; any
-other document, or arguments that do not coerce, take Strawberry's standard path (see
-registry.py). A posted message the compiled selection cannot render (a reply's original
-carries no reactions) has the selection executed on it, without posting again.
+directive-free ``sendMessage`` with a selection that compiles (internals/fastpaths/render.py).
+Its arguments (``replyTo`` and ``clientId`` included) are coerced from the variables as
+graphql-core coerces them, and it runs the resolver's own code
+(``schema.mutations.message_send``). An error is located on the field and coded by
+``ErrorCodes``, exactly as the executor reports it; any other document, or arguments that
+do not coerce, take Strawberry's standard path (see registry.py). A posted message the
+compiled selection cannot render (a reply's original carries no reactions) has the
+selection executed on it, without posting again.
 """
 
 from __future__ import annotations
@@ -61,13 +62,16 @@ class _Shape:
     node: FieldNode
     response_key: str
     render: Renderer
-    # (room's, text's) variable, when the arguments need no coercion (_plain_variables).
-    variables: tuple[str, str] | None
+    # (room's, text's, clientId's or None) variable, when the arguments need no coercion
+    # (_plain_variables).
+    variables: tuple[str, str, str | None] | None
 
 
-def _plain_variables(operation: OperationDefinitionNode, node: FieldNode) -> tuple[str, str] | None:
-    """The names of the room and text variables when the operation declares just those
-    two, as ``String!`` with no default or directive, and passes them straight to
+def _plain_variables(
+    operation: OperationDefinitionNode, node: FieldNode
+) -> tuple[str, str, str | None] | None:
+    """The names of the room, text (and clientId) variables when the operation declares
+    just those, as ``String!`` with no default or directive, and passes them straight to
     ``sendMessage``: then string values are the coerced arguments as they are."""
     definitions = operation.variable_definitions or ()
     for definition in definitions:
@@ -81,14 +85,16 @@ def _plain_variables(operation: OperationDefinitionNode, node: FieldNode) -> tup
         ):
             return None
     arguments = {argument.name.value: argument.value for argument in node.arguments or ()}
-    room, text = arguments.get("room"), arguments.get("text")
-    if len(arguments) != 2 or not isinstance(room, VariableNode):
+    room, text, client = arguments.get("room"), arguments.get("text"), arguments.get("clientId")
+    if len(arguments) != (2 if client is None else 3):
         return None
-    if not isinstance(text, VariableNode) or room.name.value == text.name.value:
+    passed = [room, text] if client is None else [room, text, client]
+    if not all(isinstance(value, VariableNode) for value in passed):
         return None
-    if {room.name.value, text.name.value} != {d.variable.name.value for d in definitions}:
+    names = [value.name.value for value in passed]  # type: ignore[union-attr]
+    if len(set(names)) != len(names) or set(names) != {d.variable.name.value for d in definitions}:
         return None
-    return room.name.value, text.name.value
+    return names[0], names[1], names[2] if client is not None else None
 
 
 @dataclass(frozen=True)
@@ -97,6 +103,7 @@ class PostPlan:
     room: str
     text: str
     reply_to: str | None
+    client_id: str | None
     # The operation's coerced variables (for arguments in the selection).
     variables: Mapping[str, Any]
 
@@ -140,10 +147,18 @@ def plan_post(
     if shape is None:
         return None
     if shape.variables is not None and variables is not None:
-        room, text = variables.get(shape.variables[0]), variables.get(shape.variables[1])
-        if isinstance(room, str) and isinstance(text, str):
+        room_name, text_name, client_name = shape.variables
+        room, text = variables.get(room_name), variables.get(text_name)
+        client = None if client_name is None else variables.get(client_name)
+        if (
+            isinstance(room, str)
+            and isinstance(text, str)
+            and (client_name is None or isinstance(client, str))
+        ):
             # No other variable: none in the selection.
-            return PostPlan(shape=shape, room=room, text=text, reply_to=None, variables={})
+            return PostPlan(
+                shape=shape, room=room, text=text, reply_to=None, client_id=client, variables={}
+            )
     coerced = variables_coerce(schema, shape.operation, variables)
     if coerced is None:
         return None
@@ -151,11 +166,21 @@ def plan_post(
     if arguments is None:
         return None
     room, text, reply_to = arguments.get("room"), arguments.get("text"), arguments.get("replyTo")
+    client = arguments.get("clientId")
     if not isinstance(room, str) or not isinstance(text, str):
         return None
     if reply_to is not None and not isinstance(reply_to, str):
         return None
-    return PostPlan(shape=shape, room=room, text=text, reply_to=reply_to, variables=coerced.coerced)
+    if client is not None and not isinstance(client, str):
+        return None
+    return PostPlan(
+        shape=shape,
+        room=room,
+        text=text,
+        reply_to=reply_to,
+        client_id=client,
+        variables=coerced.coerced,
+    )
 
 
 async def post_payload(
@@ -165,7 +190,11 @@ async def post_payload(
     shape = plan.shape
     try:
         message = await message_send(
-            context, room=plan.room, text=plan.text, reply_to=plan.reply_to
+            context,
+            room=plan.room,
+            text=plan.text,
+            reply_to=plan.reply_to,
+            client_id=plan.client_id,
         )
     except Exception as error:
         # Message is non-null, so an error nulls the whole result, as in the executor.

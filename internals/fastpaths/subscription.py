@@ -31,16 +31,18 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Callable
+from contextlib import aclosing
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from graphql import DocumentNode, OperationType, get_named_type
 
-from chat.errors import ChatError
+from chat.db import in_thread
+from chat.errors import ChatError, Forbidden, TooManyUnknownRooms
 from chat.events import MESSAGE_KIND, ROOM_EVENT_KIND, SIGNAL_KIND
 from chat.kinds import EventKind
 from chat.metrics import FAST_PATH_RESULTS
-from chat.services import room_name_check
+from chat.services import room_name_check, room_subscribe_check
 from internals.fastpaths.execution import (
     event_execute,
     field_arguments,
@@ -55,8 +57,11 @@ from internals.fastpaths.render import (
     selection_compile,
     selects_viewer_fields,
 )
+from realtime.streams import event_stream
 from realtime.subscriber import Envelope
 from schema.caches import DocumentCache, document_cost, document_key
+from schema.errors import error_record
+from schema.subscriptions import unknown_room_release, unknown_room_take
 
 if TYPE_CHECKING:
     from prometheus_client import Counter
@@ -67,6 +72,7 @@ __all__ = [
     "ROOM_EVENTS",
     "ROOM_SIGNALS",
     "OperationPlan",
+    "PayloadSink",
     "RoomStream",
     "next_payload",
     "plan_message_added",
@@ -74,6 +80,7 @@ __all__ = [
     "plan_room_signals",
     "plan_subscription",
     "ready_payload",
+    "room_serve",
 ]
 
 
@@ -269,3 +276,68 @@ async def next_payload(
     # Shielded: a subscriber that goes away while waiting must not cancel the execution
     # the others wait for too.
     return await asyncio.shield(future)
+
+
+class PayloadSink(Protocol):
+    """Where a subscription's encoded ``next`` payloads go: a websocket operation
+    (internals/protocols.py) or an HTTP stream (internals/httpstream.py)."""
+
+    @property
+    def write_paused(self) -> bool: ...
+
+    async def send_payload(self, payload: str) -> None:
+        """Send it, waiting while the client is not reading."""
+
+    async def send_payload_unpaused(self, payload: str) -> None:
+        """Send it now: the caller checked ``write_paused``."""
+
+
+async def room_serve(plan: OperationPlan, schema: Schema, context: Any, sink: PayloadSink) -> bool:
+    """Serve a room subscription by its fast path (plan.stream: messageAdded, roomEvents
+    or roomSignals), as schema.subscriptions._room_stream serves it, until it ends; False
+    (nothing sent) when it is refused at its start, which Strawberry's path reports
+    exactly as for any other resolver error."""
+    user = context.user
+    try:
+        version, exists = await in_thread(room_subscribe_check)(name=plan.room, user=user)
+        counted = unknown_room_take(context, exists=exists)
+    except (Forbidden, TooManyUnknownRooms):
+        return False
+    user_id = user.pk if user.is_authenticated else None
+
+    async def send_now(envelope: Envelope) -> bool:
+        # The hub calls this for every subscriber of every room in turn, in its one
+        # task: never wait here, for a client or for an execution (a selection that
+        # reads the database). The message goes to the subscription's buffer
+        # instead, and its own task executes it (``send_payload``), in order.
+        if sink.write_paused:
+            return False
+        payload = ready_payload(plan, envelope, context)
+        if payload is None:
+            return False
+        await sink.send_payload_unpaused(payload)
+        return True
+
+    try:
+        stream = event_stream(
+            kind=plan.stream.kind,
+            room_name=plan.room,
+            after=plan.after,
+            user_id=user_id,
+            access_version=version,
+            direct=send_now,
+            username=user.get_username() if user_id is not None else None,
+        )
+        try:
+            async with aclosing(stream) as envelopes:
+                async for envelope in envelopes:
+                    await sink.send_payload(await next_payload(plan, schema, envelope, context))
+        except Forbidden as error:
+            # Access lost: as Strawberry's path reports a resolver error.
+            error_record(error.code, plan.stream.field)
+            errors = [{"message": error.message, "extensions": {"code": error.code}}]
+            await sink.send_payload(json.dumps({"data": None, "errors": errors}))
+    finally:
+        if counted:
+            unknown_room_release(context)
+    return True

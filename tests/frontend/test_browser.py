@@ -3,13 +3,14 @@ afterEventSeq; GraphiQL and the admin under their CSP."""
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import Browser, Route, expect
 
-from chat.models import Room
+from chat.models import Message, Room
 from tests.daphne import Daphne, start_daphne
 from tests.frontend.conftest import ROOT
 from tests.frontend.pages import (
@@ -192,3 +193,43 @@ def test_admin_works_under_its_content_security_policy(browser: Browser, daphne:
     # The sidebar's filter box is a script too.
     page.fill("#nav-filter", "room")
     assert (errors, csp) == ([], [])
+
+
+def test_a_post_whose_answer_is_lost_is_retried_with_its_client_id_and_stored_once(
+    browser: Browser, daphne: Daphne
+) -> None:
+    """The first sendMessage reaches the server (and is stored), but the page gets a
+    proxy's 502 instead of the answer: it sends the post again with the same clientId and
+    gets the message back; each new message has a new clientId."""
+    base = f"http://127.0.0.1:{daphne.port}"
+    page = browser.new_context().new_page()
+    sent: list[dict[str, object]] = []
+
+    def lose_first_answer(route: Route) -> None:
+        body = route.request.post_data_json or {}
+        if "sendMessage" not in body.get("query", ""):
+            route.continue_()
+            return
+        sent.append(body["variables"])
+        answer = route.fetch()
+        if len(sent) == 1:
+            route.fulfill(status=502, content_type="text/html", body="<h1>502 Bad Gateway</h1>")
+        else:
+            route.fulfill(response=answer)
+
+    page.route("**/graphql/", lose_first_answer)
+    page.goto(f"{base}/chat/retry/")
+    sign_up(page, "rita")
+    expect(page.locator("#status")).to_have_attribute("data-state", "live")
+    send(page, "only once")
+    send(page, "and again")
+    expect_log(page, [["1", "rita", "only once"], ["2", "rita", "and again"]])
+    keys = [variables["clientId"] for variables in sent]
+    assert [variables["text"] for variables in sent] == ["only once", "only once", "and again"]
+    assert keys[0] == keys[1] != keys[2]
+    assert all(re.fullmatch(r"[0-9a-f-]{36}", str(key)) for key in keys)
+    rows = Message.objects.filter(room__name="retry").order_by("seq")
+    # Sync Playwright marks this thread's event loop running: the ORM runs in another.
+    with ThreadPoolExecutor(1) as executor:
+        stored = executor.submit(lambda: list(rows.values_list("seq", "text", "client_id")))
+        assert stored.result() == [(1, "only once", keys[0]), (2, "and again", keys[2])]

@@ -1,4 +1,5 @@
-"""Apollo Client and subscriptions-transport-ws, in Node, against a real daphne."""
+"""Apollo Client, subscriptions-transport-ws and graphql-sse, in Node, against a real daphne:
+over websockets, and over HTTP streaming (SSE, multipart)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ def test_apollo_and_legacy_clients(frontend: Path, daphne: Daphne) -> None:
         "--test-reporter=tap",
         ".build/compat.test.mjs",
         ".build/events.test.mjs",
+        ".build/streams.test.mjs",
         env=env,
     )  # fmt: skip (persisted.test.mjs: test_persisted_clients.py, with two servers)
     lines = output.splitlines()
@@ -37,6 +39,10 @@ def test_apollo_and_legacy_clients(frontend: Path, daphne: Daphne) -> None:
         "the cache, resumed after a reconnect",
         "ok 4 - subscriptions-transport-ws on the graphql-ws subprotocol: roomEvents, completed "
         "after your own MemberLeft",
+        "ok 5 - graphql-sse (distinct connections): resumed with afterSeq, live messages, errors "
+        "as results",
+        "ok 6 - Apollo Client with HttpLink alone: a subscription over multipart HTTP",
+        "ok 7 - Apollo Client with HttpLink alone: a refused subscription's error code is readable",
     ], output
     comments = [
         line
@@ -44,9 +50,9 @@ def test_apollo_and_legacy_clients(frontend: Path, daphne: Daphne) -> None:
         if line.startswith("#") and not line.startswith(("# Subtest: ", "# duration_ms "))
     ]
     assert comments == [
-        "# tests 4",
+        "# tests 7",
         "# suites 0",
-        "# pass 4",
+        "# pass 7",
         "# fail 0",
         "# cancelled 0",
         "# skipped 0",

@@ -10,7 +10,7 @@ import pytest
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
-from internals.writepath import WritePressure, text_frame
+from internals.writepath import WritePressure, WriteThroughServer, text_frame
 
 # RFC 6455 5.2: a payload of up to 125 bytes has its length in the second byte; 126 says
 # a 16-bit length follows (up to 65535 bytes), 127 a 64-bit one.
@@ -92,3 +92,45 @@ def test_write_text_frames_the_utf8_length_of_the_json_text(size: int, header: b
     assert WritePressure(open_protocol(transport)).write_text(text)
     assert transport.written == [header + text.encode()]
     assert bytes(parse_one(transport.written[0]).data).decode() == text
+
+
+class _Socket:
+    def __init__(self, takes: int) -> None:
+        self.takes = takes
+        self.sent: list[bytes] = []
+
+    def send(self, data: bytes) -> int:
+        self.sent.append(data[: self.takes])
+        return min(len(data), self.takes)
+
+
+def _server(takes: int) -> Any:
+    """A WriteThroughServer on a fake socket that takes ``takes`` bytes a send, with
+    Twisted's reactor registration replaced by a flag."""
+    server: Any = WriteThroughServer.__new__(WriteThroughServer)
+    server.__dict__.update(
+        connected=True, disconnecting=False, _writeDisconnected=False, TLS=False, offset=0,
+        dataBuffer=b"", _tempDataBuffer=[], _tempDataLen=0, producer=None,
+        socket=_Socket(takes), writing=False,
+    )  # fmt: skip
+    server.startWriting = lambda: server.__dict__.update(writing=True)
+    return server
+
+
+def test_a_written_sequence_goes_at_once_when_nothing_is_buffered() -> None:
+    """twisted.web writes each chunk of a chunked response (an HTTP stream's event) as
+    [size line, data, CRLF]: one send, no wait for the reactor's next pass."""
+    server = _server(takes=1_000)
+    server.writeSequence([b"5\r\n", b"hello", b"\r\n"])
+    assert (server.socket.sent, server.writing) == ([b"5\r\nhello\r\n"], False)
+
+
+def test_what_the_kernel_does_not_take_or_follows_buffered_data_is_buffered_in_order() -> None:
+    server = _server(takes=4)
+    server.writeSequence([b"5\r\n", b"hello", b"\r\n"])
+    assert (server.socket.sent, server.writing) == ([b"5\r\nh"], True)
+    assert server._tempDataBuffer == [b"ello\r\n"]
+    # Something is buffered: the next sequence queues behind it, untouched.
+    server.writeSequence([b"1\r\n", b"!", b"\r\n"])
+    assert server.socket.sent == [b"5\r\nh"]
+    assert server._tempDataBuffer == [b"ello\r\n", b"1\r\n", b"!", b"\r\n"]

@@ -21,7 +21,7 @@ type Documents = {
     "\n  mutation Logout {\n    logout\n  }\n": typeof types.LogoutDocument,
     "\n  query RoomPosition($room: String!) {\n    room(name: $room) {\n      lastEventSeq\n    }\n  }\n": typeof types.RoomPositionDocument,
     "\n  query MessagePage($room: String!, $before: String) {\n    messages(room: $room, last: 50, before: $before) {\n      edges {\n        node {\n          ...ChatMessage\n        }\n      }\n      pageInfo {\n        hasPreviousPage\n        startCursor\n      }\n    }\n  }\n": typeof types.MessagePageDocument,
-    "\n  mutation SendMessage($room: String!, $text: String!, $replyTo: ID) {\n    sendMessage(room: $room, text: $text, replyTo: $replyTo) {\n      seq\n    }\n  }\n": typeof types.SendMessageDocument,
+    "\n  mutation SendMessage($room: String!, $text: String!, $replyTo: ID, $clientId: String) {\n    sendMessage(room: $room, text: $text, replyTo: $replyTo, clientId: $clientId) {\n      seq\n    }\n  }\n": typeof types.SendMessageDocument,
     "\n  mutation EditMessage($id: ID!, $text: String!) {\n    editMessage(id: $id, text: $text) {\n      id\n    }\n  }\n": typeof types.EditMessageDocument,
     "\n  mutation DeleteMessage($id: ID!) {\n    deleteMessage(id: $id) {\n      id\n    }\n  }\n": typeof types.DeleteMessageDocument,
     "\n  mutation AddReaction($id: ID!, $emoji: String!) {\n    addReaction(messageId: $id, emoji: $emoji) {\n      id\n    }\n  }\n": typeof types.AddReactionDocument,
@@ -47,7 +47,7 @@ const documents: Documents = {
     "\n  mutation Logout {\n    logout\n  }\n": types.LogoutDocument,
     "\n  query RoomPosition($room: String!) {\n    room(name: $room) {\n      lastEventSeq\n    }\n  }\n": types.RoomPositionDocument,
     "\n  query MessagePage($room: String!, $before: String) {\n    messages(room: $room, last: 50, before: $before) {\n      edges {\n        node {\n          ...ChatMessage\n        }\n      }\n      pageInfo {\n        hasPreviousPage\n        startCursor\n      }\n    }\n  }\n": types.MessagePageDocument,
-    "\n  mutation SendMessage($room: String!, $text: String!, $replyTo: ID) {\n    sendMessage(room: $room, text: $text, replyTo: $replyTo) {\n      seq\n    }\n  }\n": types.SendMessageDocument,
+    "\n  mutation SendMessage($room: String!, $text: String!, $replyTo: ID, $clientId: String) {\n    sendMessage(room: $room, text: $text, replyTo: $replyTo, clientId: $clientId) {\n      seq\n    }\n  }\n": types.SendMessageDocument,
     "\n  mutation EditMessage($id: ID!, $text: String!) {\n    editMessage(id: $id, text: $text) {\n      id\n    }\n  }\n": types.EditMessageDocument,
     "\n  mutation DeleteMessage($id: ID!) {\n    deleteMessage(id: $id) {\n      id\n    }\n  }\n": types.DeleteMessageDocument,
     "\n  mutation AddReaction($id: ID!, $emoji: String!) {\n    addReaction(messageId: $id, emoji: $emoji) {\n      id\n    }\n  }\n": types.AddReactionDocument,
@@ -111,7 +111,7 @@ export function graphql(source: "\n  query MessagePage($room: String!, $before: 
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  mutation SendMessage($room: String!, $text: String!, $replyTo: ID) {\n    sendMessage(room: $room, text: $text, replyTo: $replyTo) {\n      seq\n    }\n  }\n"): (typeof documents)["\n  mutation SendMessage($room: String!, $text: String!, $replyTo: ID) {\n    sendMessage(room: $room, text: $text, replyTo: $replyTo) {\n      seq\n    }\n  }\n"];
+export function graphql(source: "\n  mutation SendMessage($room: String!, $text: String!, $replyTo: ID, $clientId: String) {\n    sendMessage(room: $room, text: $text, replyTo: $replyTo, clientId: $clientId) {\n      seq\n    }\n  }\n"): (typeof documents)["\n  mutation SendMessage($room: String!, $text: String!, $replyTo: ID, $clientId: String) {\n    sendMessage(room: $room, text: $text, replyTo: $replyTo, clientId: $clientId) {\n      seq\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -16,7 +16,7 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
 type Documents = {
     "\n  mutation SignUp($username: String!, $password: String!) {\n    register(username: $username, password: $password) {\n      token\n      user {\n        username\n      }\n    }\n  }\n": typeof types.SignUpDocument,
     "\n  fragment PostedMessage on Message {\n    id\n    seq\n    text\n    createdAt\n    author {\n      username\n    }\n    room {\n      name\n      lastSeq\n    }\n  }\n": typeof types.PostedMessageFragmentDoc,
-    "\n  mutation Post($room: String!, $text: String!) {\n    sendMessage(room: $room, text: $text) {\n      ...PostedMessage\n    }\n  }\n": typeof types.PostDocument,
+    "\n  mutation Post($room: String!, $text: String!, $clientId: String) {\n    sendMessage(room: $room, text: $text, clientId: $clientId) {\n      ...PostedMessage\n    }\n  }\n": typeof types.PostDocument,
     "\n  query History($room: String!) {\n    messages(room: $room, last: 10) {\n      edges {\n        node {\n          id\n          seq\n          text\n          author {\n            username\n          }\n        }\n      }\n      pageInfo {\n        hasPreviousPage\n      }\n    }\n  }\n": typeof types.HistoryDocument,
     "\n  subscription Feed($room: String!, $afterSeq: Int) {\n    messageAdded(room: $room, afterSeq: $afterSeq) {\n      ...PostedMessage\n    }\n  }\n": typeof types.FeedDocument,
     "\n  fragment EventMessage on Message {\n    id\n    seq\n    text\n    deleted\n    editedAt\n    author {\n      username\n    }\n    replyTo {\n      id\n      text\n      deleted\n    }\n    reactions {\n      emoji\n      count\n      reactedByMe\n      users {\n        username\n      }\n    }\n  }\n": typeof types.EventMessageFragmentDoc,
@@ -36,7 +36,7 @@ type Documents = {
 const documents: Documents = {
     "\n  mutation SignUp($username: String!, $password: String!) {\n    register(username: $username, password: $password) {\n      token\n      user {\n        username\n      }\n    }\n  }\n": types.SignUpDocument,
     "\n  fragment PostedMessage on Message {\n    id\n    seq\n    text\n    createdAt\n    author {\n      username\n    }\n    room {\n      name\n      lastSeq\n    }\n  }\n": types.PostedMessageFragmentDoc,
-    "\n  mutation Post($room: String!, $text: String!) {\n    sendMessage(room: $room, text: $text) {\n      ...PostedMessage\n    }\n  }\n": types.PostDocument,
+    "\n  mutation Post($room: String!, $text: String!, $clientId: String) {\n    sendMessage(room: $room, text: $text, clientId: $clientId) {\n      ...PostedMessage\n    }\n  }\n": types.PostDocument,
     "\n  query History($room: String!) {\n    messages(room: $room, last: 10) {\n      edges {\n        node {\n          id\n          seq\n          text\n          author {\n            username\n          }\n        }\n      }\n      pageInfo {\n        hasPreviousPage\n      }\n    }\n  }\n": types.HistoryDocument,
     "\n  subscription Feed($room: String!, $afterSeq: Int) {\n    messageAdded(room: $room, afterSeq: $afterSeq) {\n      ...PostedMessage\n    }\n  }\n": types.FeedDocument,
     "\n  fragment EventMessage on Message {\n    id\n    seq\n    text\n    deleted\n    editedAt\n    author {\n      username\n    }\n    replyTo {\n      id\n      text\n      deleted\n    }\n    reactions {\n      emoji\n      count\n      reactedByMe\n      users {\n        username\n      }\n    }\n  }\n": types.EventMessageFragmentDoc,
@@ -79,7 +79,7 @@ export function graphql(source: "\n  fragment PostedMessage on Message {\n    id
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  mutation Post($room: String!, $text: String!) {\n    sendMessage(room: $room, text: $text) {\n      ...PostedMessage\n    }\n  }\n"): (typeof documents)["\n  mutation Post($room: String!, $text: String!) {\n    sendMessage(room: $room, text: $text) {\n      ...PostedMessage\n    }\n  }\n"];
+export function graphql(source: "\n  mutation Post($room: String!, $text: String!, $clientId: String) {\n    sendMessage(room: $room, text: $text, clientId: $clientId) {\n      ...PostedMessage\n    }\n  }\n"): (typeof documents)["\n  mutation Post($room: String!, $text: String!, $clientId: String) {\n    sendMessage(room: $room, text: $text, clientId: $clientId) {\n      ...PostedMessage\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
