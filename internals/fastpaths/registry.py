@@ -156,6 +156,20 @@ FAST_PATHS: tuple[FastPath, ...] = (
         "(fastpaths/execution.py)",
         http=True,
     ),
+    # Clients send these many times per post (typing before it, a read marker for each one
+    # received): over HTTP they would otherwise each cost a whole Django request. Their
+    # resolvers use only the context's user.
+    *(
+        FastPath(
+            OperationType.MUTATION,
+            field,
+            plan_prepared,
+            _HOOKS,
+            "as any mutation's, and served on POST /graphql/ too",
+            http=True,
+        )
+        for field in ("markRead", "setTyping")
+    ),
     FastPath(
         OperationType.MUTATION,
         ANY,

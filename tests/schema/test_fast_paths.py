@@ -44,6 +44,8 @@ def test_fast_paths_are_registered_by_operation_type_and_root_field() -> None:
         (OperationType.SUBSCRIPTION, "inbox"),
         (OperationType.MUTATION, "sendMessage"),
         (OperationType.QUERY, "*"),
+        (OperationType.MUTATION, "markRead"),
+        (OperationType.MUTATION, "setTyping"),
         (OperationType.MUTATION, "*"),
     ]
     declared = hooks()

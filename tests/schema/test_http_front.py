@@ -370,3 +370,36 @@ async def test_allow_list_mode_is_left_to_the_standard_path(
     assert counted == {}
     assert fast == standard
     assert json.loads(fast[2])["errors"][0]["extensions"]["code"] == "PERSISTED_QUERY_NOT_ALLOWED"
+
+
+MARK_READ = "mutation($room: String!, $seq: Int!) { markRead(room: $room, seq: $seq) { name lastReadSeq unreadCount } }"  # noqa: E501
+SET_TYPING = "mutation($room: String!) { setTyping(room: $room, typing: true) }"
+
+
+@pytest.mark.parametrize(
+    ("field", "query", "variables"),
+    [
+        ("markRead", MARK_READ, {"room": "lobby", "seq": 1}),
+        ("markRead", MARK_READ, {"room": "nowhere", "seq": 1}),
+        ("setTyping", SET_TYPING, {"room": "lobby"}),
+        ("setTyping", SET_TYPING, {"room": "no spaces allowed"}),
+    ],
+)
+@pytest.mark.parametrize("who", ["anonymous", "alice"])
+async def test_read_markers_and_typing_are_served_as_the_standard_path_serves_them(
+    alice: factories.Member,
+    fast_path_switch: Callable[[bool], None],
+    field: str,
+    query: str,
+    variables: dict[str, Any],
+    who: str,
+) -> None:
+    # Each client marks rooms read and says it is typing over HTTP, many times per post:
+    # the front serves them as it serves sendMessage (they use only the context's user).
+    await request(
+        body(SEND, {"room": "lobby", "text": "to read"}), [JSON, HOST, bearer(alice.token)]
+    )
+    headers = [JSON, HOST] + ([bearer(alice.token)] if who == "alice" else [])
+    fast, standard, counted = await both(fast_path_switch, body(query, variables), headers)
+    assert counted == served(field)
+    assert fast == standard
