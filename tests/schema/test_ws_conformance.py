@@ -5,13 +5,9 @@ the socket with 4400 and a reason."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 from typing import Any
 
 import pytest
-import websockets
-from websockets.typing import Subprotocol
 
 from chat.models import Message
 from tests import factories
@@ -225,25 +221,3 @@ async def test_a_subscribe_with_no_id_closes_with_4400(sockets: list[GraphQLSock
         "code": 4400,
         "reason": "Invalid subscribe message: id must not be empty.",
     }
-
-
-@pytest.mark.slow
-async def test_daphne_carries_the_close_reason(quiet_daphnes: tuple[Any, ...]) -> None:
-    # PROTOCOL.md: "The server can close the socket (kick the client off) at any time. The
-    # close event dispatched by the server is used to describe the fatal error to the
-    # client." daphne drops the ASGI close reason; ours reaches the client.
-    daphne = quiet_daphnes[0]
-    async with websockets.connect(
-        daphne.ws_url, subprotocols=[Subprotocol("graphql-transport-ws")]
-    ) as ws:
-        await ws.send(json.dumps({"type": "connection_init", "payload": {}}))
-        assert json.loads(await ws.recv()) == {"type": "connection_ack"}
-        frame = {"id": "1", "type": "subscribe", "payload": {"query": 5}}
-        await ws.send(json.dumps(frame))
-        with pytest.raises(websockets.ConnectionClosed) as closed:
-            await asyncio.wait_for(ws.recv(), 10)
-    assert closed.value.rcvd is not None
-    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (
-        4400,
-        "Invalid subscribe message: payload.query must be a string, not a number.",
-    )
