@@ -39,7 +39,6 @@ __all__ = [
     "room_visible_q",
     "token_credential_get",
     "token_digest",
-    "token_user_get",
     "user_list",
 ]
 
@@ -48,12 +47,6 @@ def token_digest(raw: str) -> str:
     # surrogatepass: a token with a lone surrogate (JSON's "\ud800") is one more that
     # matches nothing, not an encoding error.
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def token_user_get(*, raw: str) -> User | None:
-    """Return the active user a live (unexpired, unrevoked) token belongs to, or None."""
-    found = token_credential_get(raw=raw)
-    return None if found is None else found[0]
 
 
 def credentials_valid(

@@ -144,6 +144,6 @@ local_listeners.append(_local_notice)
 
 
 async def token_user_cached(*, raw: str) -> User | None:
-    """The active user a live token belongs to, or None: chat.selectors.token_user_get,
+    """The active user a live token belongs to, or None (chat.selectors.token_credential_get),
     verified at most ``CHAT_TOKEN_CACHE_SECONDS`` ago and revoked at once by a notice."""
     return await _cache().user(raw)

@@ -48,7 +48,7 @@ from internals.fastpaths.post import PostPlan, post_payload
 from internals.fastpaths.registry import fast_path_serve
 from realtime.tokens import token_user_cached
 from schema.context import ChatContext
-from schema.http import json_decode
+from schema.http import bearer_token, json_decode
 from schema.httpspec import content_type, response_body, response_media_type, response_status
 from schema.limits import query_size_error
 
@@ -135,13 +135,6 @@ def _eligible(scope: Scope, headers: dict[bytes, bytes], secure: bool) -> bool:
         and tuple(settings.MIDDLEWARE) == REPLICATED_MIDDLEWARE
         and not check_request_enabled.receivers
     )
-
-
-def _bearer(authorization: bytes) -> str | None:
-    """The token of ``Bearer <token>``; None for anything else (Django answers it)."""
-    scheme, _, token = authorization.decode("latin1").strip().partition(" ")
-    token = token.strip()
-    return token if scheme.lower() == "bearer" and token else None
 
 
 def _operation(body: bytes) -> tuple[str, str | None, dict[str, Any] | None] | None:
@@ -259,7 +252,8 @@ class GraphQLHTTPFront:
         authorization = headers.get(b"authorization")
         context = ChatContext(user=AnonymousUser(), client_ip=client_ip(scope))
         if authorization is not None:
-            token = _bearer(authorization)
+            # Another scheme, or none: the standard path answers it.
+            token = bearer_token(authorization.decode("latin1"))
             if token is None:
                 return False
             try:
