@@ -23,10 +23,10 @@ import weakref
 from collections import OrderedDict
 from typing import Any
 
-import redis.asyncio as aioredis
 from django.conf import settings
 from graphql import GraphQLError
 
+from chat.redisclients import redis_async_client
 from schema.errors import error_record
 from schema.limits import query_size_error
 
@@ -99,12 +99,14 @@ _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.We
 
 
 def _redis() -> Any:  # redis-py types its replies loosely
-    if not settings.REDIS_URLS:
+    # The first shard's master, a URL or found through Sentinel (chat.redisclients), as
+    # the rate limits use it.
+    if not settings.REDIS_SHARDS:
         return None
     loop = asyncio.get_running_loop()
     client = _clients.get(loop)
     if client is None:
-        client = _clients[loop] = aioredis.Redis.from_url(settings.REDIS_URLS[0])
+        client = _clients[loop] = redis_async_client(settings.REDIS_SHARDS[0])
     return client
 
 

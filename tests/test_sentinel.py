@@ -4,6 +4,7 @@ nothing lost or doubled (README "Scaling out", Redis failover)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import subprocess
 import sys
@@ -218,6 +219,25 @@ def healthz(daphne: Daphne) -> tuple[int, dict[str, Any]]:
         return error.code, json.loads(error.read())
 
 
+APQ_QUERY = "query Apq { __typename }"
+
+
+def apq_register(daphne: Daphne, token: str) -> dict[str, Any]:
+    """Send APQ_QUERY with its hash, as Apollo's link does after PERSISTED_QUERY_NOT_FOUND."""
+    sha = hashlib.sha256(APQ_QUERY.encode()).hexdigest()
+    body = {
+        "query": APQ_QUERY,
+        "extensions": {"persistedQuery": {"version": 1, "sha256Hash": sha}},
+    }
+    request = urllib.request.Request(
+        daphne.http_url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())  # type: ignore[no-any-return]
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.slow
 async def test_rate_limits_presence_typing_and_health_use_the_sentinel_master(
@@ -227,7 +247,8 @@ async def test_rate_limits_presence_typing_and_health_use_the_sentinel_master(
     alice: factories.Member,
 ) -> None:
     """Every Redis use besides the channel layer finds the master through the sentinels:
-    the post rate limit and typing count there, a subscriber's presence is held there,
+    the post rate limit and typing count there, persisted queries are registered there, a
+    subscriber's presence is held there,
     and /healthz pings it (503 while no master is known, 200 again after the failover)."""
     env = {
         "REDIS_URL": "",
@@ -251,6 +272,14 @@ async def test_rate_limits_presence_typing_and_health_use_the_sentinel_master(
         refused = daphne.post(SEND, {"room": room, "t": "post 3"}, alice.token)
         assert refused["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
         assert len(cluster.master_keys("chat:rate:send:*")) == 1
+
+        # Automatic persisted queries: registered in the store every process shares.
+        assert apq_register(daphne, alice.token) == {"data": {"__typename": "Query"}}
+        assert sorted(cluster.master_keys("chat:{apq}:*")) == [
+            "chat:{apq}:bytes",
+            "chat:{apq}:docs",
+            "chat:{apq}:times",
+        ]
 
         assert daphne.post(TYPING, {"room": room}, alice.token) == {"data": {"setTyping": True}}
         assert cluster.master_keys(f"chat:typing:{{{room}}}:*") == [

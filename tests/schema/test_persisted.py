@@ -182,7 +182,7 @@ async def test_allow_list_mode(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) 
     # persisted-documents.json: hash -> document.
     extracted = tmp_path / "persisted-documents.json"
     extracted.write_text(json.dumps({SHA: QUERY}))
-    if not settings.REDIS_URLS:
+    if not settings.REDIS_SHARDS:
         # The embedded run: the command would register in its own memory, not the server's.
         with pytest.raises(CommandError, match="Registering persisted documents needs REDIS_URL"):
             await sync_to_async(call_command)("persisted_queries_register", str(extracted))

@@ -24,9 +24,11 @@ class Command(BaseCommand):
         parser.add_argument("path", help="persisted-documents.json")
 
     def handle(self, *args: Any, path: str, **options: Any) -> None:
-        if not settings.REDIS_URLS:
+        if not settings.REDIS_SHARDS:
             # The embedded store is one process's memory: this command's, not the server's.
-            raise CommandError("Registering persisted documents needs REDIS_URL.")
+            raise CommandError(
+                "Registering persisted documents needs REDIS_URL (or REDIS_SENTINELS)."
+            )
         try:
             with open(path, encoding="utf-8") as file:
                 documents = json.load(file)
