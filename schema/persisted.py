@@ -15,11 +15,9 @@ One entry point for every transport, ``persisted_document``.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import re
 import time
-import weakref
 from collections import OrderedDict
 from typing import Any
 
@@ -27,6 +25,7 @@ from django.conf import settings
 from graphql import GraphQLError
 
 from chat.redisclients import redis_async_client
+from realtime.loops import loop_local
 from schema.errors import error_record
 from schema.limits import query_size_error
 
@@ -94,20 +93,13 @@ while total > tonumber(ARGV[5]) do
 end
 """
 
-# redis.asyncio clients belong to the loop they were made on (one per test, one per process).
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+# The first shard's master, a URL or found through Sentinel (chat.redisclients), as the
+# rate limits use it. redis.asyncio clients belong to the loop they were made on.
+_client = loop_local(lambda: redis_async_client(settings.REDIS_SHARDS[0]))
 
 
 def _redis() -> Any:  # redis-py types its replies loosely
-    # The first shard's master, a URL or found through Sentinel (chat.redisclients), as
-    # the rate limits use it.
-    if not settings.REDIS_SHARDS:
-        return None
-    loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None:
-        client = _clients[loop] = redis_async_client(settings.REDIS_SHARDS[0])
-    return client
+    return _client() if settings.REDIS_SHARDS else None
 
 
 def _keys() -> tuple[str, str, str, str]:
