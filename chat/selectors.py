@@ -5,18 +5,19 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.sessions.models import Session
-from django.db import models
+from django.db import connections, models
 from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
+from chat.db import statement_cursor
 from chat.errors import NotFound
-from chat.models import AuthToken, Message, Room
+from chat.models import AuthToken, Message, Room, model_restore
 
 __all__ = [
     "MessagePage",
@@ -55,11 +56,24 @@ def credentials_valid(
     """Return which of these token digests and session keys are still valid, and which
     users active (sessions: None when the session engine cannot be queried in bulk)."""
     now = timezone.now()
-    tokens = set(
-        AuthToken.objects.filter(
-            digest__in=token_digests, revoked_at__isnull=True, expires_at__gt=now
-        ).values_list("digest", flat=True)
-    )
+    connection = connections[AuthToken.objects.db]
+    if connection.vendor == "postgresql":
+        # Every process asks this for all its sockets every CHAT_RESYNC_SECONDS: one array
+        # parameter each, not thousands of placeholders for the ORM to build.
+        with statement_cursor(connection) as cursor:
+            cursor.execute(_TOKENS_VALID, [list(token_digests), now])
+            tokens = {digest for (digest,) in cursor.fetchall()}
+            cursor.execute(_USERS_ACTIVE, [list(user_ids)])
+            users = {pk for (pk,) in cursor.fetchall()}
+    else:
+        tokens = set(
+            AuthToken.objects.filter(
+                digest__in=token_digests, revoked_at__isnull=True, expires_at__gt=now
+            ).values_list("digest", flat=True)
+        )
+        users = set(
+            User.objects.filter(pk__in=user_ids, is_active=True).values_list("pk", flat=True)
+        )
     sessions: set[str] | None = None
     if settings.SESSION_ENGINE in _DB_SESSION_ENGINES:
         sessions = set(
@@ -67,8 +81,14 @@ def credentials_valid(
                 "session_key", flat=True
             )
         )
-    users = set(User.objects.filter(pk__in=user_ids, is_active=True).values_list("pk", flat=True))
     return tokens, sessions, users
+
+
+_TOKENS_VALID = (
+    f"SELECT digest FROM {AuthToken._meta.db_table} "
+    "WHERE digest = ANY(%s::text[]) AND revoked_at IS NULL AND expires_at > %s"
+)
+_USERS_ACTIVE = f"SELECT id FROM {User._meta.db_table} WHERE id = ANY(%s::bigint[]) AND is_active"
 
 
 _DB_SESSION_ENGINES = {
@@ -77,8 +97,37 @@ _DB_SESSION_ENGINES = {
 }
 
 
+# PostgreSQL: token_credential_get as one prepared statement (the user's columns, then the
+# token's expiry), made on first use from the models' columns.
+_token_sql: str | None = None
+
+
+def _token_statement() -> str:
+    global _token_sql
+    if _token_sql is None:
+        columns = ", ".join(f"u.{field.column}" for field in User._meta.concrete_fields)
+        _token_sql = (
+            f"SELECT {columns}, t.expires_at FROM {AuthToken._meta.db_table} AS t "
+            f"JOIN {User._meta.db_table} AS u ON u.id = t.user_id "
+            "WHERE t.digest = %s AND t.revoked_at IS NULL AND t.expires_at > %s "
+            "AND u.is_active"
+        )
+    return _token_sql
+
+
 def token_credential_get(*, raw: str) -> tuple[User, datetime] | None:
     """Return the active user a live token belongs to and when it expires, or None."""
+    connection = connections[AuthToken.objects.db]
+    if connection.vendor == "postgresql":
+        # Every request with a token the process has not verified within the last
+        # second asks: one statement, no ORM query to build.
+        with statement_cursor(connection) as cursor:
+            cursor.execute(_token_statement(), [token_digest(raw), timezone.now()])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        names = [field.attname for field in User._meta.concrete_fields]
+        return model_restore(User, connection.alias, dict(zip(names, row, strict=False))), row[-1]
     token = (
         AuthToken.objects.select_related("user")
         .filter(digest=token_digest(raw), revoked_at__isnull=True, expires_at__gt=timezone.now())
@@ -98,7 +147,25 @@ def room_visible_q(*, user: User | AnonymousUser) -> Q:
 
 def room_get(*, name: str, user: User | AnonymousUser) -> Room | None:
     """Return the room if ``user`` may see it; a private room of others looks missing."""
-    return Room.objects.filter(room_visible_q(user=user), name=name).distinct().first()
+    connection = connections[Room.objects.db]
+    if connection.vendor != "postgresql":
+        return Room.objects.filter(room_visible_q(user=user), name=name).distinct().first()
+    # (setTyping asks this each time: one prepared statement.)
+    names = [field.attname for field in Room._meta.concrete_fields]
+    with statement_cursor(connection) as cursor:
+        cursor.execute(_ROOM_VISIBLE, [name, user.pk if user.is_authenticated else None])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return model_restore(Room, connection.alias, dict(zip(names, row, strict=True)))
+
+
+_ROOM_VISIBLE = f"""
+SELECT {", ".join(f"r.{field.column}" for field in Room._meta.concrete_fields)}
+FROM chat_room AS r WHERE r.name = %s AND (NOT r.is_private OR EXISTS (
+    SELECT 1 FROM chat_room_members AS m WHERE m.room_id = r.id AND m.user_id = %s::bigint
+))
+"""
 
 
 def room_is_visible(*, name: str, user: User | AnonymousUser) -> bool:
@@ -164,19 +231,34 @@ def room_last_seq(*, name: str) -> int:
     return seq or 0
 
 
+def _rooms_values(names: list[str], *fields: str) -> list[tuple[Any, ...]]:
+    """(name, *fields) of each of the named rooms that exists. On PostgreSQL one array
+    parameter: each process reads this for all its rooms every CHAT_RESYNC_SECONDS."""
+    connection = connections[Room.objects.db]
+    if connection.vendor != "postgresql":
+        return list(Room.objects.filter(name__in=names).values_list("name", *fields))
+    # (Room's own fields: their column names are their names.)
+    columns = ", ".join(fields)
+    with statement_cursor(connection) as cursor:
+        cursor.execute(
+            f"SELECT name, {columns} FROM chat_room WHERE name = ANY(%s::text[])", [names]
+        )
+        return cursor.fetchall()
+
+
 def room_last_seqs(*, names: list[str]) -> dict[str, int]:
     """Return the highest seq of each of the named rooms that exists."""
-    return dict(Room.objects.filter(name__in=names).values_list("name", "last_seq"))
+    return {name: seq for name, seq in _rooms_values(names, "last_seq")}
 
 
 def room_access_versions(*, names: list[str]) -> dict[str, int]:
     """Return the access version of each of the named rooms that exists."""
-    return dict(Room.objects.filter(name__in=names).values_list("name", "access_version"))
+    return {name: version for name, version in _rooms_values(names, "access_version")}
 
 
 def room_last_seqs_and_access(*, names: list[str]) -> dict[str, tuple[int, int]]:
     """Return the highest seq and the access version of each of the named rooms that exists."""
-    rows = Room.objects.filter(name__in=names).values_list("name", "last_seq", "access_version")
+    rows = _rooms_values(names, "last_seq", "access_version")
     return {name: (seq, version) for name, seq, version in rows}
 
 
@@ -203,9 +285,7 @@ def room_last_event_seq(*, name: str) -> int:
 
 def room_last_event_seqs_and_access(*, names: list[str]) -> dict[str, tuple[int, int]]:
     """Return the highest eventSeq and the access version of each named room that exists."""
-    rows = Room.objects.filter(name__in=names).values_list(
-        "name", "last_event_seq", "access_version"
-    )
+    rows = _rooms_values(names, "last_event_seq", "access_version")
     return {name: (seq, version) for name, seq, version in rows}
 
 
