@@ -97,6 +97,12 @@ class EphemeralStore(Protocol):
     async def presence_reap(self, room: str, *, now: float) -> tuple[int, list[Member]]:
         """Drop holds past their deadline: the online count, and who went offline."""
 
+    async def presence_renew(
+        self, holds: dict[str, list[Member]], reap: list[str], *, deadline: float, now: float
+    ) -> tuple[dict[str, list[int]], dict[str, list[Member]]]:
+        """presence_hold for each room of ``holds`` and presence_reap for each of ``reap``,
+        together: per room, who came online, and who went offline."""
+
     async def presence_list(self, room: str, first: int) -> list[Member]:
         """Up to ``first`` online users, longest online first."""
 
@@ -105,6 +111,11 @@ class EphemeralStore(Protocol):
 
     async def typing_get(self, room: str, *, now: float) -> dict[int, tuple[str, float]]:
         """Who types in ``room`` now: user id -> (username, until)."""
+
+
+def _reaped(reply: list[Any]) -> list[Member]:
+    """Who _REAP's reply says went offline (after the online count)."""
+    return [(int(reply[i]), reply[i + 1].decode()) for i in range(1, len(reply), 2)]
 
 
 def _process_id() -> str:
@@ -123,11 +134,14 @@ class RedisStore:
         self._prefix = prefix
         self._scripts: dict[tuple[int, str], Any] = {}
 
+    def _shard(self, room: str) -> int:
+        return binascii.crc32(room.encode()) % len(self._clients)
+
     def _client(self, room: str) -> Any:  # redis-py types its replies loosely
-        return self._clients[binascii.crc32(room.encode()) % len(self._clients)]
+        return self._clients[self._shard(room)]
 
     def _script(self, room: str, source: str) -> Any:
-        index = binascii.crc32(room.encode()) % len(self._clients)
+        index = self._shard(room)
         script = self._scripts.get((index, source))
         if script is None:
             script = self._scripts[(index, source)] = self._clients[index].register_script(source)
@@ -141,17 +155,54 @@ class RedisStore:
         base = f"{self._prefix}:typing:{{{room}}}"
         return [f"{base}:until", f"{base}:names"]
 
+    def _hold_args(self, members: list[Member], *, deadline: float, now: float) -> list[Any]:
+        ttl_ms = int(max(deadline - now, 1) * 3 * 1000)
+        args: list[Any] = [self.process, deadline, now, ttl_ms]
+        for user_id, username in members:
+            args += [user_id, username]
+        return args
+
     async def presence_hold(
         self, room: str, members: list[Member], *, deadline: float, now: float
     ) -> list[int]:
         if not members:
             return []
-        ttl_ms = int(max(deadline - now, 1) * 3 * 1000)
-        args: list[Any] = [self.process, deadline, now, ttl_ms]
-        for user_id, username in members:
-            args += [user_id, username]
+        args = self._hold_args(members, deadline=deadline, now=now)
         came = await self._script(room, _HOLD)(keys=self._presence_keys(room), args=args)
         return [int(uid) for uid in came]
+
+    async def presence_renew(
+        self, holds: dict[str, list[Member]], reap: list[str], *, deadline: float, now: float
+    ) -> tuple[dict[str, list[int]], dict[str, list[Member]]]:
+        # One pipeline per shard: a process renews all its rooms every third of the TTL,
+        # and a round trip (and a pooled connection taken and given back) per room cost
+        # as much as the rest of presence.
+        calls: dict[int, list[tuple[str, str]]] = {}
+        for room, members in holds.items():
+            if members:
+                calls.setdefault(self._shard(room), []).append(("hold", room))
+        for room in reap:
+            calls.setdefault(self._shard(room), []).append(("reap", room))
+        came: dict[str, list[int]] = {}
+        gone: dict[str, list[Member]] = {}
+        for index, shard_calls in calls.items():
+            async with self._clients[index].pipeline(transaction=False) as pipe:
+                for what, room in shard_calls:
+                    if what == "hold":
+                        args = self._hold_args(holds[room], deadline=deadline, now=now)
+                        source = _HOLD
+                    else:
+                        args, source = [now, _REAP_BATCH], _REAP
+                    await self._script(room, source)(
+                        keys=self._presence_keys(room), args=args, client=pipe
+                    )
+                replies = await pipe.execute()
+            for (what, room), reply in zip(shard_calls, replies, strict=True):
+                if what == "hold":
+                    came[room] = [int(uid) for uid in reply]
+                else:
+                    gone[room] = _reaped(reply)
+        return came, gone
 
     async def presence_release(self, room: str, user_id: int) -> str | None:
         name = await self._script(room, _RELEASE)(
@@ -163,8 +214,7 @@ class RedisStore:
         reply = await self._script(room, _REAP)(
             keys=self._presence_keys(room), args=[now, _REAP_BATCH]
         )
-        gone = [(int(reply[i]), reply[i + 1].decode()) for i in range(1, len(reply), 2)]
-        return int(reply[0]), gone
+        return int(reply[0]), _reaped(reply)
 
     async def presence_list(self, room: str, first: int) -> list[Member]:
         keys = self._presence_keys(room)
@@ -261,6 +311,16 @@ class MemoryStore:
         dead = [key for key, deadline in state.holds.items() if deadline <= now][:_REAP_BATCH]
         gone = [member for key in dead if (member := self._drop(state, key)) is not None]
         return len(state.online), gone
+
+    async def presence_renew(
+        self, holds: dict[str, list[Member]], reap: list[str], *, deadline: float, now: float
+    ) -> tuple[dict[str, list[int]], dict[str, list[Member]]]:
+        came = {
+            room: await self.presence_hold(room, members, deadline=deadline, now=now)
+            for room, members in holds.items()
+        }
+        gone = {room: (await self.presence_reap(room, now=now))[1] for room in reap}
+        return came, gone
 
     async def presence_list(self, room: str, first: int) -> list[Member]:
         state = self._presence.get(room)

@@ -30,7 +30,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from chat.events import SIGNAL_KIND
+from chat.events import SIGNAL_KIND, Event
 from chat.models import model_restore
 from chat.signalling import SIGNAL_EVENT_TYPE, TYPING_SHOWN, RoomSignalPayload, TypingChanged
 from realtime.ephemeral import get_store
@@ -191,15 +191,29 @@ class Signals:
         await events_publish([presence_event(room, uid, names[uid], online=True) for uid in came])
 
     async def _renew(self) -> None:
-        """Renew this process's holds; reap lapsed ones in the rooms it serves signals."""
+        """Renew this process's holds; reap lapsed ones in the rooms it serves signals.
+        All in one pipeline (per Redis shard)."""
         await asyncio.sleep(settings.CHAT["PRESENCE_TTL_SECONDS"] / 3)
-        rooms: dict[str, list[int]] = {}
+        holds: dict[str, list[tuple[int, str]]] = {}
         for room, user_id in self._holds:
-            rooms.setdefault(room, []).append(user_id)
-        for room, user_ids in rooms.items():
-            await self._hold(room, user_ids)
-        for room in list(self._typing):
-            await presence_reap(room)
+            holds.setdefault(room, []).append((user_id, self._names.get((room, user_id), "")))
+        now = time.time()
+        deadline = now + settings.CHAT["PRESENCE_TTL_SECONDS"]
+        came, gone = await get_store().presence_renew(
+            holds, list(self._typing), deadline=deadline, now=now
+        )
+        names = {(room, uid): name for room, members in holds.items() for uid, name in members}
+        events: list[Event] = [
+            presence_event(room, uid, names[(room, uid)], online=True)
+            for room, uids in came.items()
+            for uid in uids
+        ]
+        events += [
+            presence_event(room, uid, name, online=False)
+            for room, members in gone.items()
+            for uid, name in members
+        ]
+        await events_publish(events)
 
     # -- typing -----------------------------------------------------------------------
 
