@@ -37,11 +37,17 @@ def room_left(*, room: Room, user_id: int) -> None:
 
 
 def read_marked(
-    *, room: Room, user: AbstractBaseUser, seq: int, unread_count: int, broadcast: bool
+    *,
+    room: Room,
+    user: AbstractBaseUser,
+    seq: int,
+    unread_count: int,
+    last_seq: int,
+    broadcast: bool,
 ) -> None:
     """``user``'s read marker in ``room`` moved to ``seq``: their devices learn the new
-    unread count; with ``broadcast`` (small rooms), the room's signal subscribers learn
-    the marker (ReadUpTo)."""
+    unread count (as of the room's ``last_seq``); with ``broadcast`` (small rooms), the
+    room's signal subscribers learn the marker (ReadUpTo)."""
     _user_notice(
         user.pk,
         {
@@ -50,6 +56,7 @@ def read_marked(
             "room_name": room.name,
             "unread_count": unread_count,
             "last_read_seq": seq,
+            "last_seq": last_seq,
         },
     )
     if broadcast:

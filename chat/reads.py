@@ -68,10 +68,14 @@ def read_mark(*, room_name: str, user: User, seq: int) -> Room:
             )
             moved = cursor.fetchone() is not None
         marker = seq if moved else read_markers(user_id=user.pk, room_ids=[room.pk])[room.pk]
-        unread = unread_counts(user_id=user.pk, room_ids=[room.pk])[room.pk]
+        state = rooms_read_state(user_id=user.pk).filter(pk=room.pk)
+        # (The annotation is not in the returned QuerySet's type; a non-member has none.)
+        unread, last_seq = state.values_list("unread", "last_seq").first() or (0, room.last_seq)  # type: ignore[misc]
         if moved:
             members = Room.members.through.objects.filter(room_id=room.pk).count()
-            _read_marked(room, user=user, seq=seq, unread=unread, members=members)
+            _read_marked(
+                room, user=user, seq=seq, unread=unread, last_seq=last_seq, members=members
+            )
     room.last_read_seq = marker
     room.unread_count = unread
     return room
@@ -86,12 +90,15 @@ def _read_mark_check(room: Room, *, user: User, seq: int, member: bool) -> None:
     send_rate_check(user.pk)
 
 
-def _read_marked(room: Room, *, user: User, seq: int, unread: int, members: int) -> None:
+def _read_marked(
+    room: Room, *, user: User, seq: int, unread: int, last_seq: int, members: int
+) -> None:
     notify.read_marked(
         room=room,
         user=user,
         seq=seq,
         unread_count=unread,
+        last_seq=last_seq,
         broadcast=members <= READ_BROADCAST_MAX_MEMBERS,
     )
 
@@ -106,8 +113,8 @@ SELECT r.id, r.created_at, r.last_seq, r.last_event_seq, r.last_activity_at, r.i
         LIMIT %s) AS c)
 FROM chat_room AS r WHERE r.name = %s
 """
-# ... then the marker raised (or not) and the viewer's unread count after it (members
-# only), in one statement.
+# ... then the marker raised (or not), and in the same statement, so that they agree, the
+# room's lastSeq and the viewer's unread count after the marker (members only).
 _MARK = """
 WITH moved AS (
     INSERT INTO chat_readmarker (room_id, user_id, seq) VALUES (%(room)s, %(user)s, %(seq)s)
@@ -123,6 +130,7 @@ state AS (
     ) AS marker
 )
 SELECT EXISTS (SELECT 1 FROM moved), s.marker,
+    (SELECT last_seq FROM chat_room WHERE id = %(room)s),
     CASE WHEN %(member)s THEN (
         SELECT count(*) FROM chat_message AS m
         WHERE m.room_id = %(room)s AND m.seq > s.marker AND NOT m.deleted
@@ -163,9 +171,9 @@ def _read_mark_statements(
         _read_mark_check(room, user=user, seq=seq, member=member)
         # One statement, committed on its own: the notice goes out after it.
         cursor.execute(_MARK, {"room": room.pk, "user": user.pk, "seq": seq, "member": member})
-        moved, marker, unread = cursor.fetchone()
+        moved, marker, last_seq, unread = cursor.fetchone()
     if moved:
-        _read_marked(room, user=user, seq=seq, unread=unread, members=members)
+        _read_marked(room, user=user, seq=seq, unread=unread, last_seq=last_seq, members=members)
     room.last_read_seq = marker
     room.unread_count = unread
     return room

@@ -51,6 +51,10 @@ class UserNoticePayload(TypedDict):
     room_name: str
     unread_count: NotRequired[int]
     last_read_seq: NotRequired[int]
+    # unread_changed: the room's lastSeq as of unread_count (later posts are not in it).
+    # A device's inbox that has counted no further takes the count as it is, without
+    # reading it again (absent from a process of an earlier version: it reads).
+    last_seq: NotRequired[int]
 
 
 class RoomSignalPayload(TypedDict):

@@ -161,11 +161,25 @@ class _Inbox:
             followed = await self.unfollow(name)
             # None: already left when its subscription was cut off (see woken).
             return [] if followed is None else [RoomLeft(room=followed.room)]
+        followed = self.rooms.get(name)
+        if (
+            notice["kind"] == "unread_changed"
+            and followed is not None
+            and notice.get("last_seq", -1) >= followed.counted
+            and notice.get("last_read_seq", 0) >= followed.last_read
+        ):
+            # markRead's count, as of a lastSeq this inbox has counted no further: exact
+            # as it is, with no read here (one per device for every mark). An older
+            # notice, or one behind posts already counted, reads the room below.
+            followed.unread = notice.get("unread_count", 0)
+            followed.last_read = notice.get("last_read_seq", 0)
+            followed.counted = notice["last_seq"]
+            room = _with_unread(followed.room, followed)
+            return [UnreadChanged(room=room, unread_count=followed.unread)]
         fresh = await self.reread([notice["room_id"]])
         if not fresh:
             return []  # not a member (any more): a later notice says so
         entry = fresh[0]
-        followed = self.rooms.get(name)
         if notice["kind"] == "room_joined":
             if followed is not None:
                 return []

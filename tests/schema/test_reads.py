@@ -36,7 +36,11 @@ def _room_with_posts(alice: factories.Member, bob: factories.Member, count: int)
         posting.message_create(room_name="lobby", author=alice.user, text=f"m{n}")
 
 
-def unread(user: factories.Member, room: Room, seq: int, count: int) -> dict[str, Any]:
+def unread(
+    user: factories.Member, room: Room, seq: int, count: int, last_seq: int = 3
+) -> dict[str, Any]:
+    """The notice of ``user``'s marker moved to ``seq``, ``count`` unread as of the room's
+    ``last_seq``."""
     return {
         "type": "chat.user",
         "room": f"user.{user.user.pk}",
@@ -46,6 +50,7 @@ def unread(user: factories.Member, room: Room, seq: int, count: int) -> dict[str
             "room_name": room.name,
             "unread_count": count,
             "last_read_seq": seq,
+            "last_seq": last_seq,
         },
     }
 
