@@ -4,8 +4,10 @@ Users sit in group rooms of Zipf-like sizes (2..200, seeded) and a few direct ro
 open with ``directRoom``. Each holds one socket with ``inbox`` plus ``roomEvents`` and
 ``roomSignals`` of the one room they have open, and about once per ``post_every`` seconds
 types (``setTyping``) and posts over HTTP, in their open room mostly, sometimes
-mentioning someone. A user marks their open room read as its messages arrive (at most
-once a second, as a visible page would); other rooms only count up in the inbox.
+mentioning someone. A user marks their open room read as others' messages arrive, as the
+browser page does (frontend/src/signals.ts: one request at a time, at most one every
+``mark_every`` seconds, 2 by default, and never for their own posts); other rooms only
+count up in the inbox.
 """
 
 from __future__ import annotations
@@ -62,12 +64,15 @@ class Person:
 async def chat_day(config: dict[str, Any], bases: list[str], users: list[User],
                    rooms: list[Room]) -> dict[str, Any]:  # fmt: skip
     rng = random.Random(config.get("random_seed", 14))
-    http = HttpGraphQL(bases[0], connections=config.get("connections", 64))
+    # Each user's requests go to the process that holds their socket (as a load balancer
+    # with sticky sessions would send them); one process: all of them.
+    https = [HttpGraphQL(base, connections=config.get("connections", 64)) for base in bases]
     people = [Person(n, u) for n, u in enumerate(users)]
     errors: Counter[str] = Counter()
 
     async def call(what: str, query: str, variables: dict[str, Any], person: Person) -> Any:
         try:
+            http = https[person.index % len(https)]
             return await http(query, variables, token=person.user.token)
         except (GraphQLError, OSError):
             errors[what] += 1
@@ -90,6 +95,7 @@ async def chat_day(config: dict[str, Any], bases: list[str], users: list[User],
     started = 0.0
     # Off (mark_read=false): what the read markers' traffic costs, by difference.
     mark_reads = bool(config.get("mark_read", True))
+    mark_every = float(config.get("mark_every", 2.0))
 
     def on_inbox(person: Person) -> Any:
         def on(data: dict[str, Any], now: float) -> None:
@@ -116,7 +122,7 @@ async def chat_day(config: dict[str, Any], bases: list[str], users: list[User],
             message = event["message"]
             if message["text"].startswith("m:") and timed:
                 person.open_latency.append(now - float(message["text"][2:].split()[0]))
-            if mark_reads:
+            if mark_reads and message["author"]["username"] != person.user.username:
                 read_soon(person, message["seq"])
 
         return on
@@ -128,7 +134,7 @@ async def chat_day(config: dict[str, Any], bases: list[str], users: list[User],
         return on
 
     def read_soon(person: Person, seq: int) -> None:
-        # A visible page marks read as messages arrive, at most once a second.
+        # A visible page marks read as others' messages arrive, at most every mark_every s.
         person.read_pending = max(person.read_pending, seq)
         if person.read_task is None or person.read_task.done():
             person.read_task = asyncio.create_task(mark_read(person))
@@ -138,7 +144,7 @@ async def chat_day(config: dict[str, Any], bases: list[str], users: list[User],
         while person.read_pending > person.read_seq:
             seq = person.read_seq = person.read_pending
             await call("markRead", MARK_READ, {"room": person.open_room.name, "seq": seq}, person)
-            await asyncio.sleep(1.0)
+            await asyncio.sleep(mark_every)
 
     async def connect(person: Person) -> Socket:
         socket = await Socket.open(bases[person.index % len(bases)], person.user.token)
@@ -225,7 +231,8 @@ async def chat_day(config: dict[str, Any], bases: list[str], users: list[User],
     open_latency = [x for p in people for x in p.open_latency]
     for socket in sockets:
         await socket.close()
-    await http.close()
+    for http in https:
+        await http.close()
     sizes = sorted((len(r.members) for r in rooms), reverse=True)
     signals = sum((p.signals for p in people), Counter[str]())
     return {
