@@ -42,7 +42,8 @@ class Daphne:
         """True once the port refuses connections (a stop has begun, or it has ended)."""
         try:
             socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-        except ConnectionRefusedError:
+        except (ConnectionRefusedError, ConnectionResetError):
+            # Reset: the connection reached the backlog as the listener closed.
             return True
         return False
 
