@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from django.db import connections
 
 from chat.db import statement_cursor
-from chat.models import Room, model_restore
-from chat.reads import rooms_read_state
+from chat.models import Room, model_columns, model_from_row
+from chat.reads import rooms_read_state, unread_count_sql
 
 __all__ = ["InboxRoom", "inbox_rooms"]
 
@@ -46,43 +46,37 @@ def inbox_rooms(
 
 
 # PostgreSQL: inbox_rooms as one prepared statement (rooms_read_state's, written out):
-# an inbox reads its rooms when it starts and one room again after each markRead of its
-# user, on any device. Made on first use from the model's columns.
-_statements: dict[bool, str] = {}
-
-
-def _statement(some: bool) -> str:
-    if some not in _statements:
-        columns = ", ".join(f"r.{field.column}" for field in Room._meta.concrete_fields)
-        _statements[some] = f"""
-SELECT {columns}, COALESCE(k.seq, 0),
-    (SELECT count(*) FROM chat_message AS m
-     WHERE m.room_id = r.id AND m.seq > COALESCE(k.seq, 0) AND NOT m.deleted
-        AND m.author_id IS DISTINCT FROM %(user)s)
+# an inbox reads its rooms when it starts, and one room again after a markRead whose notice
+# it cannot take as it is. With and without a list of rooms.
+_ROOMS = f"""
+SELECT {model_columns(Room, "r")}, COALESCE(k.seq, 0),
+    {unread_count_sql(room="r.id", marker="COALESCE(k.seq, 0)")}
 FROM chat_room AS r
     JOIN chat_room_members AS rm ON rm.room_id = r.id AND rm.user_id = %(user)s
     LEFT JOIN chat_readmarker AS k ON k.room_id = r.id AND k.user_id = %(user)s
-{"WHERE r.id = ANY(%(rooms)s::bigint[])" if some else ""}
+{{where}}
 ORDER BY r.last_activity_at DESC, r.id DESC LIMIT %(limit)s
 """
-    return _statements[some]
+_STATEMENTS = {
+    False: _ROOMS.format(where=""),
+    True: _ROOMS.format(where="WHERE r.id = ANY(%(rooms)s::bigint[])"),
+}
 
 
 def _inbox_rooms_statement(
     alias: str, *, user_id: int, limit: int, room_ids: Sequence[int] | None
 ) -> list[InboxRoom]:
-    names = [field.attname for field in Room._meta.concrete_fields]
     params: dict[str, int | list[int]] = {
         "user": user_id,
         "limit": limit,
         "rooms": list(room_ids or ()),
     }
     with statement_cursor(connections[alias]) as cursor:
-        cursor.execute(_statement(room_ids is not None), params)
+        cursor.execute(_STATEMENTS[room_ids is not None], params)
         rows = cursor.fetchall()
     entries = []
     for row in rows:
-        room = model_restore(Room, alias, dict(zip(names, row, strict=False)))
+        room = model_from_row(Room, alias, row)
         entries.append(
             InboxRoom(room=room, last_seq=room.last_seq, last_read=row[-2], unread=row[-1])
         )

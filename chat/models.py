@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -139,6 +139,19 @@ def model_restore(model: type[M], db: str, values: dict[str, Any]) -> M:
     """The instance ``model.from_db`` makes of a row of ``values`` (attname: value; the
     fields left out are deferred, as there)."""
     return model_restorer(model, db, values)  # type: ignore[no-any-return]
+
+
+def model_columns(model: type[models.Model], table: str) -> str:
+    """Every concrete column of ``model``, qualified by ``table`` (an alias), for a raw
+    statement whose rows start with them: model_from_row reads them back."""
+    return ", ".join(f"{table}.{field.column}" for field in model._meta.concrete_fields)
+
+
+def model_from_row(model: type[M], db: str, row: Sequence[Any]) -> M:
+    """The instance of the row's first values, in model_columns' order (what follows them
+    is the statement's own)."""
+    fields = model._meta.concrete_fields
+    return model_restore(model, db, {f.attname: v for f, v in zip(fields, row, strict=False)})
 
 
 def message_with_relations(message: Message, *, room: Room, author: models.Model) -> Message:

@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce
 from chat import notify
 from chat.db import statement_cursor
 from chat.errors import Forbidden, InvalidInput, NotFound
-from chat.models import Message, ReadMarker, Room, model_restore
+from chat.models import Message, ReadMarker, Room, model_columns, model_from_row
 from chat.ratelimit import send_rate_check
 from chat.services import room_name_check
 
@@ -24,6 +24,7 @@ __all__ = [
     "read_mark",
     "read_markers",
     "rooms_read_state",
+    "unread_count_sql",
     "unread_counts",
 ]
 
@@ -105,17 +106,28 @@ def _read_marked(
 
 # PostgreSQL: the room with the viewer's membership and (up to one past the broadcast
 # bound) its member count...
-_ROOM = """
-SELECT r.id, r.created_at, r.last_seq, r.last_event_seq, r.last_activity_at, r.is_private,
-    r.access_version, r.direct, r.direct_key, r.created_by_id,
+_ROOM = f"""
+SELECT {model_columns(Room, "r")},
     EXISTS (SELECT 1 FROM chat_room_members AS m WHERE m.room_id = r.id AND m.user_id = %s),
     (SELECT count(*) FROM (SELECT 1 FROM chat_room_members AS m WHERE m.room_id = r.id
         LIMIT %s) AS c)
 FROM chat_room AS r WHERE r.name = %s
 """
+
+
+def unread_count_sql(*, room: str, marker: str) -> str:
+    """PostgreSQL: rooms_read_state's ``unread`` as a scalar subquery, for the room and
+    marker these SQL expressions give, and the viewer ``%(user)s``."""
+    return f"""(
+        SELECT count(*) FROM chat_message AS m
+        WHERE m.room_id = {room} AND m.seq > {marker} AND NOT m.deleted
+            AND m.author_id IS DISTINCT FROM %(user)s
+    )"""
+
+
 # ... then the marker raised (or not), and in the same statement, so that they agree, the
 # room's lastSeq and the viewer's unread count after the marker (members only).
-_MARK = """
+_MARK = f"""
 WITH moved AS (
     INSERT INTO chat_readmarker (room_id, user_id, seq) VALUES (%(room)s, %(user)s, %(seq)s)
     ON CONFLICT (room_id, user_id) DO UPDATE SET seq = excluded.seq
@@ -131,11 +143,7 @@ state AS (
 )
 SELECT EXISTS (SELECT 1 FROM moved), s.marker,
     (SELECT last_seq FROM chat_room WHERE id = %(room)s),
-    CASE WHEN %(member)s THEN (
-        SELECT count(*) FROM chat_message AS m
-        WHERE m.room_id = %(room)s AND m.seq > s.marker AND NOT m.deleted
-            AND m.author_id IS DISTINCT FROM %(user)s
-    ) ELSE 0 END
+    CASE WHEN %(member)s THEN {unread_count_sql(room="%(room)s", marker="s.marker")} ELSE 0 END
 FROM state AS s
 """
 
@@ -150,24 +158,8 @@ def _read_mark_statements(
         row = cursor.fetchone()
         if row is None:
             raise NotFound("No such room.")
-        room = model_restore(
-            Room,
-            connection.alias,
-            {
-                "id": row[0],
-                "name": room_name,
-                "created_at": row[1],
-                "last_seq": row[2],
-                "last_event_seq": row[3],
-                "last_activity_at": row[4],
-                "is_private": row[5],
-                "access_version": row[6],
-                "direct": row[7],
-                "direct_key": row[8],
-                "created_by_id": row[9],
-            },
-        )
-        member, members = row[10], row[11]
+        room = model_from_row(Room, connection.alias, row)
+        member, members = row[-2], row[-1]
         _read_mark_check(room, user=user, seq=seq, member=member)
         # One statement, committed on its own: the notice goes out after it.
         cursor.execute(_MARK, {"room": room.pk, "user": user.pk, "seq": seq, "member": member})

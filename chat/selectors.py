@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from chat.db import statement_cursor
 from chat.errors import NotFound
-from chat.models import AuthToken, Message, Room, model_restore
+from chat.models import AuthToken, Message, Room, model_columns, model_from_row
 
 __all__ = [
     "MessagePage",
@@ -97,22 +97,13 @@ _DB_SESSION_ENGINES = {
 }
 
 
-# PostgreSQL: token_credential_get as one prepared statement (the user's columns, then the
-# token's expiry), made on first use from the models' columns.
-_token_sql: str | None = None
-
-
-def _token_statement() -> str:
-    global _token_sql
-    if _token_sql is None:
-        columns = ", ".join(f"u.{field.column}" for field in User._meta.concrete_fields)
-        _token_sql = (
-            f"SELECT {columns}, t.expires_at FROM {AuthToken._meta.db_table} AS t "
-            f"JOIN {User._meta.db_table} AS u ON u.id = t.user_id "
-            "WHERE t.digest = %s AND t.revoked_at IS NULL AND t.expires_at > %s "
-            "AND u.is_active"
-        )
-    return _token_sql
+# PostgreSQL: token_credential_get as one prepared statement (the user, then the token's
+# expiry).
+_TOKEN = (
+    f"SELECT {model_columns(User, 'u')}, t.expires_at FROM {AuthToken._meta.db_table} AS t "
+    f"JOIN {User._meta.db_table} AS u ON u.id = t.user_id "
+    "WHERE t.digest = %s AND t.revoked_at IS NULL AND t.expires_at > %s AND u.is_active"
+)
 
 
 def token_credential_get(*, raw: str) -> tuple[User, datetime] | None:
@@ -122,12 +113,11 @@ def token_credential_get(*, raw: str) -> tuple[User, datetime] | None:
         # Every request with a token the process has not verified within the last
         # second asks: one statement, no ORM query to build.
         with statement_cursor(connection) as cursor:
-            cursor.execute(_token_statement(), [token_digest(raw), timezone.now()])
+            cursor.execute(_TOKEN, [token_digest(raw), timezone.now()])
             row = cursor.fetchone()
         if row is None:
             return None
-        names = [field.attname for field in User._meta.concrete_fields]
-        return model_restore(User, connection.alias, dict(zip(names, row, strict=False))), row[-1]
+        return model_from_row(User, connection.alias, row), row[-1]
     token = (
         AuthToken.objects.select_related("user")
         .filter(digest=token_digest(raw), revoked_at__isnull=True, expires_at__gt=timezone.now())
@@ -151,17 +141,14 @@ def room_get(*, name: str, user: User | AnonymousUser) -> Room | None:
     if connection.vendor != "postgresql":
         return Room.objects.filter(room_visible_q(user=user), name=name).distinct().first()
     # (setTyping asks this each time: one prepared statement.)
-    names = [field.attname for field in Room._meta.concrete_fields]
     with statement_cursor(connection) as cursor:
         cursor.execute(_ROOM_VISIBLE, [name, user.pk if user.is_authenticated else None])
         row = cursor.fetchone()
-    if row is None:
-        return None
-    return model_restore(Room, connection.alias, dict(zip(names, row, strict=True)))
+    return None if row is None else model_from_row(Room, connection.alias, row)
 
 
 _ROOM_VISIBLE = f"""
-SELECT {", ".join(f"r.{field.column}" for field in Room._meta.concrete_fields)}
+SELECT {model_columns(Room, "r")}
 FROM chat_room AS r WHERE r.name = %s AND (NOT r.is_private OR EXISTS (
     SELECT 1 FROM chat_room_members AS m WHERE m.room_id = r.id AND m.user_id = %s::bigint
 ))
